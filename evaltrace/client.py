@@ -1,0 +1,167 @@
+"""Reading traces back and choosing where they go: store URI, experiments, search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from evaltrace.entities import Experiment, Trace
+from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
+from evaltrace.store import get_store, registry
+from evaltrace.tracer.processor import ExperimentRef
+from evaltrace.tracer.runtime import get_active_experiment, get_runtime, set_active_experiment
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = [
+    "get_experiment_by_name",
+    "get_trace",
+    "get_tracking_uri",
+    "search_traces",
+    "set_experiment",
+    "set_tracking_uri",
+]
+
+_PAGE_SIZE = 1000
+_READ_FLUSH_TIMEOUT_S = 30.0
+TRACE_COLUMNS = [
+    "trace_id",
+    "trace",
+    "client_request_id",
+    "state",
+    "request_time",
+    "execution_duration",
+    "request",
+    "response",
+    "trace_metadata",
+    "tags",
+    "spans",
+    "assessments",
+]
+
+
+def set_tracking_uri(uri: str) -> None:
+    """Send traces to, and read them from, the store at ``uri`` (a SQLAlchemy URL)."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidArgumentError(f"tracking uri must be a non-empty string, got {uri!r}")
+    registry.set_tracking_uri(uri)
+
+
+def get_tracking_uri() -> str:
+    return registry.get_tracking_uri()
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment active for the traces that start from now on (created if new)."""
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidArgumentError("give exactly one of experiment_name and experiment_id")
+    store = get_store()
+    if experiment_id is not None:
+        experiment = store.get_experiment(str(experiment_id))
+    else:
+        if not isinstance(experiment_name, str) or not experiment_name.strip():
+            raise InvalidArgumentError(
+                f"experiment_name must be a non-empty string, got {experiment_name!r}"
+            )
+        experiment = store.get_or_create_experiment(experiment_name)
+    set_active_experiment(ExperimentRef(experiment_id=experiment.experiment_id))
+    return experiment
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return get_store().get_experiment_by_name(name)
+
+
+def _flush_own_traces() -> None:
+    """Readers see this process's finished traces: wait for the writer first."""
+    get_runtime().writer.flush(timeout=_READ_FLUSH_TIMEOUT_S)
+
+
+def get_trace(trace_id: str) -> Trace:
+    """The trace with this id; raises ``TraceNotFoundError`` if there is none."""
+    _flush_own_traces()
+    return get_store().get_trace(trace_id)
+
+
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+    return_type: Literal["pandas", "list"] = "pandas",
+    include_spans: bool = True,
+) -> pandas.DataFrame | list[Trace]:
+    """Traces of the given experiments (default: the active one), newest first.
+
+    ``max_results=None`` returns every match. ``return_type="list"`` gives ``Trace`` objects,
+    ``"pandas"`` a DataFrame with one row per trace.
+    """
+    if return_type not in ("pandas", "list"):
+        raise InvalidArgumentError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
+    if max_results is not None and (not isinstance(max_results, int) or max_results < 1):
+        raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
+    if filter_string:
+        raise InvalidArgumentError("filter_string is not supported yet")
+    if order_by:
+        raise InvalidArgumentError("order_by is not supported yet")
+    experiment_ids = _experiment_ids(experiment_ids)
+    _flush_own_traces()
+    store = get_store()
+    traces: list[Trace] = []
+    token: str | None = None
+    while max_results is None or len(traces) < max_results:
+        want = _PAGE_SIZE if max_results is None else min(_PAGE_SIZE, max_results - len(traces))
+        page = store.search_traces(
+            experiment_ids, max_results=want, page_token=token, include_spans=include_spans
+        )
+        traces.extend(page.traces)
+        token = page.next_page_token
+        if token is None:
+            break
+    return traces if return_type == "list" else traces_to_dataframe(traces)
+
+
+def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:
+    if experiment_ids is None:
+        active = get_active_experiment()
+        if active.experiment_id is not None:
+            return [active.experiment_id]
+        assert active.name is not None
+        found = get_store().get_experiment_by_name(active.name)
+        if found is None:
+            raise ExperimentNotFoundError(f"experiment {active.name!r} not found")
+        return [found.experiment_id]
+    if isinstance(experiment_ids, str) or not all(isinstance(e, str) for e in experiment_ids):
+        raise InvalidArgumentError(
+            f"experiment_ids must be a list of strings, got {experiment_ids!r}"
+        )
+    return list(experiment_ids)
+
+
+def traces_to_dataframe(traces: Sequence[Trace]) -> pandas.DataFrame:
+    import pandas
+
+    rows: list[dict[str, Any]] = []
+    for trace in traces:
+        info = trace.info
+        root = trace.data._get_root_span()
+        rows.append(
+            {
+                "trace_id": info.trace_id,
+                "trace": trace,
+                "client_request_id": info.client_request_id,
+                "state": info.state.value,
+                "request_time": info.request_time,
+                "execution_duration": info.execution_duration,
+                "request": None if root is None else root.inputs,
+                "response": None if root is None else root.outputs,
+                "trace_metadata": dict(info.trace_metadata),
+                "tags": dict(info.tags),
+                "spans": [span.to_dict() for span in trace.data.spans],
+                "assessments": [a.to_dict() for a in info.assessments],
+            }
+        )
+    return pandas.DataFrame(rows, columns=TRACE_COLUMNS)

@@ -1,0 +1,20 @@
+"""Immutable values exchanged with users and the store (standard library only)."""
+
+from evaltrace.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
+from evaltrace.entities.span import Span, SpanEvent, SpanStatus, SpanStatusCode, SpanType
+from evaltrace.entities.trace import Trace, TraceData, TraceInfo, TraceState
+
+__all__ = [
+    "DEFAULT_EXPERIMENT_ID",
+    "DEFAULT_EXPERIMENT_NAME",
+    "Experiment",
+    "Span",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceState",
+]

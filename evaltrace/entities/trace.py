@@ -1,0 +1,150 @@
+"""A trace: its info (one row of metadata) and its data (the spans)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from evaltrace.entities.span import Span
+
+__all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
+
+
+class TraceState(str, Enum):
+    OK = "OK"
+    ERROR = "ERROR"
+    IN_PROGRESS = "IN_PROGRESS"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TraceInfo:
+    """What a listing shows. Times are in milliseconds (``request_time`` since the epoch)."""
+
+    trace_id: str
+    experiment_id: str
+    request_time: int
+    execution_duration: int | None
+    state: TraceState
+    request_preview: str | None = None
+    response_preview: str | None = None
+    client_request_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    trace_metadata: dict[str, str] = field(default_factory=dict)
+    assessments: tuple[Any, ...] = ()
+    token_usage: dict[str, int] | None = None
+
+    @property
+    def request_id(self) -> str:
+        """The reference system's older name for ``trace_id``."""
+        return self.trace_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trace_id": self.trace_id,
+            "experiment_id": self.experiment_id,
+            "request_time": self.request_time,
+            "execution_duration": self.execution_duration,
+            "state": self.state.value,
+            "request_preview": self.request_preview,
+            "response_preview": self.response_preview,
+            "client_request_id": self.client_request_id,
+            "tags": dict(self.tags),
+            "trace_metadata": dict(self.trace_metadata),
+            "assessments": [_to_dict(a) for a in self.assessments],
+            "token_usage": self.token_usage,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceInfo:
+        return cls(
+            trace_id=data["trace_id"],
+            experiment_id=str(data["experiment_id"]),
+            request_time=int(data["request_time"]),
+            execution_duration=data.get("execution_duration"),
+            state=TraceState(data.get("state", "OK")),
+            request_preview=data.get("request_preview"),
+            response_preview=data.get("response_preview"),
+            client_request_id=data.get("client_request_id"),
+            tags=dict(data.get("tags") or {}),
+            trace_metadata=dict(data.get("trace_metadata") or {}),
+            assessments=tuple(data.get("assessments") or ()),
+            token_usage=data.get("token_usage"),
+        )
+
+
+def _to_dict(value: Any) -> Any:
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TraceData:
+    """The spans of a trace, parents before children (ordered by start time)."""
+
+    spans: tuple[Span, ...] = ()
+
+    def _get_root_span(self) -> Span | None:
+        """The span without a parent in this trace (reference-system name)."""
+        ids = {span.span_id for span in self.spans}
+        for span in self.spans:
+            if span.parent_id is None or span.parent_id not in ids:
+                return span
+        return None
+
+    @property
+    def request(self) -> str | None:
+        """The root span's inputs as JSON text."""
+        root = self._get_root_span()
+        return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
+
+    @property
+    def response(self) -> str | None:
+        """The root span's outputs as JSON text."""
+        root = self._get_root_span()
+        return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spans": [span.to_dict() for span in self.spans]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceData:
+        return cls(spans=tuple(Span.from_dict(span) for span in data.get("spans") or ()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trace:
+    info: TraceInfo
+    data: TraceData = field(default_factory=TraceData)
+
+    def search_spans(
+        self,
+        name: str | None = None,
+        span_type: str | None = None,
+        span_id: str | None = None,
+    ) -> list[Span]:
+        """Spans matching every given criterion (``None`` matches anything)."""
+        return [
+            span
+            for span in self.data.spans
+            if (name is None or span.name == name)
+            and (span_type is None or span.span_type == str(span_type))
+            and (span_id is None or span.span_id == span_id)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"info": self.info.to_dict(), "data": self.data.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        return cls(
+            info=TraceInfo.from_dict(data["info"]),
+            data=TraceData.from_dict(data.get("data") or {}),
+        )
+
+    def to_json(self, pretty: bool = False) -> str:
+        return json.dumps(self.to_dict(), indent=2 if pretty else None, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Trace:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,52 @@
+"""The public error hierarchy.
+
+Every error evaltrace raises on purpose is an :class:`EvaltraceError`. Errors a user can fix
+(bad arguments, unknown ids) say what is wrong and where.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EvaltraceError",
+    "InvalidArgumentError",
+    "InvalidFilterError",
+    "NotFoundError",
+    "StoreError",
+    "TraceNotFoundError",
+    "ExperimentNotFoundError",
+]
+
+
+class EvaltraceError(Exception):
+    """Base class of every error raised by evaltrace."""
+
+
+class InvalidArgumentError(EvaltraceError, ValueError):
+    """An argument to a public API has a wrong type or value."""
+
+
+class InvalidFilterError(InvalidArgumentError):
+    """A filter string cannot be parsed or names an unknown key.
+
+    ``position`` is the 0-based character offset of the offending token in the filter string.
+    """
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class NotFoundError(EvaltraceError, LookupError):
+    """A requested object does not exist in the store."""
+
+
+class TraceNotFoundError(NotFoundError):
+    """No trace with the given id exists in the store."""
+
+
+class ExperimentNotFoundError(NotFoundError):
+    """No experiment with the given id or name exists in the store."""
+
+
+class StoreError(EvaltraceError):
+    """The store could not be reached, migrated or written."""

@@ -1,0 +1,53 @@
+"""The interface between evaltrace and where traces are kept."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evaltrace.entities import Experiment, Trace
+
+__all__ = ["TracePage", "TraceStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    traces: list[Trace]
+    next_page_token: str | None
+
+
+class TraceStore(ABC):
+    """Reads and writes traces and experiments. Implementations are thread-safe."""
+
+    @abstractmethod
+    def write_traces(self, traces: Sequence[Trace]) -> None:
+        """Write finished traces in one transaction. Writing a trace already stored is a no-op."""
+
+    @abstractmethod
+    def get_trace(self, trace_id: str) -> Trace:
+        """The trace with its spans; raises ``TraceNotFoundError``."""
+
+    @abstractmethod
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        *,
+        max_results: int,
+        page_token: str | None = None,
+        include_spans: bool = True,
+    ) -> TracePage:
+        """One page of traces, newest first."""
+
+    @abstractmethod
+    def get_or_create_experiment(self, name: str) -> Experiment: ...
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+
+    @abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (the store stays usable and reconnects on demand)."""

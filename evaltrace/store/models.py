@@ -1,0 +1,104 @@
+"""The SQL schema as SQLAlchemy Core tables (the migrations create exactly this)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+
+__all__ = [
+    "experiments",
+    "metadata",
+    "spans",
+    "trace_metadata",
+    "trace_tags",
+    "traces",
+]
+
+metadata = MetaData()
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(MAX_NAME_CHARS), nullable=False, unique=True),
+    Column("creation_time", BigInteger, nullable=False),
+)
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(MAX_NAME_CHARS), nullable=True),
+    Column("client_request_id", String(MAX_TAG_VALUE_CHARS), nullable=True),
+    Column("request_time", BigInteger, nullable=False),
+    Column("execution_duration", BigInteger, nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("request_preview", Text, nullable=True),
+    Column("response_preview", Text, nullable=True),
+    Index("ix_traces_experiment_time", "experiment_id", "request_time", "trace_id"),
+    Index("ix_traces_name", "name"),
+    Index("ix_traces_client_request_id", "client_request_id"),
+)
+
+
+def _key_value_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(
+            "trace_id",
+            String(64),
+            ForeignKey("traces.trace_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("key", String(MAX_TAG_KEY_CHARS), primary_key=True),
+        Column("value", String(MAX_TAG_VALUE_CHARS), nullable=False),
+        Index(f"ix_{name}_key_value", "key", "value"),
+    )
+
+
+trace_tags = _key_value_table("trace_tags")
+trace_metadata = _key_value_table("trace_metadata")
+
+spans = Table(
+    "spans",
+    metadata,
+    Column(
+        "trace_id",
+        String(64),
+        ForeignKey("traces.trace_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("span_id", String(16), primary_key=True),
+    Column("parent_id", String(16), nullable=True),
+    Column("name", String(MAX_NAME_CHARS), nullable=False),
+    Column("span_type", String(100), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("start_time_ns", BigInteger, nullable=False),
+    Column("end_time_ns", BigInteger, nullable=True),
+    Column("duration_ns", BigInteger, nullable=True),
+    Column("inputs", Text, nullable=True),
+    Column("outputs", Text, nullable=True),
+    Column("attributes", Text, nullable=True),
+    Column("events", Text, nullable=True),
+    Index("ix_spans_name", "name"),
+    Index("ix_spans_type_duration", "span_type", "duration_ns"),
+)

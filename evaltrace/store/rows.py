@@ -1,0 +1,127 @@
+"""Entities to rows and rows to entities: the one place that knows both shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from evaltrace.entities import (
+    Experiment,
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+
+__all__ = [
+    "experiment_from_row",
+    "span_from_row",
+    "span_to_row",
+    "trace_info_from_row",
+    "trace_to_rows",
+]
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def trace_to_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The trace row, its tag rows and its metadata rows."""
+    info = trace.info
+    root = trace.data._get_root_span()
+    trace_row = {
+        "trace_id": info.trace_id,
+        "experiment_id": int(info.experiment_id),
+        "name": root.name if root is not None else None,
+        "client_request_id": info.client_request_id,
+        "request_time": info.request_time,
+        "execution_duration": info.execution_duration,
+        "state": info.state.value,
+        "request_preview": info.request_preview,
+        "response_preview": info.response_preview,
+    }
+    tags = [{"trace_id": info.trace_id, "key": k, "value": v} for k, v in info.tags.items()]
+    metadata = [
+        {"trace_id": info.trace_id, "key": k, "value": v} for k, v in info.trace_metadata.items()
+    ]
+    return trace_row, tags, metadata
+
+
+def span_to_row(span: Span) -> dict[str, Any]:
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_id": span.parent_id,
+        "name": span.name,
+        "span_type": span.span_type,
+        "status": span.status.status_code.value,
+        "status_message": span.status.description or None,
+        "start_time_ns": span.start_time_ns,
+        "end_time_ns": span.end_time_ns,
+        "duration_ns": span.duration_ns,
+        "inputs": _dumps(span.inputs),
+        "outputs": _dumps(span.outputs),
+        "attributes": _dumps(span.attributes),
+        "events": _dumps([event.to_dict() for event in span.events]),
+    }
+
+
+def span_from_row(row: Mapping[str, Any]) -> Span:
+    return Span(
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        parent_id=row["parent_id"],
+        name=row["name"],
+        span_type=row["span_type"],
+        start_time_ns=row["start_time_ns"],
+        end_time_ns=row["end_time_ns"],
+        status=SpanStatus(
+            status_code=SpanStatusCode(row["status"]), description=row["status_message"] or ""
+        ),
+        inputs=_loads(row["inputs"]),
+        outputs=_loads(row["outputs"]),
+        attributes=_loads(row["attributes"]) or {},
+        events=tuple(SpanEvent.from_dict(event) for event in _loads(row["events"]) or ()),
+    )
+
+
+def trace_info_from_row(
+    row: Mapping[str, Any],
+    tags: Iterable[Mapping[str, Any]] = (),
+    metadata: Iterable[Mapping[str, Any]] = (),
+) -> TraceInfo:
+    return TraceInfo(
+        trace_id=row["trace_id"],
+        experiment_id=str(row["experiment_id"]),
+        request_time=row["request_time"],
+        execution_duration=row["execution_duration"],
+        state=TraceState(row["state"]),
+        request_preview=row["request_preview"],
+        response_preview=row["response_preview"],
+        client_request_id=row["client_request_id"],
+        tags={tag["key"]: tag["value"] for tag in tags},
+        trace_metadata={item["key"]: item["value"] for item in metadata},
+    )
+
+
+def trace_from_rows(info: TraceInfo, span_rows: Iterable[Mapping[str, Any]]) -> Trace:
+    spans = sorted((span_from_row(row) for row in span_rows), key=lambda s: s.start_time_ns)
+    return Trace(info=info, data=TraceData(spans=tuple(spans)))
+
+
+def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=str(row["experiment_id"]),
+        name=row["name"],
+        creation_time=row["creation_time"],
+    )

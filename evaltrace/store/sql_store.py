@@ -1,0 +1,218 @@
+"""The SQLAlchemy implementation of :class:`TraceStore` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from evaltrace.entities import Experiment, Trace, TraceInfo
+from evaltrace.exceptions import (
+    ExperimentNotFoundError,
+    InvalidArgumentError,
+    StoreError,
+    TraceNotFoundError,
+)
+from evaltrace.store import models, rows
+from evaltrace.store.base import TracePage, TraceStore
+from evaltrace.store.engine import IMMEDIATE, create_store_engine
+from evaltrace.store.migrate import upgrade_to_head
+
+__all__ = ["SqlStore"]
+
+# SQLite allows 32766 bound parameters per statement; stay well below for IN lists.
+_IN_CHUNK = 900
+
+
+class SqlStore(TraceStore):
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        try:
+            self.engine = create_store_engine(uri)
+            upgrade_to_head(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {_safe_uri(uri)}: {exc}") from exc
+        self._dialect = self.engine.dialect.name
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(**{IMMEDIATE: True})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    def _insert_ignoring_duplicates(self, table: Table) -> Insert:
+        dialect_module = postgresql if self._dialect == "postgresql" else sqlite
+        return dialect_module.insert(table).on_conflict_do_nothing()
+
+    # -- traces -------------------------------------------------------------------------------
+
+    def write_traces(self, traces: Sequence[Trace]) -> None:
+        if not traces:
+            return
+        trace_rows, tag_rows, metadata_rows, span_rows = [], [], [], []
+        for trace in traces:
+            trace_row, tags, metadata = rows.trace_to_rows(trace)
+            trace_rows.append(trace_row)
+            tag_rows.extend(tags)
+            metadata_rows.extend(metadata)
+            span_rows.extend(rows.span_to_row(span) for span in trace.data.spans)
+        with self._write() as connection:
+            connection.execute(self._insert_ignoring_duplicates(models.traces), trace_rows)
+            for table, table_rows in (
+                (models.trace_tags, tag_rows),
+                (models.trace_metadata, metadata_rows),
+                (models.spans, span_rows),
+            ):
+                if table_rows:
+                    connection.execute(self._insert_ignoring_duplicates(table), table_rows)
+
+    def get_trace(self, trace_id: str) -> Trace:
+        if not isinstance(trace_id, str) or not trace_id:
+            raise InvalidArgumentError(f"trace_id must be a non-empty string, got {trace_id!r}")
+        with self._read() as connection:
+            row = connection.execute(
+                select(models.traces).where(models.traces.c.trace_id == trace_id)
+            ).mappings().first()
+            if row is None:
+                raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
+            return self._load_traces(connection, [row], include_spans=True)[0]
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        *,
+        max_results: int,
+        page_token: str | None = None,
+        include_spans: bool = True,
+    ) -> TracePage:
+        t = models.traces
+        query = select(t).where(t.c.experiment_id.in_([_experiment_key(e) for e in experiment_ids]))
+        if page_token is not None:
+            last_time, last_id = _decode_page_token(page_token)
+            query = query.where(
+                or_(
+                    t.c.request_time < last_time,
+                    and_(t.c.request_time == last_time, t.c.trace_id < last_id),
+                )
+            )
+        query = query.order_by(t.c.request_time.desc(), t.c.trace_id.desc()).limit(max_results + 1)
+        with self._read() as connection:
+            found = connection.execute(query).mappings().all()
+            page, more = found[:max_results], len(found) > max_results
+            traces = self._load_traces(connection, page, include_spans=include_spans)
+        next_token = _encode_page_token(page[-1]) if more and page else None
+        return TracePage(traces=traces, next_page_token=next_token)
+
+    def _load_traces(
+        self, connection: Connection, trace_rows: Sequence[Any], *, include_spans: bool
+    ) -> list[Trace]:
+        ids = [row["trace_id"] for row in trace_rows]
+        tags = _children_by_trace(connection, models.trace_tags, ids)
+        metadata = _children_by_trace(connection, models.trace_metadata, ids)
+        spans = _children_by_trace(connection, models.spans, ids) if include_spans else {}
+        traces = []
+        for row in trace_rows:
+            trace_id = row["trace_id"]
+            info: TraceInfo = rows.trace_info_from_row(
+                row, tags.get(trace_id, ()), metadata.get(trace_id, ())
+            )
+            traces.append(rows.trace_from_rows(info, spans.get(trace_id, ())))
+        return traces
+
+    # -- experiments --------------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        existing = self.get_experiment_by_name(name)
+        if existing is not None:
+            return existing
+        try:
+            with self._write() as connection:
+                connection.execute(
+                    models.experiments.insert().values(
+                        name=name, creation_time=int(time.time() * 1000)
+                    )
+                )
+        except IntegrityError:
+            pass  # another process created it first
+        created = self.get_experiment_by_name(name)
+        if created is None:  # pragma: no cover - deleted in between
+            raise StoreError(f"experiment {name!r} could not be created")
+        return created
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        e = models.experiments
+        with self._read() as connection:
+            row = connection.execute(
+                select(e).where(e.c.experiment_id == _experiment_key(experiment_id))
+            ).mappings().first()
+        if row is None:
+            raise ExperimentNotFoundError(f"experiment id {experiment_id!r} not found")
+        return rows.experiment_from_row(row)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        e = models.experiments
+        with self._read() as connection:
+            row = connection.execute(select(e).where(e.c.name == name)).mappings().first()
+        return None if row is None else rows.experiment_from_row(row)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _children_by_trace(
+    connection: Connection, table: Table, trace_ids: Sequence[str]
+) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for start in range(0, len(trace_ids), _IN_CHUNK):
+        chunk = trace_ids[start : start + _IN_CHUNK]
+        for row in connection.execute(select(table).where(table.c.trace_id.in_(chunk))).mappings():
+            grouped[row["trace_id"]].append(row)
+    return grouped
+
+
+def _experiment_key(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise ExperimentNotFoundError(
+            f"experiment id {experiment_id!r} not found (experiment ids are numeric strings)"
+        ) from None
+
+
+def _encode_page_token(row: Any) -> str:
+    payload = json.dumps([row["request_time"], row["trace_id"]]).encode()
+    return base64.urlsafe_b64encode(payload).decode()
+
+
+def _decode_page_token(token: str) -> tuple[int, str]:
+    try:
+        request_time, trace_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(request_time), str(trace_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgumentError(f"page_token {token!r} is not a valid page token") from exc
+
+
+def _safe_uri(uri: str) -> str:
+    """The URI without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable uri>"

@@ -1,0 +1,25 @@
+"""Tracing: the only user of the OpenTelemetry SDK in evaltrace."""
+
+from evaltrace.tracer.context import with_current_context
+from evaltrace.tracer.decorator import trace
+from evaltrace.tracer.live_span import LiveSpan
+from evaltrace.tracer.runtime import add_span_processor
+from evaltrace.tracer.spans import (
+    flush,
+    get_current_active_span,
+    get_last_active_trace_id,
+    start_span,
+    update_current_trace,
+)
+
+__all__ = [
+    "LiveSpan",
+    "add_span_processor",
+    "flush",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "start_span",
+    "trace",
+    "update_current_trace",
+    "with_current_context",
+]

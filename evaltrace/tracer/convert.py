@@ -1,0 +1,153 @@
+"""OpenTelemetry spans to evaltrace entities (runs on the writer's thread)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
+
+from evaltrace.entities import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    SpanType,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from evaltrace.entities.limits import (
+    MAX_NAME_CHARS,
+    MAX_TAG_KEY_CHARS,
+    MAX_TAG_VALUE_CHARS,
+    PREVIEW_CHARS,
+)
+from evaltrace.tracer import attributes as keys
+from evaltrace.tracer.processor import PendingTrace
+from evaltrace.tracer.serialize import to_json
+
+__all__ = ["format_span_id", "format_trace_id", "to_trace"]
+
+_STATUS = {
+    StatusCode.UNSET: SpanStatusCode.UNSET,
+    StatusCode.OK: SpanStatusCode.OK,
+    StatusCode.ERROR: SpanStatusCode.ERROR,
+}
+
+
+def format_trace_id(otel_trace_id: int) -> str:
+    return f"tr-{otel_trace_id:032x}"
+
+
+def format_span_id(otel_span_id: int) -> str:
+    return f"{otel_span_id:016x}"
+
+
+def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
+    trace_id = format_trace_id(pending.otel_trace_id)
+    spans = sorted(
+        (to_span(span, trace_id) for span in pending.spans), key=lambda s: s.start_time_ns
+    )
+    root = next(s for s in spans if s.span_id == format_span_id(pending.root_span_id))
+    if root.parent_id is not None:
+        # The root's parent lives in another process or tracer: it is our root all the same.
+        spans = [_without_parent(s) if s is root else s for s in spans]
+    end = root.end_time_ns or root.start_time_ns
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id=experiment_id,
+        request_time=root.start_time_ns // 1_000_000,
+        execution_duration=(end - root.start_time_ns) // 1_000_000,
+        state=TraceState.ERROR
+        if root.status.status_code is SpanStatusCode.ERROR
+        else TraceState.OK,
+        request_preview=_preview(pending.request_preview, root.inputs),
+        response_preview=_preview(pending.response_preview, root.outputs),
+        client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
+        tags=_string_map(pending.tags),
+        trace_metadata=_string_map(pending.metadata),
+    )
+    return Trace(info=info, data=TraceData(spans=tuple(spans)))
+
+
+def to_span(span: ReadableSpan, trace_id: str) -> Span:
+    raw = dict(span.attributes or {})
+    ours = keys.SPAN_TYPE in raw
+    inputs = _decode(raw.pop(keys.SPAN_INPUTS, None))
+    outputs = _decode(raw.pop(keys.SPAN_OUTPUTS, None))
+    span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
+    attributes = {k: _decode(v) if ours else _plain(v) for k, v in raw.items()}
+    parent = span.parent
+    return Span(
+        trace_id=trace_id,
+        span_id=format_span_id(span.context.span_id),
+        parent_id=None if parent is None else format_span_id(parent.span_id),
+        name=_clip(span.name, MAX_NAME_CHARS) or "",
+        span_type=str(span_type),
+        start_time_ns=span.start_time or 0,
+        end_time_ns=span.end_time,
+        status=SpanStatus(
+            status_code=_STATUS[span.status.status_code],
+            description=span.status.description or "",
+        ),
+        inputs=inputs,
+        outputs=outputs,
+        attributes=attributes,
+        events=tuple(
+            SpanEvent(
+                name=event.name,
+                timestamp_ns=event.timestamp,
+                attributes={k: _plain(v) for k, v in (event.attributes or {}).items()},
+            )
+            for event in span.events
+        ),
+    )
+
+
+def _without_parent(span: Span) -> Span:
+    return replace(span, parent_id=None)
+
+
+def _decode(value: Any) -> Any:
+    """Values evaltrace wrote are JSON text; anything else is kept as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _preview(override: str | None, value: Any) -> str | None:
+    if override is not None:
+        return _clip(override, PREVIEW_CHARS)
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return _clip(text, PREVIEW_CHARS)
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    """At most ``limit`` characters, without NUL (which PostgreSQL text cannot hold)."""
+    if text is None:
+        return None
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _string_map(values: dict[str, Any]) -> dict[str, str]:
+    """Tags and metadata are strings; other values are stored as their JSON text."""
+    clipped = {}
+    for key, value in values.items():
+        text = value if isinstance(value, str) else to_json(value, MAX_TAG_VALUE_CHARS)
+        clipped[_clip(str(key), MAX_TAG_KEY_CHARS) or ""] = _clip(text, MAX_TAG_VALUE_CHARS) or ""
+    return clipped

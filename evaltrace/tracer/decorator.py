@@ -1,0 +1,286 @@
+"""``@trace``: one span per call of a function, coroutine, generator or async generator."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
+from opentelemetry.sdk.trace import Span as OtelSpan
+
+from evaltrace._config import get_settings
+from evaltrace._internal_errors import handle_internal_errors
+from evaltrace.entities import SpanType
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.tracer import attributes as keys
+from evaltrace.tracer.serialize import to_json
+from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
+
+__all__ = ["trace"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_CLOSED_EARLY = "evaltrace.generator.closed_early"
+
+
+class _CallPlan:
+    """Everything about a traced function that can be worked out once, at decoration time."""
+
+    __slots__ = ("attributes", "fn", "name", "output_reducer", "positional", "signature", "skip")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None,
+        span_type: str,
+        attributes: Mapping[str, Any] | None,
+        output_reducer: Callable[[list[Any]], Any] | None,
+    ) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", None) or type(fn).__name__
+        self.attributes = span_attributes(span_type, attributes)
+        self.output_reducer = output_reducer
+        try:
+            self.signature: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self.signature = None
+        params = list(self.signature.parameters.values()) if self.signature else []
+        # Methods: the instance or class is not an input.
+        self.skip = 1 if params and params[0].name in ("self", "cls") else 0
+        simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        # With only plain parameters, all passed positionally, zip is all the binding needed.
+        self.positional = tuple(p.name for p in params) if simple else None
+
+    def inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not kwargs and self.positional is not None and len(args) == len(self.positional):
+            arguments = dict(zip(self.positional, args))
+        elif self.signature is None:
+            return {"args": list(args), "kwargs": kwargs}
+        else:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError:  # the call itself will fail the same way; keep what was passed
+                return {"args": list(args), "kwargs": kwargs}
+            bound.apply_defaults()
+            arguments = bound.arguments
+        if self.skip:
+            arguments.pop(next(iter(arguments)), None)
+        return arguments
+
+    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
+        """A started span with the call's inputs, or None if tracing failed (contained)."""
+        with handle_internal_errors(f"@trace start of {self.name}"):
+            # Serialized now: a later mutation of an argument must not change the record.
+            inputs = to_json(self.inputs(args, kwargs), get_settings().max_payload_chars)
+            attributes = dict(self.attributes)
+            attributes[keys.SPAN_INPUTS] = inputs
+            return open_span(self.name, attributes)
+        return None
+
+    def finish(self, span: OtelSpan, outputs: Any) -> None:
+        with handle_internal_errors(f"@trace end of {self.name}"):
+            end_span_ok(span, to_json(outputs, get_settings().max_payload_chars))
+
+    def finish_items(self, span: OtelSpan, items: list[Any]) -> None:
+        with handle_internal_errors(f"@trace end of {self.name}"):
+            outputs = self.output_reducer(items) if self.output_reducer else items
+            end_span_ok(span, to_json(outputs, get_settings().max_payload_chars))
+
+    def fail(self, span: OtelSpan, exception: BaseException) -> None:
+        with handle_internal_errors(f"@trace error of {self.name}"):
+            end_span_error(span, exception)
+
+
+def _attach(span: OtelSpan) -> object:
+    return otel_context.attach(otel_trace.set_span_in_context(span))
+
+
+def _sync_wrapper(plan: _CallPlan) -> Callable[..., Any]:
+    fn = plan.fn
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        span = plan.start(args, kwargs)
+        if span is None:
+            return fn(*args, **kwargs)
+        token = _attach(span)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            plan.fail(span, exc)
+            raise
+        otel_context.detach(token)  # type: ignore[arg-type]
+        plan.finish(span, result)
+        return result
+
+    return traced
+
+
+def _async_wrapper(plan: _CallPlan) -> Callable[..., Any]:
+    fn = plan.fn
+
+    async def traced(*args: Any, **kwargs: Any) -> Any:
+        span = plan.start(args, kwargs)
+        if span is None:
+            return await fn(*args, **kwargs)
+        token = _attach(span)
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            plan.fail(span, exc)
+            raise
+        otel_context.detach(token)  # type: ignore[arg-type]
+        plan.finish(span, result)
+        return result
+
+    return traced
+
+
+def _generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
+    fn = plan.fn
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        span = plan.start(args, kwargs)
+        if span is None:
+            return (yield from fn(*args, **kwargs))
+        token = _attach(span)
+        try:
+            generator = fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            plan.fail(span, exc)
+            raise
+        otel_context.detach(token)  # type: ignore[arg-type]
+        items: list[Any] = []
+        step, value = generator.send, None
+        while True:
+            token = _attach(span)
+            try:
+                item = step(value)
+            except StopIteration as stop:
+                plan.finish_items(span, items)
+                return stop.value
+            except BaseException as exc:
+                plan.fail(span, exc)
+                raise
+            finally:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            items.append(item)
+            try:
+                value, step = (yield item), generator.send
+            except GeneratorExit:
+                token = _attach(span)
+                try:
+                    generator.close()
+                finally:
+                    otel_context.detach(token)  # type: ignore[arg-type]
+                span.set_attribute(_CLOSED_EARLY, "true")
+                plan.finish_items(span, items)
+                raise
+            except BaseException as exc:
+                step, value = generator.throw, exc
+
+    return traced
+
+
+def _async_generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
+    fn = plan.fn
+
+    async def traced(*args: Any, **kwargs: Any) -> Any:
+        span = plan.start(args, kwargs)
+        if span is None:
+            async for item in fn(*args, **kwargs):
+                yield item
+            return
+        token = _attach(span)
+        try:
+            generator = fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            plan.fail(span, exc)
+            raise
+        otel_context.detach(token)  # type: ignore[arg-type]
+        items: list[Any] = []
+        step, value = generator.asend, None
+        while True:
+            token = _attach(span)
+            try:
+                item = await step(value)
+            except StopAsyncIteration:
+                plan.finish_items(span, items)
+                return
+            except BaseException as exc:
+                plan.fail(span, exc)
+                raise
+            finally:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            items.append(item)
+            try:
+                value, step = (yield item), generator.asend
+            except GeneratorExit:
+                token = _attach(span)
+                try:
+                    await generator.aclose()
+                finally:
+                    otel_context.detach(token)  # type: ignore[arg-type]
+                span.set_attribute(_CLOSED_EARLY, "true")
+                plan.finish_items(span, items)
+                raise
+            except BaseException as exc:
+                step, value = generator.athrow, exc
+
+    return traced
+
+
+@overload
+def trace(func: F) -> F: ...
+@overload
+def trace(
+    func: None = None,
+    *,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+) -> Any:
+    """Record every call of the decorated function as a span.
+
+    Works bare (``@trace``) or configured (``@trace(name=..., span_type=..., attributes=...)``)
+    on functions, methods, coroutines, generators and async generators. Inputs are the bound
+    arguments (defaults applied, ``self``/``cls`` left out) as they were at call time; outputs
+    are the return value, or for generators the yielded items (or ``output_reducer(items)``).
+    An exception is recorded on the span and re-raised unchanged.
+    """
+    if output_reducer is not None and not callable(output_reducer):
+        raise InvalidArgumentError("output_reducer must be callable")
+
+    def decorate(fn: Any) -> Any:
+        if isinstance(fn, (staticmethod, classmethod)):
+            return type(fn)(decorate(fn.__func__))
+        if not callable(fn):
+            raise InvalidArgumentError(f"@trace needs a callable, got {type(fn).__name__}")
+        plan = _CallPlan(fn, name, span_type, attributes, output_reducer)
+        if inspect.isasyncgenfunction(fn):
+            wrapper = _async_generator_wrapper(plan)
+        elif inspect.isgeneratorfunction(fn):
+            wrapper = _generator_wrapper(plan)
+        elif inspect.iscoroutinefunction(fn):
+            wrapper = _async_wrapper(plan)
+        else:
+            wrapper = _sync_wrapper(plan)
+        return functools.wraps(fn)(wrapper)
+
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,129 @@
+"""The span a user holds while it runs: a thin, typed face over an OpenTelemetry span."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.sdk.trace import Span as OtelSpan
+from opentelemetry.trace import Status, StatusCode
+
+from evaltrace._config import get_settings
+from evaltrace._internal_errors import handle_internal_errors
+from evaltrace.entities import SpanStatusCode
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.tracer import attributes as keys
+from evaltrace.tracer.convert import format_span_id, format_trace_id
+from evaltrace.tracer.serialize import to_json
+
+__all__ = ["LiveSpan", "NoOpSpan", "event_attributes", "record_error"]
+
+_PRIMITIVES = (str, bool, int, float)
+_OTEL_STATUS = {
+    SpanStatusCode.OK: StatusCode.OK,
+    SpanStatusCode.ERROR: StatusCode.ERROR,
+    SpanStatusCode.UNSET: StatusCode.UNSET,
+}
+
+
+def event_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Event attributes as OpenTelemetry accepts them: primitives as they are, the rest as JSON."""
+    if not attributes:
+        return {}
+    limit = get_settings().max_payload_chars
+    return {
+        str(k): v if isinstance(v, _PRIMITIVES) else to_json(v, limit)
+        for k, v in attributes.items()
+    }
+
+
+class LiveSpan:
+    """A running span. Values of any type are accepted and stored as JSON."""
+
+    __slots__ = ("_span",)
+
+    def __init__(self, span: OtelSpan) -> None:
+        self._span = span
+
+    @property
+    def span_id(self) -> str:
+        return format_span_id(self._span.get_span_context().span_id)
+
+    @property
+    def trace_id(self) -> str:
+        return format_trace_id(self._span.get_span_context().trace_id)
+
+    @property
+    def name(self) -> str:
+        return self._span.name
+
+    def set_inputs(self, inputs: Any) -> None:
+        self.set_attribute(keys.SPAN_INPUTS, inputs)
+
+    def set_outputs(self, outputs: Any) -> None:
+        self.set_attribute(keys.SPAN_OUTPUTS, outputs)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError(f"attribute key must be a non-empty string, got {key!r}")
+        with handle_internal_errors("LiveSpan.set_attribute"):
+            self._span.set_attribute(key, to_json(value, get_settings().max_payload_chars))
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        if not isinstance(attributes, Mapping):
+            raise InvalidArgumentError(
+                f"attributes must be a mapping, got {type(attributes).__name__}"
+            )
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def add_event(
+        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp_ns: int | None = None
+    ) -> None:
+        with handle_internal_errors("LiveSpan.add_event"):
+            self._span.add_event(name, event_attributes(attributes), timestamp_ns)
+
+    def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None:
+        try:
+            code = SpanStatusCode(status)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"status must be one of OK, ERROR, UNSET; got {status!r}"
+            ) from None
+        with handle_internal_errors("LiveSpan.set_status"):
+            self._span.set_status(Status(_OTEL_STATUS[code], description))
+
+    def record_exception(self, exception: BaseException) -> None:
+        with handle_internal_errors("LiveSpan.record_exception"):
+            record_error(self._span, exception)
+
+    def __repr__(self) -> str:
+        return f"LiveSpan(name={self.name!r}, span_id={self.span_id!r}, trace_id={self.trace_id!r})"
+
+
+def record_error(span: OtelSpan, exception: BaseException) -> None:
+    """The exception as an ``exception`` event (type, message, stack trace) and status ERROR."""
+    span.record_exception(exception, escaped=True)
+    try:
+        message = f"{type(exception).__name__}: {exception}"
+    except Exception:  # an exception whose __str__ raises
+        message = type(exception).__name__
+    span.set_status(Status(StatusCode.ERROR, message))
+
+
+class NoOpSpan:
+    """Stands in for a span when tracing itself failed: every method does nothing."""
+
+    span_id = None
+    trace_id = None
+    name = ""
+
+    def set_inputs(self, inputs: Any) -> None: ...
+    def set_outputs(self, outputs: Any) -> None: ...
+    def set_attribute(self, key: str, value: Any) -> None: ...
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None: ...
+    def add_event(
+        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp_ns: int | None = None
+    ) -> None: ...
+    def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None: ...
+    def record_exception(self, exception: BaseException) -> None: ...

@@ -1,0 +1,88 @@
+"""The span processor that assembles finished spans into whole traces.
+
+Spans of unfinished traces stay in memory, keyed by OpenTelemetry trace id; when the root span
+ends, the whole trace goes to the writer. Everything here runs on the application's thread, so
+it does only dictionary and list work: conversion and I/O happen on the writer's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from evaltrace._internal_errors import handle_internal_errors, logger
+
+__all__ = ["ExperimentRef", "PendingTrace", "TraceAssembler"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRef:
+    """The experiment a trace belongs to: a known id, or a name the writer resolves."""
+
+    experiment_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class PendingTrace:
+    """A trace whose spans are being collected; becomes a ``Trace`` on the writer's thread."""
+
+    otel_trace_id: int
+    root_span_id: int
+    tracking_uri: str
+    experiment: ExperimentRef
+    spans: list[ReadableSpan] = field(default_factory=list)
+    tags: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    request_preview: str | None = None
+    response_preview: str | None = None
+    client_request_id: str | None = None
+
+
+class TraceAssembler(SpanProcessor):
+    def __init__(self, writer: Any, scope: Any) -> None:
+        # ``scope()`` returns (tracking_uri, ExperimentRef) in force when a trace starts.
+        self._writer = writer
+        self._scope = scope
+        self.pending: dict[int, PendingTrace] = {}
+        self.last_trace_id: int | None = None
+        self.late_spans = 0
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        with handle_internal_errors("span processor on_start"):
+            context = span.get_span_context()
+            parent = span.parent
+            if context.trace_id in self.pending:
+                return
+            if parent is None or parent.is_remote:
+                uri, experiment = self._scope()
+                self.pending[context.trace_id] = PendingTrace(
+                    otel_trace_id=context.trace_id,
+                    root_span_id=context.span_id,
+                    tracking_uri=uri,
+                    experiment=experiment,
+                )
+
+    def on_end(self, span: ReadableSpan) -> None:
+        with handle_internal_errors("span processor on_end"):
+            context = span.get_span_context()
+            pending = self.pending.get(context.trace_id)
+            if pending is None:
+                # A child that ended after its root: the trace was already handed over.
+                self.late_spans += 1
+                logger.debug("span %r ended after its trace was finished; not stored", span.name)
+                return
+            pending.spans.append(span)
+            if context.span_id == pending.root_span_id:
+                del self.pending[context.trace_id]
+                self.last_trace_id = context.trace_id
+                self._writer.submit(pending)
+
+    def shutdown(self) -> None:
+        self._writer.flush(timeout=None)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self._writer.flush(timeout=timeout_millis / 1000))

@@ -1,0 +1,178 @@
+"""The process's tracing runtime: TracerProvider, span processor and writer, made on first use.
+
+Nothing is created at import time. ``reset_runtime()`` flushes and forgets everything (tests);
+after ``fork()`` the child keeps the provider but gets an empty writer of its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from opentelemetry import trace as otel_trace
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+from evaltrace._config import get_settings
+from evaltrace._internal_errors import log_internal_error
+from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Trace
+from evaltrace.store import get_store, get_tracking_uri
+from evaltrace.tracer.convert import to_trace
+from evaltrace.tracer.processor import ExperimentRef, PendingTrace, TraceAssembler
+from evaltrace.tracer.writer import TraceWriter
+
+__all__ = [
+    "Runtime",
+    "add_span_processor",
+    "get_active_experiment",
+    "get_runtime",
+    "reset_runtime",
+    "set_active_experiment",
+]
+
+_INSTRUMENTATION_NAME = "evaltrace"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    provider: TracerProvider
+    tracer: otel_trace.Tracer
+    assembler: TraceAssembler
+    writer: TraceWriter
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+_active_experiment: ExperimentRef | None = None
+_atexit_registered = False
+
+
+def set_active_experiment(ref: ExperimentRef | None) -> None:
+    global _active_experiment
+    _active_experiment = ref
+
+
+def get_active_experiment() -> ExperimentRef:
+    if _active_experiment is not None:
+        return _active_experiment
+    settings = get_settings()
+    if settings.experiment_id:
+        return ExperimentRef(experiment_id=settings.experiment_id)
+    if settings.experiment_name:
+        return ExperimentRef(name=settings.experiment_name)
+    return ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
+
+
+def _scope() -> tuple[str, ExperimentRef]:
+    return get_tracking_uri(), get_active_experiment()
+
+
+def get_runtime() -> Runtime:
+    runtime = _runtime
+    if runtime is None:
+        runtime = _create_runtime()
+    return runtime
+
+
+def _create_runtime() -> Runtime:
+    global _runtime, _atexit_registered
+    with _lock:
+        if _runtime is not None:
+            return _runtime
+        settings = get_settings()
+        writer = TraceWriter(
+            _store_batch,
+            asynchronous=settings.async_logging,
+            max_queue_size=settings.max_queue_size,
+            batch_size=settings.batch_size,
+        )
+        assembler = TraceAssembler(writer, _scope)
+        provider = _provider(settings.use_global_provider)
+        provider.add_span_processor(assembler)
+        _runtime = Runtime(
+            provider=provider,
+            tracer=provider.get_tracer(_INSTRUMENTATION_NAME),
+            assembler=assembler,
+            writer=writer,
+        )
+        if not _atexit_registered:
+            atexit.register(_flush_at_exit)
+            _atexit_registered = True
+        return _runtime
+
+
+def _provider(use_global: bool) -> TracerProvider:
+    if not use_global:
+        return TracerProvider()
+    current = otel_trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider()
+    otel_trace.set_tracer_provider(provider)
+    return provider
+
+
+def add_span_processor(processor: SpanProcessor) -> None:
+    """Send evaltrace's spans to another processor too (an OTLP exporter, say)."""
+    get_runtime().provider.add_span_processor(processor)
+
+
+def reset_runtime() -> None:
+    """Flush and forget the runtime and the active experiment (for tests)."""
+    global _runtime, _active_experiment
+    with _lock:
+        runtime, _runtime = _runtime, None
+        _active_experiment = None
+    if runtime is not None:
+        runtime.writer.flush(timeout=30)
+        if runtime.provider is not otel_trace.get_tracer_provider():
+            runtime.provider.shutdown()
+
+
+def _flush_at_exit() -> None:
+    runtime = _runtime
+    if runtime is not None:
+        runtime.writer.flush(timeout=get_settings().flush_on_exit_timeout)
+
+
+def _after_fork_in_child() -> None:
+    runtime = _runtime
+    if runtime is not None:
+        runtime.writer.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_experiment_ids: dict[tuple[str, str], str] = {}
+
+
+def _store_batch(batch: Sequence[PendingTrace]) -> None:
+    """Convert pending traces and write them, one transaction per tracking URI."""
+    by_uri: dict[str, list[PendingTrace]] = defaultdict(list)
+    for pending in batch:
+        by_uri[pending.tracking_uri].append(pending)
+    for uri, group in by_uri.items():
+        store = get_store(uri)
+        traces: list[Trace] = []
+        for pending in group:
+            try:
+                traces.append(to_trace(pending, _experiment_id(uri, pending.experiment)))
+            except Exception as exc:
+                log_internal_error("converting a finished trace", exc)
+        store.write_traces(traces)
+
+
+def _experiment_id(uri: str, ref: ExperimentRef) -> str:
+    if ref.experiment_id is not None:
+        return ref.experiment_id
+    assert ref.name is not None
+    key = (uri, ref.name)
+    found = _experiment_ids.get(key)
+    if found is None:
+        found = _experiment_ids[key] = get_store(uri).get_or_create_experiment(ref.name).experiment_id
+    return found

@@ -1,0 +1,115 @@
+"""Turn any Python value into JSON text, without ever raising.
+
+The fast path is ``json.dumps`` with a ``default`` hook for common non-JSON types. Values it
+cannot handle (cycles, NaN, non-string keys, very deep nesting) take a slower path that
+rebuilds a JSON-safe copy. Text longer than the payload cap is cut, with a marker that says how
+much was removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import enum
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["TRUNCATION_MARKER", "to_json"]
+
+TRUNCATION_MARKER = "[evaltrace: truncated"
+_MAX_DEPTH = 100
+
+
+def to_json(value: Any, max_chars: int) -> str:
+    """JSON text for ``value``, at most about ``max_chars`` characters long."""
+    try:
+        text = json.dumps(value, default=_default, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        text = json.dumps(_sanitize(value, set(), 0), ensure_ascii=False, allow_nan=False)
+    if len(text) > max_chars:
+        return _truncate(text, max_chars)
+    return text
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    removed = len(text) - max_chars
+    return json.dumps(
+        f"{text[:max_chars]}... {TRUNCATION_MARKER} {removed} of {len(text)} characters]",
+        ensure_ascii=False,
+    )
+
+
+def _default(value: Any) -> Any:
+    """Called by json.dumps for values it does not know; returns something it does."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    model_dump = getattr(value, "model_dump", None)  # pydantic v2
+    if callable(model_dump) and not isinstance(value, type):
+        return model_dump(mode="json")
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(raw).decode("ascii")
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return dict(value)
+    return _safe_repr(value)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__} object>"
+
+
+def _sanitize(value: Any, active: set[int], depth: int) -> Any:
+    """A JSON-safe copy: cycles, NaN, odd keys and depth handled explicitly."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth >= _MAX_DEPTH:
+        return f"<nested deeper than {_MAX_DEPTH} levels>"
+    if id(value) in active:
+        return "<circular reference>"
+    if isinstance(value, dict):
+        active.add(id(value))
+        try:
+            return {_key(k): _sanitize(v, active, depth + 1) for k, v in value.items()}
+        finally:
+            active.discard(id(value))
+    if isinstance(value, (list, tuple)):
+        active.add(id(value))
+        try:
+            return [_sanitize(item, active, depth + 1) for item in value]
+        finally:
+            active.discard(id(value))
+    try:
+        converted = _default(value)
+    except Exception:
+        return _safe_repr(value)
+    if isinstance(converted, str):
+        return converted
+    active.add(id(value))
+    try:
+        return _sanitize(converted, active, depth + 1)
+    finally:
+        active.discard(id(value))
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else _safe_repr(key)

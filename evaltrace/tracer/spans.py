@@ -1,0 +1,184 @@
+"""Starting and ending evaltrace spans, and the calls that act on the current span or trace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Span as OtelSpan
+from opentelemetry.trace import Link, Status, StatusCode
+
+from evaltrace._config import get_settings
+from evaltrace._internal_errors import handle_internal_errors, logger
+from evaltrace.entities import SpanType
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.tracer import attributes as keys
+from evaltrace.tracer.convert import format_trace_id
+from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
+from evaltrace.tracer.runtime import get_runtime
+from evaltrace.tracer.serialize import to_json
+
+__all__ = [
+    "end_span_ok",
+    "flush",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "open_span",
+    "start_span",
+    "update_current_trace",
+]
+
+_OK = Status(StatusCode.OK)
+
+
+def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
+    """Start a span under the current evaltrace span, or as the root of a new trace.
+
+    A current span that evaltrace does not track (another tracer's) is linked, not adopted: its
+    trace would never be handed to our store as a whole.
+    """
+    runtime = get_runtime()
+    parent = otel_trace.get_current_span().get_span_context()
+    if parent.is_valid and parent.trace_id not in runtime.assembler.pending:
+        return runtime.tracer.start_span(  # type: ignore[return-value]
+            name, context=Context(), links=[Link(parent)], attributes=attributes
+        )
+    return runtime.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
+
+
+def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
+    if outputs_json is not None:
+        span.set_attribute(keys.SPAN_OUTPUTS, outputs_json)
+    if span.status.status_code is StatusCode.UNSET:
+        span.set_status(_OK)
+    span.end()
+
+
+def end_span_error(span: OtelSpan, exception: BaseException) -> None:
+    record_error(span, exception)
+    span.end()
+
+
+def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The starting attributes of a span, encoded as JSON like every evaltrace attribute."""
+    if attributes is not None and not isinstance(attributes, Mapping):
+        raise InvalidArgumentError(f"attributes must be a mapping, got {type(attributes).__name__}")
+    limit = get_settings().max_payload_chars
+    encoded = {keys.SPAN_TYPE: to_json(str(span_type), limit)}
+    for key, value in (attributes or {}).items():
+        encoded[str(key)] = to_json(value, limit)
+    return encoded
+
+
+class _SpanContext:
+    """What ``start_span`` returns: a context manager around one span."""
+
+    __slots__ = ("_attributes", "_name", "_span", "_token")
+
+    def __init__(self, name: str, attributes: dict[str, Any]) -> None:
+        self._name = name
+        self._attributes = attributes
+        self._span: OtelSpan | None = None
+        self._token: object | None = None
+
+    def __enter__(self) -> LiveSpan | NoOpSpan:
+        with handle_internal_errors("start_span"):
+            span = open_span(self._name, self._attributes)
+            self._token = otel_context.attach(otel_trace.set_span_in_context(span))
+            self._span = span
+            return LiveSpan(span)
+        return NoOpSpan()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        span, token = self._span, self._token
+        if span is None:
+            return
+        with handle_internal_errors("start_span exit"):
+            if token is not None:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            if exc is not None:
+                end_span_error(span, exc)
+            else:
+                end_span_ok(span, None)
+
+
+def start_span(
+    name: str = "span",
+    span_type: str = SpanType.UNKNOWN,
+    attributes: Mapping[str, Any] | None = None,
+) -> _SpanContext:
+    """A context manager that runs its block in a new span (a child of the current one).
+
+    ``with evaltrace.start_span("retrieve", span_type="RETRIEVER") as span: ...`` — the block's
+    exception, if any, is recorded on the span and propagates unchanged.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidArgumentError(f"span name must be a non-empty string, got {name!r}")
+    return _SpanContext(name, span_attributes(span_type, attributes))
+
+
+def get_current_active_span() -> LiveSpan | None:
+    """The evaltrace span running in this context, or None."""
+    span = otel_trace.get_current_span()
+    if not isinstance(span, OtelSpan) or not span.is_recording():
+        return None
+    if span.get_span_context().trace_id not in get_runtime().assembler.pending:
+        return None
+    return LiveSpan(span)
+
+
+def update_current_trace(
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    request_preview: str | None = None,
+    response_preview: str | None = None,
+    client_request_id: str | None = None,
+) -> None:
+    """Add tags and metadata to the trace running in this context, or set its previews.
+
+    Keys and values are stored as strings (other values as their JSON text). Outside a trace
+    this logs a warning and does nothing.
+    """
+    for argument, value in (("tags", tags), ("metadata", metadata)):
+        if value is not None and not isinstance(value, Mapping):
+            raise InvalidArgumentError(f"{argument} must be a mapping, got {type(value).__name__}")
+    for argument, value in (
+        ("request_preview", request_preview),
+        ("response_preview", response_preview),
+        ("client_request_id", client_request_id),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(f"{argument} must be a string, got {type(value).__name__}")
+    span = otel_trace.get_current_span()
+    pending = get_runtime().assembler.pending.get(span.get_span_context().trace_id)
+    if pending is None:
+        logger.warning("update_current_trace() called outside of a trace; nothing was updated")
+        return
+    pending.tags.update(tags or {})
+    pending.metadata.update(metadata or {})
+    if request_preview is not None:
+        pending.request_preview = request_preview
+    if response_preview is not None:
+        pending.response_preview = response_preview
+    if client_request_id is not None:
+        pending.client_request_id = client_request_id
+
+
+def get_last_active_trace_id() -> str | None:
+    """The id of the trace that most recently finished in this process."""
+    last = get_runtime().assembler.last_trace_id
+    return None if last is None else format_trace_id(last)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Write every finished trace to the store; False if ``timeout`` seconds ran out first."""
+    return get_runtime().writer.flush(timeout)

@@ -1,0 +1,164 @@
+"""The background writer: takes finished traces off the application's thread and stores them.
+
+Traces wait in a bounded in-memory queue. One daemon thread takes batches and writes each in
+one transaction. If the store cannot be reached, the batch is kept and retried with backoff
+while new traces queue up to the bound; past the bound traces are dropped, counted and warned
+about. A batch the store rejects for its content is written trace by trace so that one bad
+trace cannot hold back the others.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from evaltrace._internal_errors import log_internal_error, logger
+from evaltrace.exceptions import StoreError
+from evaltrace.tracer.processor import PendingTrace
+
+__all__ = ["TraceWriter"]
+
+_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError, StoreError)
+_MAX_BACKOFF_S = 5.0
+_DROP_WARNING_INTERVAL_S = 10.0
+
+WriteBatch = Callable[[Sequence[PendingTrace]], None]
+
+
+class TraceWriter:
+    """Hands pending traces to ``write_batch``, on a background thread or synchronously."""
+
+    def __init__(
+        self, write_batch: WriteBatch, *, asynchronous: bool, max_queue_size: int, batch_size: int
+    ) -> None:
+        self._write_batch = write_batch
+        self._asynchronous = asynchronous
+        self._max_queue_size = max_queue_size
+        self._batch_size = batch_size
+        self.written = 0
+        self.dropped = 0
+        self._init_thread_state()
+
+    def _init_thread_state(self) -> None:
+        self._queue: deque[PendingTrace] = deque()
+        self._wakeup = threading.Event()
+        self._idle = threading.Condition()
+        self._busy = False
+        self._retrying = False
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._last_drop_warning = 0.0
+
+    # -- the application's side ---------------------------------------------------------------
+
+    def submit(self, trace: PendingTrace) -> None:
+        """Queue a finished trace (or write it now in synchronous mode). Never blocks."""
+        if not self._asynchronous:
+            self._write_synchronously(trace)
+            return
+        if len(self._queue) >= self._max_queue_size:
+            self._drop(1, "the export queue is full")
+            return
+        self._queue.append(trace)
+        if self._thread is None:
+            self._start()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued trace is written; False if ``timeout`` (s) ran out first."""
+        if not self._asynchronous or self._thread is None:
+            return not self._queue
+        self._wakeup.set()
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + (1 if self._busy else 0)
+
+    def after_fork_in_child(self) -> None:
+        """The parent writes what it had queued; the child starts empty, with a fresh thread."""
+        self._init_thread_state()
+
+    # -- the writer's side --------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="evaltrace-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            while True:
+                with self._idle:
+                    batch = [
+                        self._queue.popleft()
+                        for _ in range(min(self._batch_size, len(self._queue)))
+                    ]
+                    self._busy = bool(batch)
+                    if not batch:
+                        self._idle.notify_all()
+                        break
+                self._write_until_done(batch)
+
+    def _write_until_done(self, batch: list[PendingTrace]) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                self._write_batch(batch)
+                self.written += len(batch)
+                if self._retrying:
+                    logger.warning("evaltrace: the trace store is reachable again")
+                    self._retrying = False
+                return
+            except _TRANSIENT as exc:
+                if not self._retrying:
+                    logger.warning(
+                        "evaltrace: cannot write %d trace(s) to the store (%s); "
+                        "keeping them queued and retrying",
+                        len(batch),
+                        exc,
+                    )
+                    self._retrying = True
+                time.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except Exception as exc:
+                if len(batch) == 1:
+                    self._drop(1, f"the store rejected it: {exc}")
+                    return
+                for trace in batch:
+                    self._write_until_done([trace])
+                return
+
+    def _write_synchronously(self, trace: PendingTrace) -> None:
+        try:
+            self._write_batch([trace])
+            self.written += 1
+        except _TRANSIENT as exc:
+            self._drop(1, f"the store is unreachable: {exc}")
+        except Exception as exc:
+            log_internal_error("synchronous trace write", exc)
+            self.dropped += 1
+
+    def _drop(self, count: int, reason: str) -> None:
+        self.dropped += count
+        now = time.monotonic()
+        if now - self._last_drop_warning >= _DROP_WARNING_INTERVAL_S:
+            self._last_drop_warning = now
+            logger.warning(
+                "evaltrace: dropped %d trace(s) because %s (%d dropped in this process so far)",
+                count,
+                reason,
+                self.dropped,
+            )
