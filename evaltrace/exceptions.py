@@ -12,6 +12,7 @@ __all__ = [
     "InvalidFilterError",
     "NotFoundError",
     "StoreError",
+    "StoreUnavailableError",
     "TraceNotFoundError",
     "ExperimentNotFoundError",
 ]
@@ -50,3 +51,7 @@ class ExperimentNotFoundError(NotFoundError):
 
 class StoreError(EvaltraceError):
     """The store could not be reached, migrated or written."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached or is locked right now; the same call may succeed later."""

@@ -12,13 +12,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from evaltrace.entities import Experiment, Trace, TraceInfo
 from evaltrace.exceptions import (
     ExperimentNotFoundError,
     InvalidArgumentError,
     StoreError,
+    StoreUnavailableError,
     TraceNotFoundError,
 )
 from evaltrace.store import models, rows
@@ -28,6 +36,9 @@ from evaltrace.store.migrate import upgrade_to_head
 
 __all__ = ["SqlStore"]
 
+# Errors after which the same call may succeed later: connection lost, server down, locked.
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
 # SQLite allows 32766 bound parameters per statement; stay well below for IN lists.
 _IN_CHUNK = 900
 
@@ -35,25 +46,41 @@ _IN_CHUNK = 900
 class SqlStore(TraceStore):
     def __init__(self, uri: str) -> None:
         self.uri = uri
-        try:
-            self.engine = create_store_engine(uri)
-            upgrade_to_head(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {_safe_uri(uri)}: {exc}") from exc
+        self.engine = create_store_engine(uri)
         self._dialect = self.engine.dialect.name
+        with self._translate_errors("open"):
+            upgrade_to_head(self.engine)
 
     # -- transactions -------------------------------------------------------------------------
 
     @contextmanager
+    def _translate_errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            self.engine.dispose()  # reconnect from scratch next time
+            raise StoreUnavailableError(
+                f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
+            ) from exc
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}") from exc
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+        with self._translate_errors("write"), self.engine.connect() as connection:
             connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
                 yield connection
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
+        with (
+            self._translate_errors("read"),
+            self.engine.connect() as connection,
+            connection.begin(),
+        ):
             yield connection
 
     def _insert_ignoring_duplicates(self, table: Table) -> Insert:

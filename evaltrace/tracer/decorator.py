@@ -12,7 +12,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import Span as OtelSpan
 
 from evaltrace._config import get_settings
-from evaltrace._internal_errors import handle_internal_errors
+from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import SpanType
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
@@ -28,7 +28,16 @@ _CLOSED_EARLY = "evaltrace.generator.closed_early"
 class _CallPlan:
     """Everything about a traced function that can be worked out once, at decoration time."""
 
-    __slots__ = ("attributes", "fn", "name", "output_reducer", "positional", "signature", "skip")
+    __slots__ = (
+        "attributes",
+        "defaults",
+        "fn",
+        "name",
+        "output_reducer",
+        "positional",
+        "signature",
+        "skip",
+    )
 
     def __init__(
         self,
@@ -50,12 +59,26 @@ class _CallPlan:
         # Methods: the instance or class is not an input.
         self.skip = 1 if params and params[0].name in ("self", "cls") else 0
         simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
-        # With only plain parameters, all passed positionally, zip is all the binding needed.
+        # With only plain parameters passed positionally, binding is a zip plus the defaults of
+        # the trailing parameters: much cheaper than Signature.bind on the hot path.
         self.positional = tuple(p.name for p in params) if simple else None
+        self.defaults = tuple((p.name, p.default) for p in params)
+
+    def _bind_positional(self, args: tuple[Any, ...]) -> dict[str, Any] | None:
+        names = self.positional
+        if names is None or len(args) > len(names):
+            return None
+        arguments = dict(zip(names, args))
+        for name, default in self.defaults[len(args) :]:
+            if default is inspect.Parameter.empty:
+                return None
+            arguments[name] = default
+        return arguments
 
     def inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if not kwargs and self.positional is not None and len(args) == len(self.positional):
-            arguments = dict(zip(self.positional, args))
+        fast = None if kwargs else self._bind_positional(args)
+        if fast is not None:
+            arguments = fast
         elif self.signature is None:
             return {"args": list(args), "kwargs": kwargs}
         else:
@@ -71,26 +94,37 @@ class _CallPlan:
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
         """A started span with the call's inputs, or None if tracing failed (contained)."""
-        with handle_internal_errors(f"@trace start of {self.name}"):
+        # try/except rather than handle_internal_errors(): a context manager costs microseconds.
+        try:
             # Serialized now: a later mutation of an argument must not change the record.
             inputs = to_json(self.inputs(args, kwargs), get_settings().max_payload_chars)
             attributes = dict(self.attributes)
             attributes[keys.SPAN_INPUTS] = inputs
             return open_span(self.name, attributes)
-        return None
+        except Exception as exc:
+            log_internal_error("@trace start", exc)
+            return None
 
     def finish(self, span: OtelSpan, outputs: Any) -> None:
-        with handle_internal_errors(f"@trace end of {self.name}"):
+        try:
             end_span_ok(span, to_json(outputs, get_settings().max_payload_chars))
+        except Exception as exc:
+            log_internal_error("@trace end", exc)
 
     def finish_items(self, span: OtelSpan, items: list[Any]) -> None:
-        with handle_internal_errors(f"@trace end of {self.name}"):
-            outputs = self.output_reducer(items) if self.output_reducer else items
-            end_span_ok(span, to_json(outputs, get_settings().max_payload_chars))
+        outputs: Any = items
+        if self.output_reducer is not None:
+            try:
+                outputs = self.output_reducer(items)
+            except Exception as exc:  # the trace is kept, with the items unreduced
+                log_internal_error("@trace output_reducer", exc)
+        self.finish(span, outputs)
 
     def fail(self, span: OtelSpan, exception: BaseException) -> None:
-        with handle_internal_errors(f"@trace error of {self.name}"):
+        try:
             end_span_error(span, exception)
+        except Exception as exc:
+            log_internal_error("@trace error", exc)
 
 
 def _attach(span: OtelSpan) -> object:

@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from evaltrace._internal_errors import handle_internal_errors, logger
+from evaltrace._internal_errors import log_internal_error, logger
 
 __all__ = ["ExperimentRef", "PendingTrace", "TraceAssembler"]
 
@@ -50,13 +50,17 @@ class TraceAssembler(SpanProcessor):
         self.pending: dict[int, PendingTrace] = {}
         self.last_trace_id: int | None = None
         self.late_spans = 0
+        self.enabled = True
+
+    # Both hooks run on every span: plain try/except, no context manager, no allocation
+    # beyond the PendingTrace of a new trace.
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        with handle_internal_errors("span processor on_start"):
+        try:
             context = span.get_span_context()
-            parent = span.parent
-            if context.trace_id in self.pending:
+            if context.trace_id in self.pending or not self.enabled:
                 return
+            parent = span.parent
             if parent is None or parent.is_remote:
                 uri, experiment = self._scope()
                 self.pending[context.trace_id] = PendingTrace(
@@ -65,21 +69,26 @@ class TraceAssembler(SpanProcessor):
                     tracking_uri=uri,
                     experiment=experiment,
                 )
+        except Exception as exc:
+            log_internal_error("span processor on_start", exc)
 
     def on_end(self, span: ReadableSpan) -> None:
-        with handle_internal_errors("span processor on_end"):
+        try:
             context = span.get_span_context()
             pending = self.pending.get(context.trace_id)
             if pending is None:
-                # A child that ended after its root: the trace was already handed over.
-                self.late_spans += 1
-                logger.debug("span %r ended after its trace was finished; not stored", span.name)
+                if self.enabled:
+                    # A child that ended after its root: the trace was already handed over.
+                    self.late_spans += 1
+                    logger.debug("span %r ended after its trace was finished; not stored", span.name)
                 return
             pending.spans.append(span)
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id
                 self._writer.submit(pending)
+        except Exception as exc:
+            log_internal_error("span processor on_end", exc)
 
     def shutdown(self) -> None:
         self._writer.flush(timeout=None)

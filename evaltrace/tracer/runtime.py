@@ -55,7 +55,11 @@ def set_active_experiment(ref: ExperimentRef | None) -> None:
     _active_experiment = ref
 
 
+_DEFAULT_EXPERIMENT = ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
+
+
 def get_active_experiment() -> ExperimentRef:
+    """The experiment set in code, else the one named by the settings, else the default."""
     if _active_experiment is not None:
         return _active_experiment
     settings = get_settings()
@@ -63,7 +67,7 @@ def get_active_experiment() -> ExperimentRef:
         return ExperimentRef(experiment_id=settings.experiment_id)
     if settings.experiment_name:
         return ExperimentRef(name=settings.experiment_name)
-    return ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
+    return _DEFAULT_EXPERIMENT
 
 
 def _scope() -> tuple[str, ExperimentRef]:
@@ -128,6 +132,8 @@ def reset_runtime() -> None:
         _active_experiment = None
     if runtime is not None:
         runtime.writer.flush(timeout=30)
+        # A provider shared with others (the global one) cannot drop a processor: disable ours.
+        runtime.assembler.enabled = False
         if runtime.provider is not otel_trace.get_tracer_provider():
             runtime.provider.shutdown()
 

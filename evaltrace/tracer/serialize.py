@@ -73,7 +73,7 @@ def _safe_repr(value: Any) -> str:
     try:
         return repr(value)
     except Exception:
-        return f"<unrepresentable {type(value).__qualname__} object>"
+        return f"<unrepresentable {type(value).__name__} object>"
 
 
 def _sanitize(value: Any, active: set[int], depth: int) -> Any:

@@ -14,17 +14,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-
 from evaltrace._internal_errors import log_internal_error, logger
-from evaltrace.exceptions import StoreError
+from evaltrace.exceptions import StoreUnavailableError
 from evaltrace.tracer.processor import PendingTrace
 
 __all__ = ["TraceWriter"]
 
-_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError, StoreError)
 _MAX_BACKOFF_S = 5.0
+# After the first trace of a quiet spell arrives, wait this long for more before writing: a
+# batch per transaction, and far fewer thread switches stealing the application's GIL.
+_LINGER_S = 0.05
 _DROP_WARNING_INTERVAL_S = 10.0
 
 WriteBatch = Callable[[Sequence[PendingTrace]], None]
@@ -47,6 +46,7 @@ class TraceWriter:
     def _init_thread_state(self) -> None:
         self._queue: deque[PendingTrace] = deque()
         self._wakeup = threading.Event()
+        self._urgent = threading.Event()
         self._idle = threading.Condition()
         self._busy = False
         self._retrying = False
@@ -64,16 +64,19 @@ class TraceWriter:
         if len(self._queue) >= self._max_queue_size:
             self._drop(1, "the export queue is full")
             return
-        self._queue.append(trace)
+        queue = self._queue
+        queue.append(trace)
         if self._thread is None:
             self._start()
-        if not self._wakeup.is_set():
+        queued = len(queue)
+        if queued == 1 or queued >= self._batch_size:
             self._wakeup.set()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued trace is written; False if ``timeout`` (s) ran out first."""
         if not self._asynchronous or self._thread is None:
             return not self._queue
+        self._urgent.set()
         self._wakeup.set()
         with self._idle:
             return self._idle.wait_for(lambda: not self._queue and not self._busy, timeout)
@@ -100,6 +103,9 @@ class TraceWriter:
         while True:
             self._wakeup.wait()
             self._wakeup.clear()
+            if len(self._queue) < self._batch_size:
+                self._urgent.wait(_LINGER_S)
+            self._urgent.clear()
             while True:
                 with self._idle:
                     batch = [
@@ -122,7 +128,7 @@ class TraceWriter:
                     logger.warning("evaltrace: the trace store is reachable again")
                     self._retrying = False
                 return
-            except _TRANSIENT as exc:
+            except StoreUnavailableError as exc:
                 if not self._retrying:
                     logger.warning(
                         "evaltrace: cannot write %d trace(s) to the store (%s); "
@@ -145,7 +151,7 @@ class TraceWriter:
         try:
             self._write_batch([trace])
             self.written += 1
-        except _TRANSIENT as exc:
+        except StoreUnavailableError as exc:
             self._drop(1, f"the store is unreachable: {exc}")
         except Exception as exc:
             log_internal_error("synchronous trace write", exc)

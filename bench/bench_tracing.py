@@ -1,0 +1,117 @@
+"""Caller-thread cost of tracing, end-to-end throughput to SQLite, and import time.
+
+Run: python bench/bench_tracing.py   (figures go to the README's Performance section)
+
+The baseline is a bare OpenTelemetry SDK span (start_as_current_span + end) measured in the
+same process, because these machines are noisy. Each tracing figure is given twice:
+- "caller CPU": CPU time of the calling thread only (time.thread_time), i.e. what @trace
+  itself costs the application's thread;
+- "wall": elapsed time per call in a tight loop, which also pays for the background writer's
+  share of the GIL while it converts and stores the traces of that same loop.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from opentelemetry.sdk.trace import TracerProvider
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _common import fresh_sqlite_uri, median_us_per_call, report  # noqa: E402
+
+import evaltrace  # noqa: E402
+from evaltrace.store import get_store  # noqa: E402
+
+CLOCKS = {"caller CPU": time.thread_time_ns, "wall": time.perf_counter_ns}
+
+
+def compare(label: str, bare: Callable[[], object], traced: Callable[[], object], calls: int,
+            unit: str) -> None:
+    for clock_name, clock in CLOCKS.items():
+        baseline = median_us_per_call(bare, calls=calls, clock=clock)
+        report(f"{label}: bare OTel ({clock_name}, baseline)", baseline, unit)
+        cost = median_us_per_call(traced, calls=calls, clock=clock, between_runs=evaltrace.flush)
+        report(f"{label}: @trace ({clock_name})", cost, unit, baseline)
+
+
+def bench_single_span(bare_tracer) -> None:
+    def bare() -> None:
+        with bare_tracer.start_as_current_span("noop"):
+            pass
+
+    @evaltrace.trace
+    def noop(question: str, k: int = 3) -> str:
+        return question
+
+    compare("1 span", bare, lambda: noop("How do I reset my password?"), 5_000, "us/call")
+
+
+def bench_nested(bare_tracer) -> None:
+    def bare_nested(depth: int = 10) -> None:
+        with bare_tracer.start_as_current_span("level"):
+            if depth > 1:
+                bare_nested(depth - 1)
+
+    @evaltrace.trace
+    def nested(depth: int = 10) -> int:
+        return depth if depth <= 1 else nested(depth - 1)
+
+    compare("10 nested spans", bare_nested, nested, 500, "us/trace")
+
+
+def bench_end_to_end(count: int = 10_000, runs: int = 3) -> None:
+    rates = []
+    for _ in range(runs):
+        uri = fresh_sqlite_uri()
+        evaltrace.set_tracking_uri(uri)
+        get_store(uri)  # schema created before the clock starts
+
+        @evaltrace.trace
+        def handle(request_id: int) -> dict:
+            return {"id": request_id, "ok": True}
+
+        start = time.perf_counter()
+        for i in range(count):
+            handle(i)
+        evaltrace.flush()
+        elapsed = time.perf_counter() - start
+        stored = len(evaltrace.search_traces(return_type="list", include_spans=False))
+        assert stored == count, f"only {stored} of {count} traces stored"
+        rates.append(count / elapsed)
+    report(f"{count:,} traces traced + flushed to SQLite, all stored",
+           statistics.median(rates), "traces/s")
+
+
+def bench_import(runs: int = 7) -> None:
+    def timed(code: str) -> float:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            samples.append((time.perf_counter() - start) * 1000)
+        return statistics.median(samples)
+
+    check = ("import sys, evaltrace; "
+             "assert 'pandas' not in sys.modules and 'openai' not in sys.modules")
+    interpreter = timed("pass")
+    total = timed(check)
+    report("python -c 'pass' (baseline)", interpreter, "ms")
+    report("import evaltrace (asserts no pandas/openai), minus baseline",
+           total - interpreter, "ms")
+
+
+def main() -> None:
+    evaltrace.set_tracking_uri(fresh_sqlite_uri())
+    bare_tracer = TracerProvider().get_tracer("bench")
+    bench_single_span(bare_tracer)
+    bench_nested(bare_tracer)
+    bench_end_to_end()
+    bench_import()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Fixtures: every test gets a fresh store (SQLite file or PostgreSQL database) and runtime."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Our own bugs fail loudly in tests (see evaltrace/_internal_errors.py).
+os.environ["EVALTRACE_RAISE_INTERNAL_ERRORS"] = "1"
+for name in [n for n in os.environ if n.startswith("EVALTRACE_") and n != "EVALTRACE_TEST_POSTGRES_URI"]:
+    if name != "EVALTRACE_RAISE_INTERNAL_ERRORS":
+        del os.environ[name]
+
+import evaltrace  # noqa: E402
+from evaltrace import _config  # noqa: E402
+from evaltrace.store import registry  # noqa: E402
+from evaltrace.tracer import runtime  # noqa: E402
+from tests.postgres import find_pg_bin, postgres_server  # noqa: E402
+
+_POSTGRES_REQUIRED = bool(os.environ.get("CI")) or bool(os.environ.get("EVALTRACE_REQUIRE_POSTGRES"))
+_database_numbers = itertools.count()
+
+
+def reset_everything() -> None:
+    runtime.reset_runtime()
+    registry.reset_stores()
+    _config.reset()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    given = os.environ.get("EVALTRACE_TEST_POSTGRES_URI")
+    if given:
+        yield given
+        return
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if _POSTGRES_REQUIRED:
+            pytest.fail("PostgreSQL is required here (CI) but initdb was not found")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> str:
+    """A database migrated once; each test clones it (CREATE DATABASE ... TEMPLATE)."""
+    from sqlalchemy import create_engine, text
+
+    from evaltrace.store.sql_store import SqlStore
+
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS evaltrace_template"))
+        connection.execute(text("CREATE DATABASE evaltrace_template"))
+    template_url = postgres_server_url.rsplit("/", 1)[0] + "/evaltrace_template"
+    SqlStore(template_url).close()
+    admin.dispose()
+    return template_url
+
+
+@pytest.fixture
+def postgres_uri(postgres_server_url: str, postgres_template: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    name = f"evaltrace_test_{os.getpid()}_{next(_database_numbers)}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE evaltrace_template"))
+    yield postgres_server_url.rsplit("/", 1)[0] + "/" + name
+    if runtime._runtime is not None:
+        runtime._runtime.writer.flush(timeout=30)
+    registry.reset_stores()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'evaltrace.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """Runs the test once against SQLite and once against PostgreSQL."""
+    fixture = "sqlite_uri" if request.param == "sqlite" else "postgres_uri"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    """A fresh runtime and settings per test, tracing into this test's store.
+
+    At the end, no trace may have been dropped unless the test is marked ``allow_drops``.
+    """
+    reset_everything()
+    uri = (
+        request.getfixturevalue("store_uri")
+        if "store_uri" in request.fixturenames
+        else f"sqlite:///{tmp_path / 'default.db'}"
+    )
+    evaltrace.set_tracking_uri(uri)
+    yield
+    live = runtime._runtime
+    dropped = live.writer.dropped if live is not None else 0
+    reset_everything()
+    if "allow_drops" not in request.keywords:
+        assert dropped == 0, f"{dropped} trace(s) were dropped during the test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_drops: the test drops traces on purpose")

@@ -1,0 +1,234 @@
+"""The SQL store against a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+import evaltrace
+from evaltrace.entities import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from evaltrace.exceptions import (
+    ExperimentNotFoundError,
+    InvalidArgumentError,
+    TraceNotFoundError,
+)
+from evaltrace.store import get_store
+from evaltrace.store.sql_store import SqlStore
+
+
+def make_trace(n: int, *, request_time: int | None = None, experiment_id: str = "0") -> Trace:
+    trace_id = f"tr-{n:032x}"
+    start = (request_time if request_time is not None else 1_700_000_000_000 + n) * 1_000_000
+    root = Span(
+        trace_id=trace_id,
+        span_id=f"{n:016x}",
+        parent_id=None,
+        name="root",
+        span_type="CHAIN",
+        start_time_ns=start,
+        end_time_ns=start + 5_000_000,
+        status=SpanStatus(status_code=SpanStatusCode.OK),
+        inputs={"question": f"q{n}", "unicode": "h\u00e9llo \u2603"},
+        outputs=[1, {"a": None}],
+        attributes={"k": [1, 2]},
+        events=(SpanEvent(name="e", timestamp_ns=start + 1, attributes={"x": 1}),),
+    )
+    child = Span(
+        trace_id=trace_id,
+        span_id=f"{n + 1:016x}"[::-1],
+        parent_id=root.span_id,
+        name="child",
+        span_type="LLM",
+        start_time_ns=start + 1000,
+        end_time_ns=start + 2000,
+    )
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id=experiment_id,
+        request_time=start // 1_000_000,
+        execution_duration=5,
+        state=TraceState.OK,
+        request_preview="q",
+        response_preview="a",
+        client_request_id=f"client-{n}",
+        tags={"env": "prod", "n": str(n)},
+        trace_metadata={"user": "u1"},
+    )
+    return Trace(info=info, data=TraceData(spans=(root, child)))
+
+
+def test_migrations_run_on_first_use(store_uri: str) -> None:
+    store = get_store(store_uri)
+    tables = set(inspect(store.engine).get_table_names())  # type: ignore[attr-defined]
+    assert {"experiments", "traces", "trace_tags", "trace_metadata", "spans"} <= tables
+    assert {"alembic_version"} <= tables
+    assert store.get_experiment("0").name == "Default"
+
+
+def test_write_and_read_back_exactly(store_uri: str) -> None:
+    store = get_store(store_uri)
+    trace = make_trace(1)
+    store.write_traces([trace])
+    assert store.get_trace(trace.info.trace_id) == trace
+
+
+def test_writing_the_same_trace_twice_is_harmless(store_uri: str) -> None:
+    store = get_store(store_uri)
+    store.write_traces([make_trace(1), make_trace(2)])
+    store.write_traces([make_trace(2), make_trace(3)])
+    page = store.search_traces(["0"], max_results=10)
+    assert [t.info.trace_id for t in page.traces] == [make_trace(n).info.trace_id for n in (3, 2, 1)]
+
+
+def test_unknown_trace_id_is_a_typed_error(store_uri: str) -> None:
+    with pytest.raises(TraceNotFoundError, match="tr-missing"):
+        evaltrace.get_trace("tr-missing")
+    with pytest.raises(InvalidArgumentError):
+        evaltrace.get_trace("")
+
+
+def test_keyset_pages_are_stable_under_concurrent_inserts(store_uri: str) -> None:
+    store = get_store(store_uri)
+    # Equal request times on purpose: the trace id breaks ties.
+    store.write_traces([make_trace(n, request_time=1000 + n // 3) for n in range(30)])
+    seen: list[str] = []
+    token = None
+    for page_number in range(10):
+        page = store.search_traces(["0"], max_results=7, page_token=token, include_spans=False)
+        seen.extend(t.info.trace_id for t in page.traces)
+        if page_number == 1:  # newer traces arrive while paging: they must not shift pages
+            store.write_traces([make_trace(100 + n, request_time=5000) for n in range(5)])
+        token = page.next_page_token
+        if token is None:
+            break
+    expected = sorted(
+        (make_trace(n, request_time=1000 + n // 3).info for n in range(30)),
+        key=lambda i: (i.request_time, i.trace_id),
+        reverse=True,
+    )
+    assert seen == [i.trace_id for i in expected]
+    assert all(t.data.spans == () for t in page.traces)
+
+
+def test_bad_page_token_is_a_typed_error(store_uri: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="page_token"):
+        get_store(store_uri).search_traces(["0"], max_results=1, page_token="garbage!")
+
+
+def test_experiments(store_uri: str) -> None:
+    created = evaltrace.set_experiment("bot")
+    assert created.experiment_id != "0"
+    assert evaltrace.set_experiment("bot") == created
+    assert evaltrace.get_experiment_by_name("bot") == created
+    assert evaltrace.get_experiment_by_name("nope") is None
+    assert evaltrace.set_experiment(experiment_id=created.experiment_id) == created
+    with pytest.raises(ExperimentNotFoundError):
+        evaltrace.set_experiment(experiment_id="999")
+    with pytest.raises(ExperimentNotFoundError):
+        evaltrace.set_experiment(experiment_id="abc")
+    with pytest.raises(InvalidArgumentError):
+        evaltrace.set_experiment()
+
+
+def test_search_traces_scopes_to_active_experiment_and_orders_newest_first(store_uri: str) -> None:
+    @evaltrace.trace
+    def step(i: int) -> int:
+        return i
+
+    step(0)
+    evaltrace.set_experiment("other")
+    for i in range(1, 4):
+        step(i)
+        time.sleep(0.002)
+    other = evaltrace.search_traces(return_type="list")
+    assert [t.data.spans[0].inputs["i"] for t in other] == [3, 2, 1]
+    default = evaltrace.search_traces(experiment_ids=["0"], return_type="list")
+    assert [t.data.spans[0].inputs["i"] for t in default] == [0]
+    both = evaltrace.search_traces(
+        experiment_ids=["0", other[0].info.experiment_id], max_results=2, return_type="list"
+    )
+    assert len(both) == 2
+
+
+def test_search_traces_dataframe_columns(store_uri: str) -> None:
+    @evaltrace.trace
+    def ask(question: str) -> dict:
+        evaltrace.update_current_trace(tags={"t": "1"}, client_request_id="c-1")
+        return {"answer": question.upper()}
+
+    ask("hi")
+    frame = evaltrace.search_traces()
+    assert list(frame.columns) == [
+        "trace_id", "trace", "client_request_id", "state", "request_time",
+        "execution_duration", "request", "response", "trace_metadata", "tags", "spans",
+        "assessments",
+    ]  # fmt: skip
+    row = frame.iloc[0]
+    assert row["request"] == {"question": "hi"} and row["response"] == {"answer": "HI"}
+    assert row["tags"] == {"t": "1"} and row["client_request_id"] == "c-1"
+    assert row["state"] == "OK" and isinstance(row["trace"], evaltrace.Trace)
+    assert row["spans"][0]["name"] == "ask"
+
+
+def test_search_traces_argument_errors() -> None:
+    with pytest.raises(InvalidArgumentError, match="return_type"):
+        evaltrace.search_traces(return_type="json")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="max_results"):
+        evaltrace.search_traces(max_results=0)
+    with pytest.raises(InvalidArgumentError, match="experiment_ids"):
+        evaltrace.search_traces(experiment_ids="0")  # type: ignore[arg-type]
+
+
+def test_postgres_rejects_nothing_we_write(store_uri: str) -> None:
+    """NUL characters and huge names are cleaned before they reach the database."""
+
+    @evaltrace.trace(name="n" * 2000)
+    def weird(text: str) -> str:
+        evaltrace.update_current_trace(tags={"nul\x00key": "nul\x00value"})
+        return text
+
+    weird("a\x00b")
+    trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+    assert trace.data.spans[0].inputs == {"text": "a\x00b"}
+    assert trace.info.tags == {"nul\ufffdkey": "nul\ufffdvalue"}
+    assert len(trace.data.spans[0].name) == 500
+
+
+def _open_store(uri: str) -> str:
+    return SqlStore(uri).get_experiment("0").name
+
+
+def test_concurrent_first_use_migrates_once(sqlite_uri: str) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        assert pool.map(_open_store, [sqlite_uri] * 4) == ["Default"] * 4
+    engine = create_engine(sqlite_uri)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM experiments")).scalar() == 1
+    engine.dispose()
+
+
+def test_concurrent_first_use_migrates_once_on_postgres(
+    postgres_server_url: str,
+) -> None:
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS evaltrace_race WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE evaltrace_race"))
+    uri = postgres_server_url.rsplit("/", 1)[0] + "/evaltrace_race"
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        assert pool.map(_open_store, [uri] * 4) == ["Default"] * 4
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE evaltrace_race WITH (FORCE)"))
+    admin.dispose()

@@ -1,0 +1,127 @@
+"""The data path: queue, background writer, flush, faults, fork, contained internal errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+import evaltrace
+from evaltrace.tracer import runtime
+
+
+@evaltrace.trace
+def handle(i: int) -> int:
+    return i
+
+
+def stored_count() -> int:
+    return len(evaltrace.search_traces(return_type="list", include_spans=False))
+
+
+def test_readers_see_their_own_traces_at_once() -> None:
+    for i in range(250):
+        handle(i)
+    # No explicit flush: search_traces and get_trace flush this process's queue first.
+    assert stored_count() == 250
+    assert evaltrace.get_trace(evaltrace.get_last_active_trace_id()).data.spans[0].inputs == {
+        "i": 249
+    }
+
+
+def test_flush_writes_everything_in_batches() -> None:
+    evaltrace.configure(batch_size=7)
+    for i in range(100):
+        handle(i)
+    assert evaltrace.flush(timeout=30) is True
+    writer = runtime.get_runtime().writer
+    assert (writer.written, writer.dropped, writer.pending) == (100, 0, 0)
+
+
+def test_synchronous_mode_writes_on_the_callers_thread() -> None:
+    evaltrace.configure(async_logging=False)
+    handle(1)
+    writer = runtime.get_runtime().writer
+    assert writer.written == 1 and writer._thread is None
+    assert stored_count() == 1
+
+
+@pytest.mark.allow_drops
+def test_full_queue_drops_are_counted_and_warned(
+    sqlite_uri: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A store that cannot be opened yet keeps the writer retrying while the queue fills.
+    missing = tmp_path / "not-yet"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    evaltrace.configure(max_queue_size=5, batch_size=1)
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        results = [handle(i) for i in range(20)]
+    assert results == list(range(20))
+    writer = runtime.get_runtime().writer
+    assert writer.dropped >= 14  # 20 - 5 queued - at most 1 in the writer's hands
+    assert "dropped" in caplog.text and "export queue is full" in caplog.text
+    missing.mkdir()
+    assert evaltrace.flush(timeout=30)
+    assert writer.written + writer.dropped == 20
+    assert stored_count() == writer.written
+
+
+def test_unreachable_store_keeps_traces_queued_until_it_is_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        assert [handle(i) for i in range(10)] == list(range(10))
+        assert evaltrace.flush(timeout=0.3) is False
+    assert "cannot write" in caplog.text and "retrying" in caplog.text
+    missing.mkdir()
+    assert evaltrace.flush(timeout=30) is True
+    assert stored_count() == 10
+
+
+def test_forked_child_gets_a_working_writer_and_parent_keeps_its_queue() -> None:
+    handle(-1)
+    assert evaltrace.flush(timeout=30)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            for i in range(5):
+                handle(100 + i)
+            ok = evaltrace.flush(timeout=30)
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    handle(-2)
+    inputs = sorted(t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list"))
+    assert inputs == [-2, -1, 100, 101, 102, 103, 104]
+
+
+def test_internal_errors_are_contained_unless_configured_to_raise(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing_reducer(items: list) -> str:
+        raise RuntimeError("reducer bug")
+
+    @evaltrace.trace(output_reducer=failing_reducer)
+    def stream():
+        yield from (1, 2)
+
+    # The test suite runs with EVALTRACE_RAISE_INTERNAL_ERRORS=1: the failure is loud.
+    with pytest.raises(RuntimeError, match="reducer bug"):
+        list(stream())
+    # In production it is logged once and the application gets its values.
+    evaltrace.configure(raise_internal_errors=False)
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        assert list(stream()) == [1, 2]
+        assert list(stream()) == [1, 2]
+    assert caplog.text.count("evaltrace internal error") == 1
+    # ... and the traces are kept, with the items unreduced.
+    outputs = [t.data.spans[0].outputs for t in evaltrace.search_traces(return_type="list")]
+    assert outputs == [[1, 2], [1, 2]]
