@@ -48,11 +48,13 @@ traces = Table(
     Column("name", String(MAX_NAME_CHARS), nullable=True),
     Column("client_request_id", String(MAX_TAG_VALUE_CHARS), nullable=True),
     Column("request_time", BigInteger, nullable=False),
+    # The root span's start in ns: orders traces precisely (request_time is in ms).
+    Column("start_time_ns", BigInteger, nullable=False),
     Column("execution_duration", BigInteger, nullable=True),
     Column("state", String(20), nullable=False),
     Column("request_preview", Text, nullable=True),
     Column("response_preview", Text, nullable=True),
-    Index("ix_traces_experiment_time", "experiment_id", "request_time", "trace_id"),
+    Index("ix_traces_experiment_start", "experiment_id", "start_time_ns", "trace_id"),
     Index("ix_traces_name", "name"),
     Index("ix_traces_client_request_id", "client_request_id"),
 )

@@ -45,6 +45,7 @@ def trace_to_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]], l
         "name": root.name if root is not None else None,
         "client_request_id": info.client_request_id,
         "request_time": info.request_time,
+        "start_time_ns": root.start_time_ns if root is not None else info.request_time * 1_000_000,
         "execution_duration": info.execution_duration,
         "state": info.state.value,
         "request_preview": info.request_preview,

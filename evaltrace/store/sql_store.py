@@ -134,11 +134,11 @@ class SqlStore(TraceStore):
             last_time, last_id = _decode_page_token(page_token)
             query = query.where(
                 or_(
-                    t.c.request_time < last_time,
-                    and_(t.c.request_time == last_time, t.c.trace_id < last_id),
+                    t.c.start_time_ns < last_time,
+                    and_(t.c.start_time_ns == last_time, t.c.trace_id < last_id),
                 )
             )
-        query = query.order_by(t.c.request_time.desc(), t.c.trace_id.desc()).limit(max_results + 1)
+        query = query.order_by(t.c.start_time_ns.desc(), t.c.trace_id.desc()).limit(max_results + 1)
         with self._read() as connection:
             found = connection.execute(query).mappings().all()
             page, more = found[:max_results], len(found) > max_results
@@ -223,14 +223,14 @@ def _experiment_key(experiment_id: str) -> int:
 
 
 def _encode_page_token(row: Any) -> str:
-    payload = json.dumps([row["request_time"], row["trace_id"]]).encode()
+    payload = json.dumps([row["start_time_ns"], row["trace_id"]]).encode()
     return base64.urlsafe_b64encode(payload).decode()
 
 
 def _decode_page_token(token: str) -> tuple[int, str]:
     try:
-        request_time, trace_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(request_time), str(trace_id)
+        start_time_ns, trace_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(start_time_ns), str(trace_id)
     except (ValueError, TypeError) as exc:
         raise InvalidArgumentError(f"page_token {token!r} is not a valid page token") from exc
 

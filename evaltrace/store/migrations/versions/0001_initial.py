@@ -55,13 +55,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(500), nullable=True),
         sa.Column("client_request_id", sa.String(500), nullable=True),
         sa.Column("request_time", sa.BigInteger, nullable=False),
+        sa.Column("start_time_ns", sa.BigInteger, nullable=False),
         sa.Column("execution_duration", sa.BigInteger, nullable=True),
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("request_preview", sa.Text, nullable=True),
         sa.Column("response_preview", sa.Text, nullable=True),
     )
     op.create_index(
-        "ix_traces_experiment_time", "traces", ["experiment_id", "request_time", "trace_id"]
+        "ix_traces_experiment_start", "traces", ["experiment_id", "start_time_ns", "trace_id"]
     )
     op.create_index("ix_traces_name", "traces", ["name"])
     op.create_index("ix_traces_client_request_id", "traces", ["client_request_id"])

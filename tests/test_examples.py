@@ -1,0 +1,21 @@
+"""The README's example runs as documented."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_quickstart_runs_offline(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert "Full refunds within 30 days" in result.stdout
+    assert "3 most recent traces in experiment 'support-bot'" in result.stdout
+    assert (tmp_path / "evaltrace.db").exists()

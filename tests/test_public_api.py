@@ -1,0 +1,41 @@
+"""The public surface is pinned: a change to it is a deliberate change to this test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import evaltrace
+from evaltrace import exceptions
+
+EXPECTED = {
+    "Experiment", "LiveSpan", "Span", "SpanEvent", "SpanStatus", "SpanStatusCode", "SpanType",
+    "Trace", "TraceData", "TraceInfo", "TraceState", "__version__", "add_span_processor",
+    "configure", "flush", "get_current_active_span", "get_experiment_by_name",
+    "get_last_active_trace_id", "get_trace", "get_tracking_uri", "search_traces",
+    "set_experiment", "set_tracking_uri", "start_span", "trace", "update_current_trace",
+    "with_current_context",
+}  # fmt: skip
+
+
+def test_all_is_pinned_and_importable() -> None:
+    assert set(evaltrace.__all__) == EXPECTED
+    for name in evaltrace.__all__:
+        assert hasattr(evaltrace, name), name
+
+
+def test_exceptions_form_one_hierarchy() -> None:
+    for name in exceptions.__all__:
+        error = getattr(exceptions, name)
+        assert issubclass(error, exceptions.EvaltraceError)
+    assert issubclass(exceptions.TraceNotFoundError, LookupError)
+    assert issubclass(exceptions.InvalidArgumentError, ValueError)
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, evaltrace\n"
+        "heavy = {'pandas', 'openai', 'sqlalchemy', 'alembic'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
