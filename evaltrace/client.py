@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from evaltrace.entities import Experiment, Trace
 from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
+from evaltrace.search import parse_filter, parse_order_by
 from evaltrace.store import get_store, registry
 from evaltrace.tracer.processor import ExperimentRef
 from evaltrace.tracer.runtime import get_active_experiment, get_runtime, set_active_experiment
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     import pandas
 
 __all__ = [
+    "PagedList",
     "get_experiment_by_name",
     "get_trace",
     "get_tracking_uri",
@@ -86,42 +88,64 @@ def get_trace(trace_id: str) -> Trace:
     return get_store().get_trace(trace_id)
 
 
+class PagedList(list):  # type: ignore[type-arg]
+    """A list of traces with ``token``: the page token for the next page, or None."""
+
+    token: str | None = None
+
+
 def search_traces(
     experiment_ids: Sequence[str] | None = None,
     filter_string: str | None = None,
     max_results: int | None = None,
     order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
     return_type: Literal["pandas", "list"] = "pandas",
     include_spans: bool = True,
-) -> pandas.DataFrame | list[Trace]:
-    """Traces of the given experiments (default: the active one), newest first.
+) -> pandas.DataFrame | PagedList:
+    """Traces of the given experiments (default: the active one) matching ``filter_string``.
 
-    ``max_results=None`` returns every match. ``return_type="list"`` gives ``Trace`` objects,
-    ``"pandas"`` a DataFrame with one row per trace.
+    Order: ``order_by`` (e.g. ``["attributes.timestamp_ms DESC", "tags.env"]``), newest first by
+    default. ``max_results=None`` returns every match; otherwise at most that many, and the
+    token for the next page is ``result.token`` (a list) or ``result.attrs["next_page_token"]``
+    (a DataFrame), to pass back as ``page_token``. Pages are cursors, not offsets: traces
+    written meanwhile never shift them. ``include_spans=False`` skips loading spans.
     """
     if return_type not in ("pandas", "list"):
         raise InvalidArgumentError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
-    if max_results is not None and (not isinstance(max_results, int) or max_results < 1):
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
+    ):
         raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
-    if filter_string:
-        raise InvalidArgumentError("filter_string is not supported yet")
-    if order_by:
-        raise InvalidArgumentError("order_by is not supported yet")
+    if page_token is not None and not isinstance(page_token, str):
+        raise InvalidArgumentError(f"page_token must be a string, got {page_token!r}")
+    condition = parse_filter(filter_string)
+    order = parse_order_by(order_by)
     experiment_ids = _experiment_ids(experiment_ids)
     _flush_own_traces()
     store = get_store()
-    traces: list[Trace] = []
-    token: str | None = None
+    traces = PagedList()
+    token = page_token
     while max_results is None or len(traces) < max_results:
         want = _PAGE_SIZE if max_results is None else min(_PAGE_SIZE, max_results - len(traces))
         page = store.search_traces(
-            experiment_ids, max_results=want, page_token=token, include_spans=include_spans
+            experiment_ids,
+            filter=condition,
+            order_by=order,
+            max_results=want,
+            page_token=token,
+            include_spans=include_spans,
         )
         traces.extend(page.traces)
         token = page.next_page_token
         if token is None:
             break
-    return traces if return_type == "list" else traces_to_dataframe(traces)
+    traces.token = token
+    if return_type == "list":
+        return traces
+    frame = traces_to_dataframe(traces)
+    frame.attrs["next_page_token"] = token
+    return frame
 
 
 def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaltrace.entities import Experiment, Trace
+from evaltrace.search import Expr, OrderKey
 
 __all__ = ["TracePage", "TraceStore"]
 
@@ -33,11 +34,13 @@ class TraceStore(ABC):
         self,
         experiment_ids: Sequence[str],
         *,
+        filter: Expr | None = None,
+        order_by: Sequence[OrderKey] = (),
         max_results: int,
         page_token: str | None = None,
         include_spans: bool = True,
     ) -> TracePage:
-        """One page of traces, newest first."""
+        """One page of matching traces, in ``order_by`` order (default: newest first)."""
 
     @abstractmethod
     def get_or_create_experiment(self, name: str) -> Experiment: ...

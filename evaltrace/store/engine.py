@@ -44,6 +44,8 @@ def _sqlite_engine(uri: str, *, in_memory: bool) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # LIKE is case-sensitive, as on PostgreSQL (ILIKE is the case-insensitive one).
+        cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

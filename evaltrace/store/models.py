@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -17,8 +20,10 @@ from sqlalchemy import (
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 
 __all__ = [
+    "assessments",
     "experiments",
     "metadata",
+    "span_attributes",
     "spans",
     "trace_metadata",
     "trace_tags",
@@ -103,4 +108,52 @@ spans = Table(
     Column("events", Text, nullable=True),
     Index("ix_spans_name", "name"),
     Index("ix_spans_type_duration", "span_type", "duration_ns"),
+)
+
+# Scalar views of JSON values, for search: value_type is str | num | bool | null | json;
+# value_text holds strings (clipped), "true"/"false", or JSON text; value_num holds numbers.
+span_attributes = Table(
+    "span_attributes",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("span_id", String(16), primary_key=True),
+    Column("key", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("value_type", String(10), nullable=False),
+    Column("value_text", String(MAX_TAG_VALUE_CHARS), nullable=True),
+    Column("value_num", Float, nullable=True),
+    ForeignKeyConstraint(
+        ["trace_id", "span_id"], ["spans.trace_id", "spans.span_id"], ondelete="CASCADE"
+    ),
+    Index("ix_span_attributes_key_text", "key", "value_text"),
+    Index("ix_span_attributes_key_num", "key", "value_num"),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("assessment_id", String(40), primary_key=True),
+    Column(
+        "trace_id",
+        String(64),
+        ForeignKey("traces.trace_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("span_id", String(16), nullable=True),
+    Column("name", String(MAX_TAG_KEY_CHARS), nullable=False),
+    Column("kind", String(20), nullable=False),  # expectation | feedback
+    Column("value_json", Text, nullable=True),
+    Column("value_type", String(10), nullable=True),
+    Column("value_text", String(MAX_TAG_VALUE_CHARS), nullable=True),
+    Column("value_num", Float, nullable=True),
+    Column("rationale", Text, nullable=True),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Column("metadata", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("create_time", BigInteger, nullable=False),
+    Column("update_time", BigInteger, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("overrides", String(40), nullable=True),
+    Index("ix_assessments_trace", "trace_id", "kind", "name"),
+    Index("ix_assessments_name_text", "kind", "name", "value_text"),
 )

@@ -17,9 +17,12 @@ from evaltrace.entities import (
     TraceInfo,
     TraceState,
 )
+from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 
 __all__ = [
     "experiment_from_row",
+    "scalar_view",
+    "span_attribute_rows",
     "span_from_row",
     "span_to_row",
     "trace_info_from_row",
@@ -56,6 +59,38 @@ def trace_to_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]], l
         {"trace_id": info.trace_id, "key": k, "value": v} for k, v in info.trace_metadata.items()
     ]
     return trace_row, tags, metadata
+
+
+def scalar_view(value: Any) -> dict[str, Any]:
+    """The searchable columns of a JSON value: value_type, value_text, value_num."""
+    if isinstance(value, bool):
+        return {"value_type": "bool", "value_text": "true" if value else "false", "value_num": None}
+    if isinstance(value, (int, float)):
+        return {"value_type": "num", "value_text": None, "value_num": float(value)}
+    if isinstance(value, str):
+        return {"value_type": "str", "value_text": _clip(value), "value_num": None}
+    if value is None:
+        return {"value_type": "null", "value_text": None, "value_num": None}
+    return {"value_type": "json", "value_text": _clip(_dumps(value)), "value_num": None}
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.replace("\x00", "\ufffd") if "\x00" in text else text
+    return text[:MAX_TAG_VALUE_CHARS]
+
+
+def span_attribute_rows(span: Span) -> list[dict[str, Any]]:
+    return [
+        {
+            "trace_id": span.trace_id,
+            "span_id": span.span_id,
+            "key": key[:MAX_TAG_KEY_CHARS],
+            **scalar_view(value),
+        }
+        for key, value in span.attributes.items()
+    ]
 
 
 def span_to_row(span: Span) -> dict[str, Any]:

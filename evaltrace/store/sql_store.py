@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, and_, or_, select
+from sqlalchemy import Connection, Insert, Table, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -29,8 +29,10 @@ from evaltrace.exceptions import (
     StoreUnavailableError,
     TraceNotFoundError,
 )
+from evaltrace.search import Expr, Key, KeyKind, OrderKey
 from evaltrace.store import models, rows
 from evaltrace.store.base import TracePage, TraceStore
+from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
 from evaltrace.store.migrate import upgrade_to_head
 
@@ -48,6 +50,7 @@ class SqlStore(TraceStore):
         self.uri = uri
         self.engine = create_store_engine(uri)
         self._dialect = self.engine.dialect.name
+        self._filters = FilterCompiler(self._dialect)
         with self._translate_errors("open"):
             upgrade_to_head(self.engine)
 
@@ -92,19 +95,22 @@ class SqlStore(TraceStore):
     def write_traces(self, traces: Sequence[Trace]) -> None:
         if not traces:
             return
-        trace_rows, tag_rows, metadata_rows, span_rows = [], [], [], []
+        trace_rows, tag_rows, metadata_rows, span_rows, attribute_rows = [], [], [], [], []
         for trace in traces:
             trace_row, tags, metadata = rows.trace_to_rows(trace)
             trace_rows.append(trace_row)
             tag_rows.extend(tags)
             metadata_rows.extend(metadata)
-            span_rows.extend(rows.span_to_row(span) for span in trace.data.spans)
+            for span in trace.data.spans:
+                span_rows.append(rows.span_to_row(span))
+                attribute_rows.extend(rows.span_attribute_rows(span))
         with self._write() as connection:
             connection.execute(self._insert_ignoring_duplicates(models.traces), trace_rows)
             for table, table_rows in (
                 (models.trace_tags, tag_rows),
                 (models.trace_metadata, metadata_rows),
                 (models.spans, span_rows),
+                (models.span_attributes, attribute_rows),
             ):
                 if table_rows:
                     connection.execute(self._insert_ignoring_duplicates(table), table_rows)
@@ -124,27 +130,56 @@ class SqlStore(TraceStore):
         self,
         experiment_ids: Sequence[str],
         *,
+        filter: Expr | None = None,
+        order_by: Sequence[OrderKey] = (),
         max_results: int,
         page_token: str | None = None,
         include_spans: bool = True,
     ) -> TracePage:
         t = models.traces
-        query = select(t).where(t.c.experiment_id.in_([_experiment_key(e) for e in experiment_ids]))
+        keys = self._sort_keys(order_by)
+        query = select(t, *(expression.label(f"_sort{i}") for i, (expression, _) in enumerate(keys)))
+        query = query.where(t.c.experiment_id.in_([_experiment_key(e) for e in experiment_ids]))
+        if filter is not None:
+            query = query.where(self._filters.compile(filter))
+        signature = [str(key) for key in order_by]
         if page_token is not None:
-            last_time, last_id = _decode_page_token(page_token)
-            query = query.where(
-                or_(
-                    t.c.start_time_ns < last_time,
-                    and_(t.c.start_time_ns == last_time, t.c.trace_id < last_id),
-                )
-            )
-        query = query.order_by(t.c.start_time_ns.desc(), t.c.trace_id.desc()).limit(max_results + 1)
+            query = query.where(keyset_after(keys, decode_page_token(page_token, signature)))
+        query = query.order_by(*(_ordered(expression, descending) for expression, descending in keys))
+        query = query.limit(max_results + 1)
         with self._read() as connection:
             found = connection.execute(query).mappings().all()
             page, more = found[:max_results], len(found) > max_results
             traces = self._load_traces(connection, page, include_spans=include_spans)
-        next_token = _encode_page_token(page[-1]) if more and page else None
+        next_token = None
+        if more and page:
+            last = page[-1]
+            next_token = encode_page_token(signature, [last[f"_sort{i}"] for i in range(len(keys))])
         return TracePage(traces=traces, next_page_token=next_token)
+
+    def _sort_keys(self, order_by: Sequence[OrderKey]) -> list[tuple[Any, bool]]:
+        """(expression, descending) per sort key, ending with the trace id as tie-breaker."""
+        t = models.traces
+        if not order_by:
+            return [(t.c.start_time_ns, True), (t.c.trace_id, True)]
+        keys = [(self._sort_expression(key.key), key.descending) for key in order_by]
+        return [*keys, (t.c.trace_id, order_by[-1].descending)]
+
+    def _sort_expression(self, key: Key) -> Any:
+        t = models.traces
+        if key.kind is KeyKind.ATTRIBUTE:
+            # Timestamps sort by the root span's start in ns: same order as ms, without ties.
+            column = t.c.start_time_ns if key.name == "timestamp_ms" else t.c[_SORT_COLUMNS[key.name]]
+        else:
+            side = models.trace_tags if key.kind is KeyKind.TAG else models.trace_metadata
+            column = (
+                select(side.c.value)
+                .where(side.c.trace_id == t.c.trace_id, side.c.key == key.name)
+                .scalar_subquery()
+            )
+        if self._dialect == "postgresql" and key.name not in _NUMERIC_SORT:
+            column = column.collate("C")
+        return column
 
     def _load_traces(
         self, connection: Connection, trace_rows: Sequence[Any], *, include_spans: bool
@@ -222,17 +257,54 @@ def _experiment_key(experiment_id: str) -> int:
         ) from None
 
 
-def _encode_page_token(row: Any) -> str:
-    payload = json.dumps([row["start_time_ns"], row["trace_id"]]).encode()
+_SORT_COLUMNS = {
+    "name": "name",
+    "status": "state",
+    "execution_time_ms": "execution_duration",
+    "trace_id": "trace_id",
+    "client_request_id": "client_request_id",
+}
+_NUMERIC_SORT = {"timestamp_ms", "execution_time_ms"}
+
+
+def _ordered(expression: Any, descending: bool) -> Any:
+    return (expression.desc() if descending else expression.asc()).nulls_last()
+
+
+def keyset_after(keys: Sequence[tuple[Any, bool]], values: Sequence[Any]) -> Any:
+    """Rows strictly after ``values`` in the order of ``keys`` (NULLs sort last)."""
+    alternatives = []
+    for i, (expression, descending) in enumerate(keys):
+        value = values[i]
+        if value is None:
+            after = false()  # only NULLs follow a NULL, and those are ties
+        else:
+            beyond = expression < value if descending else expression > value
+            after = or_(beyond, expression.is_(None))
+        ties = [
+            expression_j.is_(None) if values[j] is None else expression_j == values[j]
+            for j, (expression_j, _) in enumerate(keys[:i])
+        ]
+        alternatives.append(and_(*ties, after))
+    return or_(*alternatives)
+
+
+def encode_page_token(signature: list[str], values: list[Any]) -> str:
+    payload = json.dumps({"order": signature, "after": values}).encode()
     return base64.urlsafe_b64encode(payload).decode()
 
 
-def _decode_page_token(token: str) -> tuple[int, str]:
+def decode_page_token(token: str, signature: list[str]) -> list[Any]:
     try:
-        start_time_ns, trace_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(start_time_ns), str(trace_id)
-    except (ValueError, TypeError) as exc:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+        order, values = payload["order"], payload["after"]
+    except (ValueError, TypeError, KeyError) as exc:
         raise InvalidArgumentError(f"page_token {token!r} is not a valid page token") from exc
+    if order != signature:
+        raise InvalidArgumentError(
+            "page_token was made for another order_by; pass the same order_by on every page"
+        )
+    return list(values)
 
 
 def _safe_uri(uri: str) -> str:

@@ -1,0 +1,125 @@
+"""Which keys the filter language knows, their types and the comparators each accepts."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from evaltrace.exceptions import InvalidFilterError
+from evaltrace.search.ast import Key, KeyKind, Op
+
+__all__ = ["KeyType", "allowed_ops", "key_type", "resolve_key"]
+
+
+class KeyType:
+    STRING = "string"
+    NUMBER = "number"
+    ENUM = "enum"
+    JSON = "json"  # a JSON value: string, number, boolean, list or object
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    canonical: str
+    type: str
+    enum: tuple[str, ...] = ()
+
+
+_TRACE_STATUS = ("OK", "ERROR", "IN_PROGRESS")
+_SPAN_STATUS = ("OK", "ERROR", "UNSET")
+
+TRACE_ATTRIBUTES = {
+    "name": _Column("name", KeyType.STRING),
+    "status": _Column("status", KeyType.ENUM, _TRACE_STATUS),
+    "state": _Column("status", KeyType.ENUM, _TRACE_STATUS),
+    "timestamp_ms": _Column("timestamp_ms", KeyType.NUMBER),
+    "timestamp": _Column("timestamp_ms", KeyType.NUMBER),
+    "request_time": _Column("timestamp_ms", KeyType.NUMBER),
+    "execution_time_ms": _Column("execution_time_ms", KeyType.NUMBER),
+    "execution_duration": _Column("execution_time_ms", KeyType.NUMBER),
+    "trace_id": _Column("trace_id", KeyType.STRING),
+    "request_id": _Column("trace_id", KeyType.STRING),
+    "client_request_id": _Column("client_request_id", KeyType.STRING),
+}
+SPAN_COLUMNS = {
+    "name": _Column("name", KeyType.STRING),
+    "type": _Column("type", KeyType.STRING),
+    "span_type": _Column("type", KeyType.STRING),
+    "status": _Column("status", KeyType.ENUM, _SPAN_STATUS),
+    "duration_ns": _Column("duration_ns", KeyType.NUMBER),
+}
+_ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "trace")
+_SIDE_PREFIXES = {
+    "tags": KeyKind.TAG,
+    "tag": KeyKind.TAG,
+    "metadata": KeyKind.METADATA,
+    "expectation": KeyKind.EXPECTATION,
+    "expectations": KeyKind.EXPECTATION,
+    "feedback": KeyKind.FEEDBACK,
+    "feedbacks": KeyKind.FEEDBACK,
+}
+
+_OPS_BY_TYPE = {
+    KeyType.STRING: frozenset(Op),
+    KeyType.NUMBER: frozenset(Op) - {Op.LIKE, Op.ILIKE},
+    KeyType.ENUM: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
+    KeyType.JSON: frozenset(Op),
+}
+
+
+def _known_keys() -> list[str]:
+    names = [f"attributes.{n}" for n in TRACE_ATTRIBUTES]
+    names += [f"span.{n}" for n in SPAN_COLUMNS]
+    names += ["tags.<key>", "metadata.<key>", "span.attributes.<key>"]
+    names += ["expectation.<name>", "feedback.<name>"]
+    return names
+
+
+def _unknown(raw: str, position: int) -> InvalidFilterError:
+    candidates = [k.split("<")[0] for k in _known_keys()]
+    guess = difflib.get_close_matches(raw, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(_known_keys())}"
+    return InvalidFilterError(f"unknown key '{raw}' at {position}{hint}", position=position)
+
+
+def resolve_key(parts: tuple[str, ...], raw: str, position: int) -> Key:
+    """The canonical key for an identifier such as ``attributes.status`` or ``tags.`a.b```."""
+    head = parts[0].lower()
+    if len(parts) == 1:
+        column = TRACE_ATTRIBUTES.get(head)
+        if column is None:
+            raise _unknown(raw, position)
+        return Key(KeyKind.ATTRIBUTE, column.canonical)
+    rest = ".".join(parts[1:])
+    if head in _ATTRIBUTE_PREFIXES:
+        column = TRACE_ATTRIBUTES.get(rest.lower())
+        if column is None:
+            raise _unknown(raw, position)
+        return Key(KeyKind.ATTRIBUTE, column.canonical)
+    if head in _SIDE_PREFIXES:
+        return Key(_SIDE_PREFIXES[head], rest)
+    if head in ("span", "spans"):
+        if parts[1].lower() in ("attributes", "attribute") and len(parts) > 2:
+            return Key(KeyKind.SPAN_ATTRIBUTE, ".".join(parts[2:]))
+        column = SPAN_COLUMNS.get(rest.lower())
+        if column is None:
+            raise _unknown(raw, position)
+        return Key(KeyKind.SPAN, column.canonical)
+    raise _unknown(raw, position)
+
+
+def key_type(key: Key) -> tuple[str, tuple[str, ...]]:
+    """The key's value type and, for enums, the allowed values."""
+    if key.kind is KeyKind.ATTRIBUTE:
+        column = next(c for c in TRACE_ATTRIBUTES.values() if c.canonical == key.name)
+        return column.type, column.enum
+    if key.kind is KeyKind.SPAN:
+        column = next(c for c in SPAN_COLUMNS.values() if c.canonical == key.name)
+        return column.type, column.enum
+    if key.kind in (KeyKind.TAG, KeyKind.METADATA):
+        return KeyType.STRING, ()
+    return KeyType.JSON, ()
+
+
+def allowed_ops(key: Key) -> frozenset[Op]:
+    return _OPS_BY_TYPE[key_type(key)[0]]

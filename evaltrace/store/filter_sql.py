@@ -1,0 +1,169 @@
+"""Compile a filter AST into a SQLAlchemy boolean expression over ``traces``.
+
+Every value is a bound parameter. Every comparison is two-valued (true or false, never SQL
+NULL), so ``NOT`` means exactly "the condition does not hold": ``tags.env != 'prod'`` matches
+traces without an ``env`` tag, and a missing value fails ``=``, ``<``, ``LIKE`` and ``IN``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement as Column
+
+from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Not, Op, Or, SpanGroup
+from evaltrace.store import models
+
+__all__ = ["FilterCompiler"]
+
+_LIKE_ESCAPE = "\\"
+_TRACE_COLUMNS = {
+    "name": ("name", True),
+    "status": ("state", False),
+    "timestamp_ms": ("request_time", False),
+    "execution_time_ms": ("execution_duration", True),
+    "trace_id": ("trace_id", False),
+    "client_request_id": ("client_request_id", True),
+}
+_SPAN_COLUMNS = {
+    "name": ("name", False),
+    "type": ("span_type", False),
+    "status": ("status", False),
+    "duration_ns": ("duration_ns", True),
+}
+
+
+class FilterCompiler:
+    """One per dialect: PostgreSQL compares strings with the C collation, like SQLite."""
+
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgresql"
+
+    def compile(self, expr: Expr) -> ColumnElement[bool]:
+        return self._trace_level(expr)
+
+    # -- trace level --------------------------------------------------------------------------
+
+    def _trace_level(self, expr: Expr) -> ColumnElement[bool]:
+        if isinstance(expr, And):
+            return and_(*(self._trace_level(item) for item in expr.items))
+        if isinstance(expr, Or):
+            return or_(*(self._trace_level(item) for item in expr.items))
+        if isinstance(expr, Not):
+            return not_(self._trace_level(expr.item))
+        if isinstance(expr, SpanGroup):
+            s = models.spans
+            return exists(
+                select(1).where(
+                    s.c.trace_id == models.traces.c.trace_id, self._span_level(expr.condition)
+                )
+            )
+        return self._trace_comparison(expr)
+
+    def _trace_comparison(self, comparison: Comparison) -> ColumnElement[bool]:
+        key, t = comparison.key, models.traces
+        if key.kind is KeyKind.ATTRIBUTE:
+            name, nullable = _TRACE_COLUMNS[key.name]
+            return self._column(t.c[name], comparison, nullable)
+        if key.kind in (KeyKind.TAG, KeyKind.METADATA):
+            table = models.trace_tags if key.kind is KeyKind.TAG else models.trace_metadata
+            return self._side_row(
+                table, [table.c.trace_id == t.c.trace_id, table.c.key == key.name], comparison,
+                lambda c: self._column(table.c.value, c, False),
+            )  # fmt: skip
+        a = models.assessments
+        kind = "expectation" if key.kind is KeyKind.EXPECTATION else "feedback"
+        return self._side_row(
+            a,
+            [a.c.trace_id == t.c.trace_id, a.c.kind == kind, a.c.name == key.name, a.c.valid],
+            comparison,
+            lambda c: self._json_value(a, c),
+        )
+
+    # -- span level ---------------------------------------------------------------------------
+
+    def _span_level(self, expr: Expr) -> ColumnElement[bool]:
+        if isinstance(expr, And):
+            return and_(*(self._span_level(item) for item in expr.items))
+        if isinstance(expr, Or):
+            return or_(*(self._span_level(item) for item in expr.items))
+        if isinstance(expr, Not):
+            return not_(self._span_level(expr.item))
+        assert isinstance(expr, Comparison)
+        s = models.spans
+        if expr.key.kind is KeyKind.SPAN:
+            name, nullable = _SPAN_COLUMNS[expr.key.name]
+            return self._column(s.c[name], expr, nullable)
+        a = models.span_attributes
+        return self._side_row(
+            a,
+            [a.c.trace_id == s.c.trace_id, a.c.span_id == s.c.span_id, a.c.key == expr.key.name],
+            expr,
+            lambda c: self._json_value(a, c),
+        )
+
+    # -- comparisons --------------------------------------------------------------------------
+
+    def _side_row(
+        self, table: Any, match_key: list[Any], comparison: Comparison, value_condition: Any
+    ) -> ColumnElement[bool]:
+        """A condition on the row of a side table that holds the key (absent: no value)."""
+        op = comparison.op
+        if op is Op.IS_NULL:
+            return not_(exists(select(1).select_from(table).where(*match_key)))
+        if op is Op.IS_NOT_NULL:
+            return exists(select(1).select_from(table).where(*match_key))
+        if op in (Op.NE, Op.NOT_IN):
+            positive = Comparison(comparison.key, Op.EQ if op is Op.NE else Op.IN, comparison.value)
+            return not_(self._side_row(table, match_key, positive, value_condition))
+        return exists(select(1).select_from(table).where(*match_key, value_condition(comparison)))
+
+    def _column(self, column: Column[Any], comparison: Comparison, nullable: bool) -> ColumnElement[bool]:
+        op, value = comparison.op, comparison.value
+        if op is Op.IS_NULL:
+            return column.is_(None) if nullable else false()
+        if op is Op.IS_NOT_NULL:
+            return column.is_not(None) if nullable else true()
+        if op in (Op.NE, Op.NOT_IN):
+            positive = Comparison(comparison.key, Op.EQ if op is Op.NE else Op.IN, value)
+            return not_(self._column(column, positive, nullable))
+        condition = self._compare(column, op, value)
+        return and_(column.is_not(None), condition) if nullable else condition
+
+    def _compare(self, column: Column[Any], op: Op, value: Any) -> ColumnElement[bool]:
+        if isinstance(value, str) and op in (Op.LT, Op.LE, Op.GT, Op.GE) and self.postgres:
+            column = column.collate("C")
+        if op is Op.EQ:
+            return column == value
+        if op is Op.IN:
+            return column.in_(list(value))
+        if op is Op.LT:
+            return column < value
+        if op is Op.LE:
+            return column <= value
+        if op is Op.GT:
+            return column > value
+        if op is Op.GE:
+            return column >= value
+        if op is Op.LIKE:
+            return column.like(value, escape=_LIKE_ESCAPE)
+        if op is Op.ILIKE:
+            return column.ilike(value, escape=_LIKE_ESCAPE)
+        raise AssertionError(f"unhandled comparator {op}")  # pragma: no cover
+
+    def _json_value(self, table: Any, comparison: Comparison) -> ColumnElement[bool]:
+        """A JSON value compared with a literal of the same JSON type (see rows.scalar_view)."""
+        op, value = comparison.op, comparison.value
+        if op is Op.IN:
+            return or_(*(self._json_value(table, Comparison(comparison.key, Op.EQ, v)) for v in value))
+        c = table.c
+        if isinstance(value, bool):
+            if op is not Op.EQ:
+                return false()  # true/false are not ordered
+            return and_(c.value_type == "bool", c.value_text == ("true" if value else "false"))
+        if isinstance(value, (int, float)):
+            return and_(c.value_type == "num", self._compare(c.value_num, op, value))
+        if op in (Op.LIKE, Op.ILIKE):
+            return and_(c.value_type.in_(["str", "json"]), self._compare(c.value_text, op, value))
+        return and_(c.value_type == "str", self._compare(c.value_text, op, value))

@@ -1,0 +1,109 @@
+"""search_traces with filters, order_by and pages, through the public API, on both stores."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evaltrace
+from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
+from evaltrace.store import get_store
+from tests.search.corpus import corpus
+
+
+@evaltrace.trace(span_type="CHAIN")
+def bot(question: str, env: str | None = None, model: str = "small") -> str:
+    if env is not None:
+        evaltrace.update_current_trace(tags={"env": env}, metadata={"q": question})
+    with evaltrace.start_span("llm", span_type="LLM", attributes={"model": model}):
+        pass
+    with evaltrace.start_span("lookup", span_type="TOOL", attributes={"model": "none"}):
+        pass
+    return question.upper()
+
+
+def ids(filter_string: str, **kwargs: object) -> set[str]:
+    found = evaltrace.search_traces(filter_string=filter_string, return_type="list", **kwargs)
+    return {t.data.spans[0].inputs["question"] for t in found}
+
+
+def test_filters_through_the_public_api(store_uri: str) -> None:
+    bot("a", env="prod", model="big")
+    bot("b", env="dev")
+    bot("c")
+    assert ids("tags.env = 'prod'") == {"a"}
+    assert ids("tags.env != 'prod'") == {"b", "c"}  # missing tags match !=
+    assert ids("tags.env IS NULL") == {"c"}
+    assert ids("tags.env = 'prod' OR metadata.q = 'b'") == {"a", "b"}
+    assert ids("NOT (tags.env IN ('prod', 'dev'))") == {"c"}
+    assert ids("attributes.name = 'bot' AND attributes.status = 'OK'") == {"a", "b", "c"}
+    assert ids("span.attributes.model = 'big'") == {"a"}
+    # Conditions joined by AND hold for one span; span(...) groups address different spans.
+    assert ids("span.type = 'TOOL' AND span.attributes.model = 'big'") == set()
+    assert ids("span(span.type = 'TOOL') AND span(span.attributes.model = 'big')") == {"a"}
+    assert ids("span.name LIKE 'l%' AND span.type = 'LLM'") == {"a", "b", "c"}
+    assert ids("span.duration_ns >= 0 AND span.status = 'OK'") == {"a", "b", "c"}
+
+
+def test_sql_in_values_is_matched_literally(store_uri: str) -> None:
+    bot("a", env="' OR 1=1 --")
+    bot("b", env="prod")
+    assert ids("tags.env = ''' OR 1=1 --'") == {"a"}
+    assert ids("tags.env = 'x''; DROP TABLE traces; --'") == set()
+    assert len(evaltrace.search_traces(return_type="list")) == 2
+
+
+def test_order_by_and_pages_cover_everything_once(store_uri: str) -> None:
+    traces = corpus(seed=3, count=60)
+    get_store().write_traces(traces)
+    order = ["tags.env DESC", "attributes.execution_time_ms ASC"]
+
+    def sort_key(trace: evaltrace.Trace) -> tuple:
+        env = trace.info.tags.get("env")
+        duration = trace.info.execution_duration
+        # env DESC (missing last), duration ASC (missing last), then trace id (ASC, the
+        # direction of the last key).
+        return (
+            env is None,
+            tuple(-b for b in env.encode()) if env is not None else (),
+            duration is None,
+            duration or 0,
+            trace.info.trace_id,
+        )
+
+    expected = [t.info.trace_id for t in sorted(traces, key=sort_key)]
+    seen: list[str] = []
+    token = None
+    while True:
+        page = evaltrace.search_traces(
+            max_results=7, order_by=order, page_token=token, return_type="list", include_spans=False
+        )
+        seen.extend(t.info.trace_id for t in page)
+        assert all(t.data.spans == () for t in page)
+        token = page.token
+        if token is None:
+            break
+    assert seen == expected
+    everything = evaltrace.search_traces(order_by=order, return_type="list")
+    assert [t.info.trace_id for t in everything] == expected
+    frame = evaltrace.search_traces(max_results=5, order_by=order)
+    assert list(frame["trace_id"]) == expected[:5]
+    assert frame.attrs["next_page_token"] is not None
+
+
+def test_page_token_must_match_the_order(store_uri: str) -> None:
+    get_store().write_traces(corpus(count=5))
+    page = evaltrace.search_traces(max_results=2, return_type="list")
+    with pytest.raises(InvalidArgumentError, match="another order_by"):
+        evaltrace.search_traces(max_results=2, page_token=page.token, order_by=["tags.env"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list("tagsenv.=!<>()' ,ANDORNTILKEU%_019-\\")), max_size=40))
+def test_random_filters_raise_only_invalid_filter_error(sqlite_uri: str, text: str) -> None:
+    evaltrace.set_tracking_uri(sqlite_uri)
+    try:
+        evaltrace.search_traces(filter_string=text, return_type="list")
+    except InvalidFilterError:
+        pass
