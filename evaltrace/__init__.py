@@ -1,6 +1,17 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
 from evaltrace._config import configure
+from evaltrace.annotate import (
+    delete_assessment,
+    get_assessment,
+    get_assessment_history,
+    log_expectation,
+    log_expectations,
+    log_feedback,
+    log_feedbacks,
+    override_feedback,
+    update_assessment,
+)
 from evaltrace.client import (
     get_experiment_by_name,
     get_trace,
@@ -10,6 +21,12 @@ from evaltrace.client import (
     set_tracking_uri,
 )
 from evaltrace.entities import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
     Experiment,
     Span,
     SpanEvent,
@@ -36,6 +53,12 @@ from evaltrace.tracer import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Assessment",
+    "AssessmentError",
+    "AssessmentSource",
+    "AssessmentSourceType",
+    "Expectation",
+    "Feedback",
     "Experiment",
     "LiveSpan",
     "Span",
@@ -50,17 +73,26 @@ __all__ = [
     "__version__",
     "add_span_processor",
     "configure",
+    "delete_assessment",
     "flush",
+    "get_assessment",
+    "get_assessment_history",
     "get_current_active_span",
     "get_experiment_by_name",
     "get_last_active_trace_id",
     "get_trace",
     "get_tracking_uri",
+    "log_expectation",
+    "log_expectations",
+    "log_feedback",
+    "log_feedbacks",
+    "override_feedback",
     "search_traces",
     "set_experiment",
     "set_tracking_uri",
     "start_span",
     "trace",
+    "update_assessment",
     "update_current_trace",
     "with_current_context",
 ]

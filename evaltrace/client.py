@@ -10,7 +10,11 @@ from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
 from evaltrace.store import get_store, registry
 from evaltrace.tracer.processor import ExperimentRef
-from evaltrace.tracer.runtime import get_active_experiment, get_runtime, set_active_experiment
+from evaltrace.tracer.runtime import (
+    flush_for_readers,
+    get_active_experiment,
+    set_active_experiment,
+)
 
 if TYPE_CHECKING:
     import pandas
@@ -26,7 +30,6 @@ __all__ = [
 ]
 
 _PAGE_SIZE = 1000
-_READ_FLUSH_TIMEOUT_S = 30.0
 TRACE_COLUMNS = [
     "trace_id",
     "trace",
@@ -77,14 +80,9 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return get_store().get_experiment_by_name(name)
 
 
-def _flush_own_traces() -> None:
-    """Readers see this process's finished traces: wait for the writer first."""
-    get_runtime().writer.flush(timeout=_READ_FLUSH_TIMEOUT_S)
-
-
 def get_trace(trace_id: str) -> Trace:
     """The trace with this id; raises ``TraceNotFoundError`` if there is none."""
-    _flush_own_traces()
+    flush_for_readers()
     return get_store().get_trace(trace_id)
 
 
@@ -122,7 +120,7 @@ def search_traces(
     condition = parse_filter(filter_string)
     order = parse_order_by(order_by)
     experiment_ids = _experiment_ids(experiment_ids)
-    _flush_own_traces()
+    flush_for_readers()
     store = get_store()
     traces = PagedList()
     token = page_token

@@ -15,6 +15,7 @@ __all__ = [
     "StoreUnavailableError",
     "TraceNotFoundError",
     "ExperimentNotFoundError",
+    "AssessmentNotFoundError",
 ]
 
 
@@ -47,6 +48,10 @@ class TraceNotFoundError(NotFoundError):
 
 class ExperimentNotFoundError(NotFoundError):
     """No experiment with the given id or name exists in the store."""
+
+
+class AssessmentNotFoundError(NotFoundError):
+    """No assessment with the given id exists on the given trace."""
 
 
 class StoreError(EvaltraceError):

@@ -1,10 +1,24 @@
 """Immutable values exchanged with users and the store (standard library only)."""
 
+from evaltrace.entities.assessment import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from evaltrace.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
 from evaltrace.entities.span import Span, SpanEvent, SpanStatus, SpanStatusCode, SpanType
 from evaltrace.entities.trace import Trace, TraceData, TraceInfo, TraceState
 
 __all__ = [
+    "Assessment",
+    "AssessmentError",
+    "AssessmentSource",
+    "AssessmentSourceType",
+    "Expectation",
+    "Feedback",
     "DEFAULT_EXPERIMENT_ID",
     "DEFAULT_EXPERIMENT_NAME",
     "Experiment",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from evaltrace.entities.assessment import Assessment, Expectation, Feedback
 from evaltrace.entities.span import Span
 
 __all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
@@ -32,7 +33,7 @@ class TraceInfo:
     client_request_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     trace_metadata: dict[str, str] = field(default_factory=dict)
-    assessments: tuple[Any, ...] = ()
+    assessments: tuple[Assessment, ...] = ()
     token_usage: dict[str, int] | None = None
 
     @property
@@ -52,7 +53,7 @@ class TraceInfo:
             "client_request_id": self.client_request_id,
             "tags": dict(self.tags),
             "trace_metadata": dict(self.trace_metadata),
-            "assessments": [_to_dict(a) for a in self.assessments],
+            "assessments": [a.to_dict() for a in self.assessments],
             "token_usage": self.token_usage,
         }
 
@@ -69,13 +70,9 @@ class TraceInfo:
             client_request_id=data.get("client_request_id"),
             tags=dict(data.get("tags") or {}),
             trace_metadata=dict(data.get("trace_metadata") or {}),
-            assessments=tuple(data.get("assessments") or ()),
+            assessments=tuple(Assessment.from_dict(a) for a in data.get("assessments") or ()),
             token_usage=data.get("token_usage"),
         )
-
-
-def _to_dict(value: Any) -> Any:
-    return value.to_dict() if hasattr(value, "to_dict") else value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +127,28 @@ class Trace:
             if (name is None or span.name == name)
             and (span_type is None or span.span_type == str(span_type))
             and (span_id is None or span.span_id == span_id)
+        ]
+
+    def search_assessments(
+        self,
+        name: str | None = None,
+        type: str | None = None,
+        span_id: str | None = None,
+        valid_only: bool = True,
+    ) -> list[Assessment]:
+        """Assessments matching every given criterion; ``type`` is "expectation" or "feedback"."""
+        kinds = {"expectation": Expectation, "feedback": Feedback}
+        if type is not None and type not in kinds:
+            from evaltrace.exceptions import InvalidArgumentError
+
+            raise InvalidArgumentError(f"type must be 'expectation' or 'feedback', got {type!r}")
+        return [
+            a
+            for a in self.info.assessments
+            if (name is None or a.name == name)
+            and (type is None or isinstance(a, kinds[type]))
+            and (span_id is None or a.span_id == span_id)
+            and (a.valid or not valid_only)
         ]
 
     def to_dict(self) -> dict[str, Any]:

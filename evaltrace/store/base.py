@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaltrace.entities import Experiment, Trace
+from evaltrace.entities import Assessment, Experiment, Trace
 from evaltrace.search import Expr, OrderKey
 
 __all__ = ["TracePage", "TraceStore"]
@@ -41,6 +41,27 @@ class TraceStore(ABC):
         include_spans: bool = True,
     ) -> TracePage:
         """One page of matching traces, in ``order_by`` order (default: newest first)."""
+
+    @abstractmethod
+    def log_assessments(self, assessments: Sequence[Assessment]) -> None:
+        """Insert in one transaction; raises if a trace or span does not exist (writes nothing)."""
+
+    @abstractmethod
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment: ...
+
+    @abstractmethod
+    def supersede_assessment(self, old: Assessment, new: Assessment) -> None:
+        """Mark ``old`` invalid and insert ``new``, in one transaction."""
+
+    @abstractmethod
+    def replace_assessment(self, assessment: Assessment) -> None:
+        """Rewrite an assessment in place (same id)."""
+
+    @abstractmethod
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None: ...
+
+    @abstractmethod
+    def assessment_history(self, trace_id: str, name: str) -> list[Assessment]: ...
 
     @abstractmethod
     def get_or_create_experiment(self, name: str) -> Experiment: ...

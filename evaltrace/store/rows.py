@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from evaltrace.entities import (
+    Assessment,
     Experiment,
     Span,
     SpanEvent,
@@ -135,6 +136,7 @@ def trace_info_from_row(
     row: Mapping[str, Any],
     tags: Iterable[Mapping[str, Any]] = (),
     metadata: Iterable[Mapping[str, Any]] = (),
+    assessments: Iterable[Assessment] = (),
 ) -> TraceInfo:
     return TraceInfo(
         trace_id=row["trace_id"],
@@ -147,6 +149,7 @@ def trace_info_from_row(
         client_request_id=row["client_request_id"],
         tags={tag["key"]: tag["value"] for tag in tags},
         trace_metadata={item["key"]: item["value"] for item in metadata},
+        assessments=tuple(assessments),
     )
 
 

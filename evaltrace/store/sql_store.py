@@ -10,7 +10,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnClause, Connection, Insert, Table, and_, false, or_, select
+from sqlalchemy import (
+    ColumnClause,
+    Connection,
+    Insert,
+    Table,
+    and_,
+    delete,
+    false,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -21,8 +32,9 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from evaltrace.entities import Experiment, Trace, TraceInfo
+from evaltrace.entities import Assessment, Experiment, Trace, TraceInfo
 from evaltrace.exceptions import (
+    AssessmentNotFoundError,
     ExperimentNotFoundError,
     InvalidArgumentError,
     StoreError,
@@ -30,7 +42,7 @@ from evaltrace.exceptions import (
     TraceNotFoundError,
 )
 from evaltrace.search import Expr, Key, KeyKind, OrderKey
-from evaltrace.store import models, rows
+from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
@@ -211,14 +223,104 @@ class SqlStore(TraceStore):
         tags = _children_by_trace(connection, models.trace_tags, ids)
         metadata = _children_by_trace(connection, models.trace_metadata, ids)
         spans = _children_by_trace(connection, models.spans, ids) if include_spans else {}
+        assessments = _children_by_trace(connection, models.assessments, ids)
         traces = []
         for row in trace_rows:
             trace_id = row["trace_id"]
             info: TraceInfo = rows.trace_info_from_row(
-                row, tags.get(trace_id, ()), metadata.get(trace_id, ())
+                row,
+                tags.get(trace_id, ()),
+                metadata.get(trace_id, ()),
+                sorted(
+                    (assessment_sql.assessment_from_row(a) for a in assessments.get(trace_id, ())),
+                    key=lambda a: (a.create_time_ms, a.assessment_id),
+                ),
             )
             traces.append(rows.trace_from_rows(info, spans.get(trace_id, ())))
         return traces
+
+    # -- assessments --------------------------------------------------------------------------
+
+    def log_assessments(self, assessments: Sequence[Assessment]) -> None:
+        """Insert assessments in one transaction, after checking their traces and spans."""
+        with self._write() as connection:
+            self._check_targets(connection, assessments)
+            assessment_sql.insert_assessments(connection, assessments)
+
+    def _check_targets(self, connection: Connection, assessments: Sequence[Assessment]) -> None:
+        def where(i: int) -> str:
+            return f"record {i}: " if len(assessments) > 1 else ""
+
+        traces = assessment_sql.existing_traces(connection, (a.trace_id for a in assessments))
+        for i, a in enumerate(assessments):
+            if a.trace_id not in traces:
+                raise TraceNotFoundError(f"{where(i)}trace_id {a.trace_id!r} not found")
+        spans = assessment_sql.existing_spans(
+            connection, ((a.trace_id, a.span_id) for a in assessments if a.span_id is not None)
+        )
+        for i, a in enumerate(assessments):
+            if a.span_id is not None and (a.trace_id, a.span_id) not in spans:
+                raise InvalidArgumentError(
+                    f"{where(i)}span_id {a.span_id!r} is not a span of trace {a.trace_id!r}"
+                )
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        with self._read() as connection:
+            return self._assessment(connection, trace_id, assessment_id)
+
+    def _assessment(self, connection: Connection, trace_id: str, assessment_id: str) -> Assessment:
+        a = models.assessments
+        row = connection.execute(
+            select(a).where(a.c.assessment_id == assessment_id, a.c.trace_id == trace_id)
+        ).mappings().first()
+        if row is None:
+            raise AssessmentNotFoundError(
+                f"assessment {assessment_id!r} not found on trace {trace_id!r}"
+            )
+        return assessment_sql.assessment_from_row(row)
+
+    def supersede_assessment(self, old: Assessment, new: Assessment) -> None:
+        """Mark ``old`` invalid and insert ``new`` (which names ``old`` in ``overrides``)."""
+        with self._write() as connection:
+            current = self._assessment(connection, old.trace_id, old.assessment_id)
+            if not current.valid:
+                raise InvalidArgumentError(
+                    f"assessment {old.assessment_id!r} was already overridden; "
+                    "change the newest one (see get_assessment_history)"
+                )
+            self._check_targets(connection, [new])
+            assessment_sql.set_valid(connection, old.assessment_id, valid=False)
+            assessment_sql.insert_assessments(connection, [new])
+
+    def replace_assessment(self, assessment: Assessment) -> None:
+        """Rewrite one assessment in place (same id)."""
+        a = models.assessments
+        row = assessment_sql.assessment_to_row(assessment)
+        with self._write() as connection:
+            connection.execute(
+                update(a).where(a.c.assessment_id == assessment.assessment_id).values(**row)
+            )
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete it; the assessment it had overridden becomes valid again."""
+        a = models.assessments
+        with self._write() as connection:
+            doomed = self._assessment(connection, trace_id, assessment_id)
+            connection.execute(delete(a).where(a.c.assessment_id == assessment_id))
+            if doomed.overrides is not None and doomed.valid:
+                assessment_sql.set_valid(connection, doomed.overrides, valid=True)
+
+    def assessment_history(self, trace_id: str, name: str) -> list[Assessment]:
+        a = models.assessments
+        with self._read() as connection:
+            if not assessment_sql.existing_traces(connection, [trace_id]):
+                raise TraceNotFoundError(f"trace_id {trace_id!r} not found")
+            rows = connection.execute(
+                select(a)
+                .where(a.c.trace_id == trace_id, a.c.name == name)
+                .order_by(a.c.create_time, a.c.assessment_id)
+            ).mappings()
+            return [assessment_sql.assessment_from_row(row) for row in rows]
 
     # -- experiments --------------------------------------------------------------------------
 

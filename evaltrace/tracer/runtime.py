@@ -27,6 +27,7 @@ from evaltrace.tracer.writer import TraceWriter
 __all__ = [
     "Runtime",
     "add_span_processor",
+    "flush_for_readers",
     "get_active_experiment",
     "get_runtime",
     "reset_runtime",
@@ -136,6 +137,16 @@ def reset_runtime() -> None:
         runtime.assembler.enabled = False
         if runtime.provider is not otel_trace.get_tracer_provider():
             runtime.provider.shutdown()
+
+
+_READER_FLUSH_TIMEOUT_S = 30.0
+
+
+def flush_for_readers() -> None:
+    """Write this process's finished traces before reading or annotating the store."""
+    runtime = _runtime
+    if runtime is not None:
+        runtime.writer.flush(timeout=_READER_FLUSH_TIMEOUT_S)
 
 
 def _flush_at_exit() -> None:

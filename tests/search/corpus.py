@@ -7,6 +7,9 @@ import random
 from hypothesis import strategies as st
 
 from evaltrace.entities import (
+    AssessmentSource,
+    Expectation,
+    Feedback,
     Span,
     SpanStatus,
     SpanStatusCode,
@@ -60,6 +63,25 @@ def corpus(seed: int = 7, count: int = 40) -> list[Trace]:
             tags["env"] = rng.choice(ENVS)
         if rng.random() < 0.3:
             tags["mlflow.user"] = rng.choice(["ann", "bob"])
+        assessments = []
+        for name, kind, values in (
+            ("correct", Feedback, [True, False, "yes", 1]),
+            ("score", Feedback, [0, 0.2, 1, 0.7]),
+            ("expected", Expectation, ["gpt-4o", "Chat", {"must": ["x"]}, 500]),
+        ):
+            for version in range(rng.choice([0, 1, 1, 2])):
+                assessments.append(
+                    kind(
+                        assessment_id=f"a-{rng.getrandbits(64):016x}",
+                        trace_id=trace_id,
+                        name=name,
+                        value=rng.choice(values),
+                        source=AssessmentSource(source_type="HUMAN", source_id="t"),
+                        create_time_ms=version,
+                        last_update_time_ms=version,
+                        valid=rng.random() < 0.7,
+                    )
+                )
         root_status = spans[0].status.status_code
         info = TraceInfo(
             trace_id=trace_id,
@@ -72,6 +94,7 @@ def corpus(seed: int = 7, count: int = 40) -> list[Trace]:
             client_request_id=rng.choice([None, f"req-{n % 5}"]),
             tags=tags,
             trace_metadata={"user": rng.choice(["u1", "u2"])} if rng.random() < 0.5 else {},
+            assessments=tuple(assessments),
         )
         traces.append(Trace(info=info, data=TraceData(spans=tuple(spans))))
     return traces
@@ -170,11 +193,19 @@ def _boolean(leaves: st.SearchStrategy, depth: int = 3) -> st.SearchStrategy:
     )
 
 
-def filters(extra_leaves: st.SearchStrategy | None = None) -> st.SearchStrategy:
+def assessment_comparisons() -> st.SearchStrategy:
+    return st.one_of(
+        _json_comparison(Key(KeyKind.FEEDBACK, "correct")),
+        _json_comparison(Key(KeyKind.FEEDBACK, "score")),
+        _json_comparison(Key(KeyKind.EXPECTATION, "expected")),
+    )
+
+
+def filters() -> st.SearchStrategy:
     leaves = st.one_of(
         trace_comparisons(),
         st.builds(SpanGroup, _boolean(span_comparisons(), depth=2)),
-        *([extra_leaves] if extra_leaves is not None else []),
+        assessment_comparisons(),
     )
     return _boolean(leaves)
 

@@ -23,10 +23,32 @@ def matches(trace: Trace, expr: Expr) -> bool:
         return not matches(trace, expr.item)
     if isinstance(expr, SpanGroup):
         return any(span_matches(span, expr.condition) for span in trace.data.spans)
+    if expr.key.kind in (KeyKind.EXPECTATION, KeyKind.FEEDBACK):
+        return assessment_matches(trace, expr)
     return compare(trace_value(trace, expr), expr, json_value=expr.key.kind in _JSON_KINDS)
 
 
-_JSON_KINDS = (KeyKind.SPAN_ATTRIBUTE, KeyKind.EXPECTATION, KeyKind.FEEDBACK)
+def assessment_matches(trace: Trace, comparison: Comparison) -> bool:
+    """Several valid assessments may share a name: a condition holds if any of them meets it
+    (and its negation, if none does)."""
+    kind = "expectation" if comparison.key.kind is KeyKind.EXPECTATION else "feedback"
+    values = [
+        a.value
+        for a in trace.info.assessments
+        if a.kind == kind and a.name == comparison.key.name and a.valid
+    ]
+    op = comparison.op
+    if op is Op.IS_NULL:
+        return not values
+    if op is Op.IS_NOT_NULL:
+        return bool(values)
+    if op in (Op.NE, Op.NOT_IN):
+        positive = Comparison(comparison.key, Op.EQ if op is Op.NE else Op.IN, comparison.value)
+        return not assessment_matches(trace, positive)
+    return any(compare(value, comparison, json_value=True) for value in values)
+
+
+_JSON_KINDS = (KeyKind.SPAN_ATTRIBUTE,)
 
 
 def span_matches(span: Span, expr: Expr) -> bool:
@@ -62,13 +84,8 @@ def trace_value(trace: Trace, comparison: Comparison) -> Any:
         }[key.name]
     if key.kind is KeyKind.TAG:
         return info.tags.get(key.name, _MISSING)
-    if key.kind is KeyKind.METADATA:
-        return info.trace_metadata.get(key.name, _MISSING)
-    kind = "expectation" if key.kind is KeyKind.EXPECTATION else "feedback"
-    for assessment in info.assessments:
-        if assessment.kind == kind and assessment.name == key.name and assessment.valid:
-            return assessment.value
-    return _MISSING
+    assert key.kind is KeyKind.METADATA
+    return info.trace_metadata.get(key.name, _MISSING)
 
 
 def compare(value: Any, comparison: Comparison, *, json_value: bool) -> bool:

@@ -17,6 +17,7 @@ CORPUS = corpus()
 def loaded_store(store_uri: str):
     store = get_store(store_uri)
     store.write_traces(CORPUS)
+    store.log_assessments([a for trace in CORPUS for a in trace.info.assessments])
     return store
 
 

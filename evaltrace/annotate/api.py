@@ -1,0 +1,299 @@
+"""Log, read, change and delete assessments of traces: one validated path for every call."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from evaltrace._config import get_settings
+from evaltrace.entities import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
+from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.store import get_store
+from evaltrace.tracer.runtime import flush_for_readers
+
+__all__ = [
+    "delete_assessment",
+    "get_assessment",
+    "get_assessment_history",
+    "log_expectation",
+    "log_expectations",
+    "log_feedback",
+    "log_feedbacks",
+    "override_feedback",
+    "update_assessment",
+]
+
+_UNSET: Any = object()
+_EXPECTATION_FIELDS = {"trace_id", "name", "value", "source", "metadata", "span_id"}
+_FEEDBACK_FIELDS = _EXPECTATION_FIELDS | {"rationale", "error"}
+
+
+def log_expectation(
+    *,
+    trace_id: str,
+    name: str,
+    value: Any,
+    source: AssessmentSource | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    span_id: str | None = None,
+) -> Expectation:
+    """Attach ground truth to a trace (or one of its spans). Default source: HUMAN, you."""
+    (expectation,) = log_expectations(
+        [dict(trace_id=trace_id, name=name, value=value, source=source, metadata=metadata, span_id=span_id)]
+    )
+    return expectation
+
+
+def log_feedback(
+    *,
+    trace_id: str,
+    name: str,
+    value: Any = None,
+    rationale: str | None = None,
+    source: AssessmentSource | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    span_id: str | None = None,
+    error: AssessmentError | Exception | str | None = None,
+) -> Feedback:
+    """Attach a judgment to a trace: a value with a rationale, or an error. Default source: CODE."""
+    (feedback,) = log_feedbacks(
+        [dict(trace_id=trace_id, name=name, value=value, rationale=rationale, source=source,
+              metadata=metadata, span_id=span_id, error=error)]
+    )  # fmt: skip
+    return feedback
+
+
+def log_expectations(records: Iterable[Mapping[str, Any]]) -> list[Expectation]:
+    """Log many expectations, across many traces, in one transaction (all or nothing).
+
+    Each record is a mapping with the keyword arguments of ``log_expectation``.
+    """
+    return _build_all(records, Expectation)  # type: ignore[return-value]
+
+
+def log_feedbacks(records: Iterable[Mapping[str, Any]]) -> list[Feedback]:
+    """Log many feedbacks in one transaction (all or nothing); records as for ``log_feedback``."""
+    return _build_all(records, Feedback)  # type: ignore[return-value]
+
+
+def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> list[Assessment]:
+    if isinstance(records, Mapping) or not isinstance(records, Iterable):
+        raise InvalidArgumentError("records must be a list of mappings")
+    records = list(records)
+    many = len(records) > 1
+    now = _now_ms()
+    built = []
+    for index, record in enumerate(records):
+        where = f"record {index}: " if many else ""
+        if not isinstance(record, Mapping):
+            raise InvalidArgumentError(f"{where}must be a mapping, got {type(record).__name__}")
+        fields = _FEEDBACK_FIELDS if kind is Feedback else _EXPECTATION_FIELDS
+        unknown = sorted(set(record) - fields)
+        if unknown:
+            raise InvalidArgumentError(f"{where}unknown field(s) {', '.join(unknown)}")
+        built.append(_build(kind, dict(record), where, now))
+    if built:
+        flush_for_readers()
+        get_store().log_assessments(built)
+    return built
+
+
+def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int) -> Assessment:
+    trace_id = _text(record.get("trace_id"), "trace_id", where)
+    name = _text(record.get("name"), "name", where)
+    if len(name) > MAX_TAG_KEY_CHARS:
+        raise InvalidArgumentError(f"{where}name is longer than {MAX_TAG_KEY_CHARS} characters")
+    span_id = record.get("span_id")
+    if span_id is not None:
+        _text(span_id, "span_id", where)
+    value = record.get("value")
+    common = {
+        "assessment_id": f"a-{uuid.uuid4().hex}",
+        "trace_id": trace_id,
+        "name": name,
+        "value": _json_value(value, "value", where),
+        "source": _source(record.get("source"), kind, where),
+        "create_time_ms": now,
+        "last_update_time_ms": now,
+        "span_id": span_id,
+        "metadata": _metadata(record.get("metadata"), where),
+    }
+    if kind is Expectation:
+        if value is None:
+            raise InvalidArgumentError(f"{where}value of an expectation cannot be None")
+        return Expectation(**common)
+    error = _error(record.get("error"), where)
+    if value is None and error is None:
+        raise InvalidArgumentError(f"{where}a feedback needs a value or an error")
+    rationale = record.get("rationale")
+    if rationale is not None and not isinstance(rationale, str):
+        raise InvalidArgumentError(f"{where}rationale must be a string, got {type(rationale).__name__}")
+    return Feedback(**common, rationale=rationale, error=error)
+
+
+def _text(value: Any, argument: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(f"{where}{argument} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _json_value(value: Any, argument: str, where: str) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"{where}{argument} must be a JSON value (str, number, bool, list, dict): {exc}"
+        ) from None
+    return value
+
+
+def _metadata(metadata: Any, where: str) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
+        raise InvalidArgumentError(f"{where}metadata must be a mapping with string keys")
+    return dict(_json_value(dict(metadata), "metadata", where))
+
+
+def _source(source: Any, kind: type[Assessment], where: str) -> AssessmentSource:
+    if source is None:
+        default = AssessmentSourceType.HUMAN if kind is Expectation else AssessmentSourceType.CODE
+        return AssessmentSource(source_type=default, source_id=_current_user())
+    if isinstance(source, AssessmentSource):
+        return source
+    if isinstance(source, str):
+        try:
+            return AssessmentSource(source_type=source, source_id=_current_user())  # type: ignore[arg-type]
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{where}source: {exc}") from None
+    raise InvalidArgumentError(
+        f"{where}source must be an AssessmentSource, got {type(source).__name__}"
+    )
+
+
+def _error(error: Any, where: str) -> AssessmentError | None:
+    if error is None or isinstance(error, AssessmentError):
+        return error
+    if isinstance(error, BaseException):
+        return AssessmentError(error_code=type(error).__name__, error_message=str(error))
+    if isinstance(error, str):
+        return AssessmentError(error_code="ERROR", error_message=error)
+    raise InvalidArgumentError(
+        f"{where}error must be an AssessmentError, an exception or a string"
+    )
+
+
+def _current_user() -> str | None:
+    configured = get_settings().user
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return None
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# -- reading and changing ----------------------------------------------------------------------
+
+
+def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
+    flush_for_readers()
+    return get_store().get_assessment(trace_id, assessment_id)
+
+
+def get_assessment_history(trace_id: str, name: str) -> list[Assessment]:
+    """Every assessment of that name on the trace, oldest first, overridden ones included.
+
+    Who changed a label, when, from what: ``overrides`` links each one to the one it replaced.
+    """
+    flush_for_readers()
+    return get_store().assessment_history(trace_id, name)
+
+
+def override_feedback(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    value: Any,
+    rationale: str | None = None,
+    source: AssessmentSource | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Feedback:
+    """Replace a feedback with a corrected one; the old one stays, marked invalid."""
+    old = get_assessment(trace_id, assessment_id)
+    if not isinstance(old, Feedback):
+        raise InvalidArgumentError(f"assessment {assessment_id!r} is an expectation, not a feedback")
+    new = _build(
+        Feedback,
+        {"trace_id": trace_id, "name": old.name, "value": value, "rationale": rationale,
+         "source": source, "metadata": metadata, "span_id": old.span_id},
+        "",
+        _now_ms(),
+    )  # fmt: skip
+    new = replace(new, overrides=old.assessment_id)
+    get_store().supersede_assessment(old, new)
+    return new  # type: ignore[return-value]
+
+
+def update_assessment(
+    trace_id: str,
+    assessment_id: str,
+    *,
+    value: Any = _UNSET,
+    rationale: Any = _UNSET,
+    metadata: Any = _UNSET,
+    source: AssessmentSource | None = None,
+) -> Assessment:
+    """Change an assessment. An expectation keeps its history (a new row overrides the old);
+    a feedback is changed in place (use ``override_feedback`` to keep the old judgment)."""
+    old = get_assessment(trace_id, assessment_id)
+    if rationale is not _UNSET and not isinstance(old, Feedback):
+        raise InvalidArgumentError("rationale applies to feedback only")
+    record: dict[str, Any] = {
+        "trace_id": trace_id,
+        "name": old.name,
+        "value": old.value if value is _UNSET else value,
+        "source": source or old.source,
+        "metadata": old.metadata if metadata is _UNSET else metadata,
+        "span_id": old.span_id,
+    }
+    if isinstance(old, Feedback):
+        record["rationale"] = old.rationale if rationale is _UNSET else rationale
+        record["error"] = old.error if value is _UNSET else None
+    built = _build(type(old), record, "", _now_ms())
+    if isinstance(old, Expectation):
+        new = replace(built, overrides=old.assessment_id)
+        get_store().supersede_assessment(old, new)
+        return new
+    changed = replace(
+        built,
+        assessment_id=old.assessment_id,
+        create_time_ms=old.create_time_ms,
+        overrides=old.overrides,
+        valid=old.valid,
+    )
+    get_store().replace_assessment(changed)
+    return changed
+
+
+def delete_assessment(trace_id: str, assessment_id: str) -> None:
+    """Delete an assessment; one it had overridden becomes valid again."""
+    flush_for_readers()
+    get_store().delete_assessment(trace_id, assessment_id)

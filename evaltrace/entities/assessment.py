@@ -1,0 +1,152 @@
+"""Assessments of a trace: ground truth (Expectation) and judgments (Feedback) stay two types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+__all__ = [
+    "Assessment",
+    "AssessmentError",
+    "AssessmentSource",
+    "AssessmentSourceType",
+    "Expectation",
+    "Feedback",
+]
+
+
+class AssessmentSourceType(str, Enum):
+    HUMAN = "HUMAN"
+    LLM_JUDGE = "LLM_JUDGE"
+    CODE = "CODE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssessmentSource:
+    """Who or what made an assessment: a type and an id (a user name, a model, a function)."""
+
+    source_type: AssessmentSourceType
+    source_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Accept the plain strings users write; anything else is a typed error.
+        if not isinstance(self.source_type, AssessmentSourceType):
+            from evaltrace.exceptions import InvalidArgumentError
+
+            try:
+                object.__setattr__(
+                    self, "source_type", AssessmentSourceType(str(self.source_type).upper())
+                )
+            except ValueError:
+                known = ", ".join(t.value for t in AssessmentSourceType)
+                raise InvalidArgumentError(
+                    f"source_type must be one of {known}; got {self.source_type!r}"
+                ) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source_type": self.source_type.value, "source_id": self.source_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssessmentSource:
+        return cls(source_type=data["source_type"], source_id=data.get("source_id"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssessmentError:
+    """Why a feedback has no value (a judge that failed, say)."""
+
+    error_code: str
+    error_message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error_code": self.error_code, "error_message": self.error_message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssessmentError:
+        return cls(error_code=data["error_code"], error_message=data.get("error_message"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assessment:
+    """Fields shared by expectations and feedback. Times are in milliseconds since the epoch.
+
+    ``valid`` is False once another assessment ``overrides`` this one: history is kept.
+    """
+
+    kind: ClassVar[str] = ""
+
+    assessment_id: str
+    trace_id: str
+    name: str
+    value: Any
+    source: AssessmentSource
+    create_time_ms: int
+    last_update_time_ms: int
+    span_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    overrides: str | None = None
+    valid: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "assessment_id": self.assessment_id,
+            "trace_id": self.trace_id,
+            "name": self.name,
+            "value": self.value,
+            "source": self.source.to_dict(),
+            "create_time_ms": self.create_time_ms,
+            "last_update_time_ms": self.last_update_time_ms,
+            "span_id": self.span_id,
+            "metadata": dict(self.metadata),
+            "overrides": self.overrides,
+            "valid": self.valid,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Assessment:
+        common = {
+            "assessment_id": data["assessment_id"],
+            "trace_id": data["trace_id"],
+            "name": data["name"],
+            "value": data.get("value"),
+            "source": AssessmentSource.from_dict(data["source"]),
+            "create_time_ms": int(data["create_time_ms"]),
+            "last_update_time_ms": int(data["last_update_time_ms"]),
+            "span_id": data.get("span_id"),
+            "metadata": dict(data.get("metadata") or {}),
+            "overrides": data.get("overrides"),
+            "valid": bool(data.get("valid", True)),
+        }
+        if data.get("kind") == Expectation.kind:
+            return Expectation(**common)
+        error = data.get("error")
+        return Feedback(
+            **common,
+            rationale=data.get("rationale"),
+            error=AssessmentError.from_dict(error) if error else None,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectation(Assessment):
+    """Ground truth: what the right output is, or must contain."""
+
+    kind: ClassVar[str] = "expectation"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feedback(Assessment):
+    """A judgment of the output, with an optional rationale, or an error instead of a value."""
+
+    kind: ClassVar[str] = "feedback"
+
+    rationale: str | None = None
+    error: AssessmentError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = Assessment.to_dict(self)
+        data["rationale"] = self.rationale
+        data["error"] = None if self.error is None else self.error.to_dict()
+        return data

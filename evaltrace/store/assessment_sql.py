@@ -1,0 +1,113 @@
+"""Assessment rows: writes that keep history, reads that rebuild entities."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_, update
+
+from evaltrace.entities import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    Expectation,
+    Feedback,
+)
+from evaltrace.store import models
+from evaltrace.store.rows import scalar_view
+
+__all__ = [
+    "assessment_from_row",
+    "assessment_to_row",
+    "existing_spans",
+    "existing_traces",
+    "insert_assessments",
+    "set_valid",
+]
+
+
+def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
+    is_feedback = isinstance(assessment, Feedback)
+    has_value = not (is_feedback and assessment.value is None and assessment.error is not None)
+    view = scalar_view(assessment.value) if has_value else {
+        "value_type": None, "value_text": None, "value_num": None,
+    }  # fmt: skip
+    return {
+        "assessment_id": assessment.assessment_id,
+        "trace_id": assessment.trace_id,
+        "span_id": assessment.span_id,
+        "name": assessment.name,
+        "kind": assessment.kind,
+        "value_json": json.dumps(assessment.value, ensure_ascii=False) if has_value else None,
+        **view,
+        "rationale": assessment.rationale if is_feedback else None,
+        "source_type": assessment.source.source_type.value,
+        "source_id": assessment.source.source_id,
+        "metadata": json.dumps(assessment.metadata, ensure_ascii=False) if assessment.metadata else None,
+        "error": json.dumps(assessment.error.to_dict()) if is_feedback and assessment.error else None,
+        "create_time": assessment.create_time_ms,
+        "update_time": assessment.last_update_time_ms,
+        "valid": assessment.valid,
+        "overrides": assessment.overrides,
+    }
+
+
+def assessment_from_row(row: Mapping[str, Any]) -> Assessment:
+    common = {
+        "assessment_id": row["assessment_id"],
+        "trace_id": row["trace_id"],
+        "name": row["name"],
+        "value": None if row["value_json"] is None else json.loads(row["value_json"]),
+        "source": AssessmentSource(source_type=row["source_type"], source_id=row["source_id"]),
+        "create_time_ms": row["create_time"],
+        "last_update_time_ms": row["update_time"],
+        "span_id": row["span_id"],
+        "metadata": json.loads(row["metadata"]) if row["metadata"] else {},
+        "overrides": row["overrides"],
+        "valid": bool(row["valid"]),
+    }
+    if row["kind"] == Expectation.kind:
+        return Expectation(**common)
+    error = json.loads(row["error"]) if row["error"] else None
+    return Feedback(
+        **common,
+        rationale=row["rationale"],
+        error=AssessmentError.from_dict(error) if error else None,
+    )
+
+
+def insert_assessments(connection: Connection, assessments: Sequence[Assessment]) -> None:
+    if assessments:
+        connection.execute(
+            models.assessments.insert(), [assessment_to_row(a) for a in assessments]
+        )
+
+
+def set_valid(connection: Connection, assessment_id: str, *, valid: bool) -> None:
+    a = models.assessments
+    connection.execute(update(a).where(a.c.assessment_id == assessment_id).values(valid=valid))
+
+
+def existing_traces(connection: Connection, trace_ids: Iterable[str]) -> set[str]:
+    t = models.traces
+    wanted = sorted(set(trace_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        found.update(connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(chunk))).scalars())
+    return found
+
+
+def existing_spans(connection: Connection, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    s = models.spans
+    wanted = sorted(set(pairs))
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(wanted), 400):
+        chunk = wanted[start : start + 400]
+        rows = connection.execute(
+            select(s.c.trace_id, s.c.span_id).where(tuple_(s.c.trace_id, s.c.span_id).in_(chunk))
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
