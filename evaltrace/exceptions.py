@@ -16,6 +16,7 @@ __all__ = [
     "TraceNotFoundError",
     "ExperimentNotFoundError",
     "AssessmentNotFoundError",
+    "MissingDependencyError",
 ]
 
 
@@ -60,3 +61,7 @@ class StoreError(EvaltraceError):
 
 class StoreUnavailableError(StoreError):
     """The store cannot be reached or is locked right now; the same call may succeed later."""
+
+
+class MissingDependencyError(EvaltraceError, ImportError):
+    """An optional package that this feature needs is not installed (the message says which)."""

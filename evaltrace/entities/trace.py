@@ -34,7 +34,8 @@ class TraceInfo:
     tags: dict[str, str] = field(default_factory=dict)
     trace_metadata: dict[str, str] = field(default_factory=dict)
     assessments: tuple[Assessment, ...] = ()
-    token_usage: dict[str, int] | None = None
+    token_usage: dict[str, int] | None = None  # input_tokens, output_tokens, total_tokens
+    cost_usd: float | None = None  # estimated, for models with a known price
 
     @property
     def request_id(self) -> str:
@@ -55,6 +56,7 @@ class TraceInfo:
             "trace_metadata": dict(self.trace_metadata),
             "assessments": [a.to_dict() for a in self.assessments],
             "token_usage": self.token_usage,
+            "cost_usd": self.cost_usd,
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class TraceInfo:
             trace_metadata=dict(data.get("trace_metadata") or {}),
             assessments=tuple(Assessment.from_dict(a) for a in data.get("assessments") or ()),
             token_usage=data.get("token_usage"),
+            cost_usd=data.get("cost_usd"),
         )
 
 

@@ -40,6 +40,10 @@ TRACE_ATTRIBUTES = {
     "trace_id": _Column("trace_id", KeyType.STRING),
     "request_id": _Column("trace_id", KeyType.STRING),
     "client_request_id": _Column("client_request_id", KeyType.STRING),
+    "input_tokens": _Column("input_tokens", KeyType.NUMBER),
+    "output_tokens": _Column("output_tokens", KeyType.NUMBER),
+    "total_tokens": _Column("total_tokens", KeyType.NUMBER),
+    "cost_usd": _Column("cost_usd", KeyType.NUMBER),
 }
 SPAN_COLUMNS = {
     "name": _Column("name", KeyType.STRING),

@@ -25,6 +25,10 @@ _TRACE_COLUMNS = {
     "execution_time_ms": ("execution_duration", True),
     "trace_id": ("trace_id", False),
     "client_request_id": ("client_request_id", True),
+    "input_tokens": ("input_tokens", True),
+    "output_tokens": ("output_tokens", True),
+    "total_tokens": ("total_tokens", True),
+    "cost_usd": ("cost_usd", True),
 }
 _SPAN_COLUMNS = {
     "name": ("name", False),

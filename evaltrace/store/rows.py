@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
 def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -54,6 +57,8 @@ def trace_to_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]], l
         "state": info.state.value,
         "request_preview": info.request_preview,
         "response_preview": info.response_preview,
+        **{key: (info.token_usage or {}).get(key) for key in TOKEN_KEYS},
+        "cost_usd": info.cost_usd,
     }
     tags = [{"trace_id": info.trace_id, "key": k, "value": v} for k, v in info.tags.items()]
     metadata = [
@@ -150,6 +155,8 @@ def trace_info_from_row(
         tags={tag["key"]: tag["value"] for tag in tags},
         trace_metadata={item["key"]: item["value"] for item in metadata},
         assessments=tuple(assessments),
+        token_usage={key: row[key] for key in TOKEN_KEYS if row[key] is not None} or None,
+        cost_usd=row["cost_usd"],
     )
 
 

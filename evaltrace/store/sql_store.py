@@ -388,8 +388,14 @@ _SORT_COLUMNS = {
     "execution_time_ms": "execution_duration",
     "trace_id": "trace_id",
     "client_request_id": "client_request_id",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "total_tokens": "total_tokens",
+    "cost_usd": "cost_usd",
 }
-_NUMERIC_SORT = {"timestamp_ms", "execution_time_ms"}
+_NUMERIC_SORT = {
+    "timestamp_ms", "execution_time_ms", "input_tokens", "output_tokens", "total_tokens", "cost_usd",
+}  # fmt: skip
 
 
 def _ordered(expression: Any, descending: bool) -> Any:

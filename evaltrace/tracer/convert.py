@@ -70,6 +70,7 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
         client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
         tags=_string_map(pending.tags),
         trace_metadata=_string_map(pending.metadata),
+        **_usage(spans),
     )
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
 
@@ -106,6 +107,30 @@ def to_span(span: ReadableSpan, trace_id: str) -> Span:
             for event in span.events
         ),
     )
+
+
+_USAGE_ATTRIBUTES = {
+    "gen_ai.usage.input_tokens": "input_tokens",
+    "gen_ai.usage.output_tokens": "output_tokens",
+    "gen_ai.usage.total_tokens": "total_tokens",
+}
+
+
+def _usage(spans: list[Span]) -> dict[str, Any]:
+    """Token usage and cost summed over the spans that report them (LLM calls)."""
+    usage: dict[str, int] = {}
+    cost: float | None = None
+    for span in spans:
+        for attribute, key in _USAGE_ATTRIBUTES.items():
+            value = span.attributes.get(attribute)
+            if isinstance(value, int) and not isinstance(value, bool):
+                usage[key] = usage.get(key, 0) + value
+        span_cost = span.attributes.get("evaltrace.cost_usd")
+        if isinstance(span_cost, (int, float)) and not isinstance(span_cost, bool):
+            cost = (cost or 0.0) + span_cost
+    if usage and "total_tokens" not in usage:
+        usage["total_tokens"] = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
+    return {"token_usage": usage or None, "cost_usd": cost}
 
 
 def _without_parent(span: Span) -> Span:

@@ -81,6 +81,8 @@ def trace_value(trace: Trace, comparison: Comparison) -> Any:
             "execution_time_ms": info.execution_duration,
             "trace_id": info.trace_id,
             "client_request_id": info.client_request_id,
+            "cost_usd": info.cost_usd,
+            **{k: (info.token_usage or {}).get(k) for k in ("input_tokens", "output_tokens", "total_tokens")},
         }[key.name]
     if key.kind is KeyKind.TAG:
         return info.tags.get(key.name, _MISSING)
