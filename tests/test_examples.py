@@ -19,3 +19,13 @@ def test_quickstart_runs_offline(tmp_path: Path) -> None:
     assert "Full refunds within 30 days" in result.stdout
     assert "3 most recent traces in experiment 'support-bot'" in result.stdout
     assert (tmp_path / "evaltrace.db").exists()
+
+
+def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "support_bot.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert "Full refunds within 30 days" in result.stdout
+    assert "1 annotated trace(s)" in result.stdout

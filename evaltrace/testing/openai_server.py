@@ -130,6 +130,7 @@ def _chunks(text: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     owner: OpenAIServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # or every response waits ~40 ms for a delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass

@@ -20,15 +20,24 @@ from typing import Any
 __all__ = ["TRUNCATION_MARKER", "to_json"]
 
 TRUNCATION_MARKER = "[evaltrace: truncated"
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C version
+_SCALARS: dict[Any, str] = {True: "true", False: "false", None: "null"}
 _MAX_DEPTH = 100
 
 
 def to_json(value: Any, max_chars: int) -> str:
     """JSON text for ``value``, at most about ``max_chars`` characters long."""
-    try:
-        text = json.dumps(value, default=_default, ensure_ascii=False, allow_nan=False)
-    except (ValueError, TypeError, RecursionError):
-        text = json.dumps(_sanitize(value, set(), 0), ensure_ascii=False, allow_nan=False)
+    kind = type(value)
+    # Fast paths for the common scalars: this runs on the application's thread.
+    if kind is str:
+        text = _encode_str(value)
+    elif kind is int or kind is bool or value is None:
+        text = _SCALARS.get(value) if kind is not int else str(value)  # type: ignore[assignment]
+    else:
+        try:
+            text = _ENCODER.encode(value)
+        except (ValueError, TypeError, RecursionError):
+            text = _STRICT.encode(_sanitize(value, set(), 0))
     if len(text) > max_chars:
         return _truncate(text, max_chars)
     return text
@@ -113,3 +122,8 @@ def _sanitize(value: Any, active: set[int], depth: int) -> Any:
 
 def _key(key: Any) -> str:
     return key if isinstance(key, str) else _safe_repr(key)
+
+
+# One encoder each, made once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, allow_nan=False)
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False)

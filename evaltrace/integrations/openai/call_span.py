@@ -56,8 +56,8 @@ class CallSpan:
             return
         try:
             limit = get_settings().max_payload_chars
-            for key, value in {**response_attributes(outputs), **extra}.items():
-                self.span.set_attribute(key, to_json(value, limit))
+            attributes = {**response_attributes(outputs), **extra}
+            self.span.set_attributes({key: to_json(value, limit) for key, value in attributes.items()})
             end_span_ok(self.span, to_json(outputs, limit))
         except Exception as exc:
             log_internal_error("openai autolog end", exc)
