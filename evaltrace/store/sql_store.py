@@ -399,7 +399,11 @@ _NUMERIC_SORT = {
 
 
 def _ordered(expression: Any, descending: bool) -> Any:
-    return (expression.desc() if descending else expression.asc()).nulls_last()
+    ordered = expression.desc() if descending else expression.asc()
+    if isinstance(expression, ColumnClause) and not expression.nullable:
+        # No NULLS LAST on NOT NULL columns: PostgreSQL then walks the index instead of sorting.
+        return ordered
+    return ordered.nulls_last()
 
 
 def keyset_after(keys: Sequence[tuple[Any, bool]], values: Sequence[Any]) -> Any:
