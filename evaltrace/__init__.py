@@ -1,5 +1,6 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
+from evaltrace import datasets
 from evaltrace._config import configure
 from evaltrace.annotate import (
     delete_assessment,
@@ -73,6 +74,7 @@ __all__ = [
     "__version__",
     "add_span_processor",
     "configure",
+    "datasets",
     "delete_assessment",
     "flush",
     "get_assessment",

@@ -17,6 +17,8 @@ __all__ = [
     "ExperimentNotFoundError",
     "AssessmentNotFoundError",
     "MissingDependencyError",
+    "DatasetNotFoundError",
+    "DatasetValidationError",
 ]
 
 
@@ -65,3 +67,15 @@ class StoreUnavailableError(StoreError):
 
 class MissingDependencyError(EvaltraceError, ImportError):
     """An optional package that this feature needs is not installed (the message says which)."""
+
+
+class DatasetNotFoundError(NotFoundError):
+    """No dataset with the given id or name (or no such version of it)."""
+
+
+class DatasetValidationError(InvalidArgumentError):
+    """A dataset failed ``evaltrace.datasets.validate``; ``report`` holds every finding."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

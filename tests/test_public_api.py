@@ -12,7 +12,7 @@ EXPECTED = {
     "Assessment", "AssessmentError", "AssessmentSource", "AssessmentSourceType", "Expectation",
     "Feedback", "delete_assessment", "get_assessment", "get_assessment_history",
     "log_expectation", "log_expectations", "log_feedback", "log_feedbacks", "override_feedback",
-    "update_assessment",
+    "update_assessment", "datasets",
     "Experiment", "LiveSpan", "Span", "SpanEvent", "SpanStatus", "SpanStatusCode", "SpanType",
     "Trace", "TraceData", "TraceInfo", "TraceState", "__version__", "add_span_processor",
     "configure", "flush", "get_current_active_span", "get_experiment_by_name",

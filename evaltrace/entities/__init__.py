@@ -8,6 +8,13 @@ from evaltrace.entities.assessment import (
     Expectation,
     Feedback,
 )
+from evaltrace.entities.dataset import (
+    DatasetInfo,
+    DatasetRecord,
+    DatasetRecordSource,
+    DatasetRecordSourceType,
+    DatasetVersion,
+)
 from evaltrace.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
 from evaltrace.entities.span import Span, SpanEvent, SpanStatus, SpanStatusCode, SpanType
 from evaltrace.entities.trace import Trace, TraceData, TraceInfo, TraceState
@@ -20,6 +27,11 @@ __all__ = [
     "Expectation",
     "Feedback",
     "DEFAULT_EXPERIMENT_ID",
+    "DatasetInfo",
+    "DatasetRecord",
+    "DatasetRecordSource",
+    "DatasetRecordSourceType",
+    "DatasetVersion",
     "DEFAULT_EXPERIMENT_NAME",
     "Experiment",
     "Span",

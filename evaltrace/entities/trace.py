@@ -8,6 +8,12 @@ from enum import Enum
 from typing import Any
 
 from evaltrace.entities.assessment import Assessment, Expectation, Feedback
+from evaltrace.entities.dataset import (
+    DatasetRecord,
+    DatasetRecordSource,
+    DatasetRecordSourceType,
+    inputs_key,
+)
 from evaltrace.entities.span import Span
 
 __all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
@@ -153,6 +159,43 @@ class Trace:
             and (span_id is None or a.span_id == span_id)
             and (a.valid or not valid_only)
         ]
+
+    def to_dataset_record(self) -> DatasetRecord:
+        """This trace as a test case: root inputs and outputs, the latest valid expectation of
+        each name (feedback is not ground truth), and a TRACE source pointing back here."""
+        root = self.data._get_root_span()
+        inputs = root.inputs if root is not None else None
+        if not isinstance(inputs, dict):
+            inputs = {"inputs": inputs}
+        expectations: dict[str, Any] = {}
+        provenance: dict[str, Any] = {}
+        latest = sorted(
+            (a for a in self.info.assessments if isinstance(a, Expectation) and a.valid),
+            key=lambda a: (a.create_time_ms, a.assessment_id),
+        )
+        for expectation in latest:
+            expectations[expectation.name] = expectation.value
+            provenance[expectation.name] = expectation.source.to_dict()
+        source_data: dict[str, Any] = {"trace_id": self.info.trace_id}
+        session = self.info.trace_metadata.get("session_id") or self.info.trace_metadata.get(
+            "mlflow.trace.session"
+        )
+        if session:
+            source_data["session_id"] = session
+        if provenance:
+            source_data["expectation_sources"] = provenance
+        return DatasetRecord(
+            dataset_record_id="",
+            record_id=inputs_key(inputs),
+            inputs=inputs,
+            outputs=root.outputs if root is not None else None,
+            expectations=expectations,
+            source=DatasetRecordSource(
+                source_type=DatasetRecordSourceType.TRACE, source_data=source_data
+            ),
+            created_time=self.info.request_time,
+            last_update_time=self.info.request_time,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.to_dict(), "data": self.data.to_dict()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from evaltrace.exceptions import InvalidFilterError
 from evaltrace.search.ast import Key, KeyKind
-from evaltrace.search.keys import resolve_key
+from evaltrace.search.keys import TRACES, Catalogue, resolve_key
 from evaltrace.search.lexer import TokenType, tokenize
 
 __all__ = ["OrderKey", "parse_order_by"]
@@ -24,22 +24,24 @@ class OrderKey:
         return f"{self.key} {'DESC' if self.descending else 'ASC'}"
 
 
-def parse_order_by(clauses: Sequence[str] | None) -> tuple[OrderKey, ...]:
+def parse_order_by(
+    clauses: Sequence[str] | None, catalogue: Catalogue = TRACES
+) -> tuple[OrderKey, ...]:
     if clauses is None:
         return ()
     if isinstance(clauses, str) or not all(isinstance(c, str) for c in clauses):
         raise InvalidFilterError(f"order_by must be a list of strings, got {clauses!r}")
-    return tuple(_parse_clause(clause) for clause in clauses)
+    return tuple(_parse_clause(clause, catalogue) for clause in clauses)
 
 
-def _parse_clause(clause: str) -> OrderKey:
+def _parse_clause(clause: str, catalogue: Catalogue) -> OrderKey:
     tokens = tokenize(clause)
     first = tokens[0]
     if first.type is not TokenType.IDENT:
         raise InvalidFilterError(
             f"order_by {clause!r}: expected a key at {first.position}", position=first.position
         )
-    key = resolve_key(first.parts, str(first.value), first.position)
+    key = resolve_key(first.parts, str(first.value), first.position, catalogue)
     if key.kind not in _ORDERABLE:
         raise InvalidFilterError(
             f"order_by {clause!r}: cannot order by {key}; use attributes.*, tags.* or metadata.*",

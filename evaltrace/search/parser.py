@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from evaltrace.exceptions import InvalidFilterError
 from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Literal, Not, Op, Or, SpanGroup
-from evaltrace.search.keys import KeyType, allowed_ops, key_type, resolve_key
+from evaltrace.search.keys import TRACES, Catalogue, KeyType, allowed_ops, key_type, resolve_key
 from evaltrace.search.lexer import Token, TokenType, tokenize
 
 __all__ = ["parse_filter"]
@@ -29,8 +29,10 @@ MAX_FILTER_CHARS = 10_000
 _MAX_DEPTH = 50
 
 
-def parse_filter(text: str | None) -> Expr | None:
-    """The AST of a filter string; None for an empty filter. Raises InvalidFilterError."""
+def parse_filter(text: str | None, catalogue: Catalogue = TRACES) -> Expr | None:
+    """The AST of a filter string; None for an empty filter. Raises InvalidFilterError.
+
+    ``catalogue`` says which keys exist: ``TRACES`` (default) or ``DATASETS``."""
     if text is None:
         return None
     if not isinstance(text, str):
@@ -39,16 +41,17 @@ def parse_filter(text: str | None) -> Expr | None:
         raise InvalidFilterError(f"filter_string is longer than {MAX_FILTER_CHARS} characters")
     if not text.strip():
         return None
-    return _parse(text)
+    return _parse(text, catalogue)
 
 
 @lru_cache(maxsize=256)
-def _parse(text: str) -> Expr:
-    return _Parser(text).parse()
+def _parse(text: str, catalogue: Catalogue) -> Expr:
+    return _Parser(text, catalogue).parse()
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
@@ -142,7 +145,7 @@ class _Parser:
         if token.type is not TokenType.IDENT or token.word in _KEYWORDS:
             raise self.error("a key such as attributes.status or tags.env")
         self.advance()
-        key = resolve_key(token.parts, str(token.value), token.position)
+        key = resolve_key(token.parts, str(token.value), token.position, self.catalogue)
         op_token = self.current
         op = self.parse_operator()
         if op in (Op.IS_NULL, Op.IS_NOT_NULL):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from evaltrace.entities import Assessment, Experiment, Trace
 from evaltrace.search import Expr, OrderKey
@@ -20,6 +21,8 @@ class TracePage:
 
 class TraceStore(ABC):
     """Reads and writes traces and experiments. Implementations are thread-safe."""
+
+    datasets: Any  # dataset operations (the SQL store's are in store/dataset_sql.py)
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:

@@ -7,6 +7,7 @@ traces without an ``env`` tag, and a missing value fails ``=``, ``<``, ``LIKE`` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
@@ -15,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement as Column
 from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Not, Op, Or, SpanGroup
 from evaltrace.store import models
 
-__all__ = ["FilterCompiler"]
+__all__ = ["DATASET_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
 
 _LIKE_ESCAPE = "\\"
 _TRACE_COLUMNS = {
@@ -30,6 +31,37 @@ _TRACE_COLUMNS = {
     "total_tokens": ("total_tokens", True),
     "cost_usd": ("cost_usd", True),
 }
+_DATASET_COLUMNS = {
+    "name": ("name", False),
+    "dataset_id": ("dataset_id", False),
+    "created_time": ("created_time", False),
+    "last_update_time": ("last_update_time", False),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a filter is about: a table, its filterable columns, its key-value side tables."""
+
+    table: Any
+    columns: dict[str, tuple[str, bool]]  # canonical key -> (column, nullable)
+    side_tables: dict[KeyKind, Any]
+    id_column: str
+
+
+TRACE_TARGET = Target(
+    table=models.traces,
+    columns=_TRACE_COLUMNS,
+    side_tables={KeyKind.TAG: models.trace_tags, KeyKind.METADATA: models.trace_metadata},
+    id_column="trace_id",
+)
+DATASET_TARGET = Target(
+    table=models.datasets,
+    columns=_DATASET_COLUMNS,
+    side_tables={KeyKind.TAG: models.dataset_tags},
+    id_column="dataset_id",
+)
+
 _SPAN_COLUMNS = {
     "name": ("name", False),
     "type": ("span_type", False),
@@ -44,7 +76,8 @@ class FilterCompiler:
     def __init__(self, dialect: str) -> None:
         self.postgres = dialect == "postgresql"
 
-    def compile(self, expr: Expr) -> ColumnElement[bool]:
+    def compile(self, expr: Expr, target: Target = TRACE_TARGET) -> ColumnElement[bool]:
+        self._target = target
         return self._trace_level(expr)
 
     # -- trace level --------------------------------------------------------------------------
@@ -66,14 +99,16 @@ class FilterCompiler:
         return self._trace_comparison(expr)
 
     def _trace_comparison(self, comparison: Comparison) -> ColumnElement[bool]:
-        key, t = comparison.key, models.traces
+        key, target = comparison.key, self._target
+        t = target.table
         if key.kind is KeyKind.ATTRIBUTE:
-            name, nullable = _TRACE_COLUMNS[key.name]
+            name, nullable = target.columns[key.name]
             return self._column(t.c[name], comparison, nullable)
-        if key.kind in (KeyKind.TAG, KeyKind.METADATA):
-            table = models.trace_tags if key.kind is KeyKind.TAG else models.trace_metadata
+        if key.kind in target.side_tables:
+            table = target.side_tables[key.kind]
+            own_id = table.c[target.id_column] == t.c[target.id_column]
             return self._side_row(
-                table, [table.c.trace_id == t.c.trace_id, table.c.key == key.name], comparison,
+                table, [own_id, table.c.key == key.name], comparison,
                 lambda c: self._column(table.c.value, c, False),
             )  # fmt: skip
         a = models.assessments

@@ -21,6 +21,11 @@ from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG
 
 __all__ = [
     "assessments",
+    "dataset_experiments",
+    "dataset_records",
+    "dataset_tags",
+    "dataset_versions",
+    "datasets",
     "experiments",
     "metadata",
     "span_attributes",
@@ -160,4 +165,96 @@ assessments = Table(
     Column("overrides", String(40), nullable=True),
     Index("ix_assessments_trace", "trace_id", "kind", "name"),
     Index("ix_assessments_name_text", "kind", "name", "value_text"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_id", String(40), primary_key=True),
+    Column("name", String(MAX_NAME_CHARS), nullable=False, unique=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Column("created_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Column("last_updated_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("schema", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+)
+
+dataset_tags = Table(
+    "dataset_tags",
+    metadata,
+    Column(
+        "dataset_id",
+        String(40),
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("value", String(MAX_TAG_VALUE_CHARS), nullable=False),
+    Index("ix_dataset_tags_key_value", "key", "value"),
+)
+
+dataset_experiments = Table(
+    "dataset_experiments",
+    metadata,
+    Column(
+        "dataset_id",
+        String(40),
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("experiment_id", Integer, primary_key=True),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column(
+        "dataset_id",
+        String(40),
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("created_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Column("inserted", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("deleted", Integer, nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+)
+
+# One row per revision of a record; see migration 0004 for how versions are read.
+dataset_records = Table(
+    "dataset_records",
+    metadata,
+    Column("revision_id", String(40), primary_key=True),
+    Column(
+        "dataset_id",
+        String(40),
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("dataset_record_id", String(40), nullable=False),
+    Column("record_id", String(MAX_TAG_KEY_CHARS), nullable=False),
+    # Order of first insertion, kept by later revisions: records read back in merge order.
+    Column("ordinal", BigInteger, nullable=False),
+    Column("version_added", Integer, nullable=False),
+    Column("version_removed", Integer, nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("outputs", Text, nullable=True),
+    Column("expectations", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Column("created_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Column("last_updated_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+    Index("ix_dataset_records_live", "dataset_id", "version_removed", "record_id"),
+    Index("ix_dataset_records_added", "dataset_id", "version_added"),
 )

@@ -44,6 +44,7 @@ from evaltrace.exceptions import (
 from evaltrace.search import Expr, Key, KeyKind, OrderKey
 from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
+from evaltrace.store.dataset_sql import SqlDatasets
 from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
 from evaltrace.store.migrate import upgrade_to_head
@@ -66,6 +67,7 @@ class SqlStore(TraceStore):
         self.engine = create_store_engine(uri)
         self._dialect = self.engine.dialect.name
         self._filters = FilterCompiler(self._dialect)
+        self.datasets = SqlDatasets(self)
         self._written_since_analyze = 0
         self._next_analyze = _FIRST_ANALYZE
         with self._translate_errors("open"):

@@ -1,0 +1,147 @@
+"""Create, find, tag and delete evaluation datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evaltrace._config import get_settings
+from evaltrace.datasets.dataset import EvaluationDataset
+from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.search import DATASETS, parse_filter, parse_order_by
+from evaltrace.store import get_store
+
+__all__ = [
+    "create_dataset",
+    "current_user",
+    "delete_dataset",
+    "delete_dataset_tag",
+    "get_dataset",
+    "search_datasets",
+    "set_dataset_tags",
+]
+
+
+def current_user() -> str | None:
+    configured = get_settings().user
+    if configured:
+        return configured
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidArgumentError(f"tags must be a mapping, got {type(tags).__name__}")
+    clean = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY_CHARS:
+            raise InvalidArgumentError(f"tag key must be a string of 1 to {MAX_TAG_KEY_CHARS} characters, got {key!r}")
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > MAX_TAG_VALUE_CHARS:
+            raise InvalidArgumentError(f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters")
+        clean[key] = text
+    return clean
+
+
+def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
+    if experiment_id is None:
+        from evaltrace.tracer.runtime import get_active_experiment
+
+        active = get_active_experiment().experiment_id
+        return [active] if active is not None else []
+    ids = [experiment_id] if isinstance(experiment_id, (str, int)) else list(experiment_id)
+    store = get_store()
+    for e in ids:
+        store.get_experiment(str(e))  # raises ExperimentNotFoundError naming it
+    return [str(e) for e in ids]
+
+
+def create_dataset(
+    name: str,
+    experiment_id: str | Sequence[str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> EvaluationDataset:
+    """A new, empty dataset (version 0). Names are unique."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+        raise InvalidArgumentError(f"name must be a string of 1 to {MAX_NAME_CHARS} characters, got {name!r}")
+    info = get_store().datasets.create(name, _experiment_ids(experiment_id), _tags(tags), current_user())
+    return EvaluationDataset(info)
+
+
+def _resolve(name: str | None, dataset_id: str | None) -> str:
+    if (name is None) == (dataset_id is None):
+        raise InvalidArgumentError("give exactly one of name and dataset_id")
+    if dataset_id is not None:
+        return dataset_id
+    return get_store().datasets.get(name=name).dataset_id
+
+
+def get_dataset(
+    name: str | None = None, dataset_id: str | None = None, version: int | None = None
+) -> EvaluationDataset:
+    """The dataset by name (positional works) or id; ``version=N`` gives exactly what version
+    N held (read-only)."""
+    datasets = get_store().datasets
+    info = datasets.get(dataset_id=_resolve(name, dataset_id))
+    if version is None or version == info.version:
+        return EvaluationDataset(info)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= info.version:
+        raise DatasetNotFoundError(
+            f"dataset {info.name!r} has versions 0 to {info.version}; got {version!r}"
+        )
+    pinned = info
+    if version > 0:
+        found = datasets.version_info(info.dataset_id, version)
+        pinned = _at_version(info, version, found.digest, found.record_count)
+    else:
+        pinned = _at_version(info, 0, "0" * 64, 0)
+    return EvaluationDataset(pinned, pinned=True)
+
+
+def _at_version(info: Any, version: int, digest: str, count: int) -> Any:
+    from dataclasses import replace
+
+    return replace(info, version=version, digest=digest, profile={"record_count": count})
+
+
+def search_datasets(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[EvaluationDataset]:
+    """Datasets matching ``filter_string`` (the search_traces language over ``name``,
+    ``dataset_id``, ``created_time``, ``last_update_time`` and ``tags.<key>``)."""
+    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1):
+        raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
+    condition = parse_filter(filter_string, DATASETS)
+    order = parse_order_by(order_by, DATASETS)
+    infos = get_store().datasets.search(
+        None if experiment_ids is None else [str(e) for e in experiment_ids], condition, order, max_results
+    )
+    return [EvaluationDataset(info) for info in infos]
+
+
+def delete_dataset(name: str | None = None, dataset_id: str | None = None) -> None:
+    get_store().datasets.delete(_resolve(name, dataset_id))
+
+
+def set_dataset_tags(
+    dataset_id: str | None = None, tags: Mapping[str, Any] | None = None, *, name: str | None = None
+) -> None:
+    """Add or change tags (other tags stay)."""
+    get_store().datasets.set_tags(_resolve(name, dataset_id), _tags(tags))
+
+
+def delete_dataset_tag(dataset_id: str | None = None, key: str | None = None, *, name: str | None = None) -> None:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError(f"key must be a non-empty string, got {key!r}")
+    get_store().datasets.delete_tag(_resolve(name, dataset_id), key)

@@ -1,0 +1,229 @@
+"""Turn what users merge (Traces, dicts, DataFrames, files) into validated record candidates.
+
+Every problem is an ``InvalidArgumentError`` naming the record index and the field, raised
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaltrace.entities import (
+    DatasetRecordSource,
+    DatasetRecordSourceType,
+    Trace,
+)
+from evaltrace.entities.dataset import canonical_json, inputs_key
+from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
+from evaltrace.exceptions import InvalidArgumentError
+
+__all__ = ["Candidate", "candidates_from"]
+
+FIELDS = ("inputs", "outputs", "expectations", "tags", "source", "record_id")
+_ALIASES = {"row_id": "record_id"}  # the name seed 002 uses
+_HINTS = {
+    "expected": "expectations",
+    "expectation": "expectations",
+    "expected_output": "expectations",
+    "input": "inputs",
+    "output": "outputs",
+    "request": "inputs",
+    "response": "outputs",
+    "tag": "tags",
+    "id": "record_id",
+}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A record about to be merged: its key, content, and whether outputs were given."""
+
+    record_id: str
+    inputs: dict[str, Any]
+    outputs: Any = None
+    has_outputs: bool = False
+    expectations: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, Any] = field(default_factory=dict)
+    source: DatasetRecordSource | None = None
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "expectations": self.expectations,
+            "tags": self.tags,
+            "source": self.source.to_dict() if self.source else None,
+        }
+
+    def content_hash(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
+
+
+def candidates_from(data: Any) -> list[Candidate]:
+    if isinstance(data, (str, Path)):
+        from evaltrace.datasets.files import read_records
+
+        data = read_records(data)
+    elif _is_dataframe(data):
+        data = _dataframe_rows(data)
+    elif isinstance(data, (Trace, Mapping)):
+        data = [data]
+    if not isinstance(data, Iterable):
+        raise InvalidArgumentError(
+            "records must be a list of Traces or dicts, a DataFrame, or a file path; "
+            f"got {type(data).__name__}"
+        )
+    candidates = []
+    for index, item in enumerate(data):
+        if isinstance(item, Trace):
+            candidates.append(_from_trace(item))
+        elif isinstance(item, Mapping):
+            candidates.append(_from_dict(item, index))
+        else:
+            raise InvalidArgumentError(
+                f"record {index} must be a Trace or a dict, got {type(item).__name__}"
+            )
+    return candidates
+
+
+def _from_trace(trace: Trace) -> Candidate:
+    record = trace.to_dataset_record()
+    return Candidate(
+        record_id=record.record_id,
+        inputs=record.inputs,
+        outputs=record.outputs,
+        has_outputs=True,
+        expectations=record.expectations,
+        source=record.source,
+    )
+
+
+def _from_dict(record: Mapping[str, Any], index: int) -> Candidate:
+    where = f"record {index}"
+    values: dict[str, Any] = {}
+    for key, value in record.items():
+        name = _ALIASES.get(key, key)
+        if name not in FIELDS:
+            suggestion = _HINTS.get(str(key)) or next(
+                iter(difflib.get_close_matches(str(key), FIELDS, n=1, cutoff=0.6)), None
+            )
+            hint = f"; did you mean '{suggestion}'?" if suggestion else f"; fields are {', '.join(FIELDS)}"
+            raise InvalidArgumentError(f"unknown field '{key}' in {where}{hint}")
+        values[name] = value
+    inputs = values.get("inputs")
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise InvalidArgumentError(
+            f"{where}: inputs must be a non-empty dict, got {_describe(inputs)}"
+        )
+    inputs = _json_dict(inputs, where, "inputs")
+    expectations = _json_dict(values.get("expectations") or {}, where, "expectations")
+    tags = _json_dict(values.get("tags") or {}, where, "tags")
+    has_outputs = "outputs" in values
+    outputs = _json(values.get("outputs"), where, "outputs")
+    record_id = values.get("record_id")
+    if record_id is None:
+        record_id = inputs_key(inputs)
+    elif not isinstance(record_id, (str, int)) or isinstance(record_id, bool) or str(record_id) == "":
+        raise InvalidArgumentError(f"{where}: record_id must be a non-empty string, got {record_id!r}")
+    record_id = str(record_id)
+    if len(record_id) > MAX_TAG_KEY_CHARS:
+        raise InvalidArgumentError(f"{where}: record_id is longer than {MAX_TAG_KEY_CHARS} characters")
+    source = _source(values.get("source"), expectations, where)
+    return Candidate(
+        record_id=record_id,
+        inputs=inputs,
+        outputs=outputs,
+        has_outputs=has_outputs,
+        expectations=expectations,
+        tags=tags,
+        source=source,
+    )
+
+
+def _source(source: Any, expectations: dict[str, Any], where: str) -> DatasetRecordSource:
+    """An explicit source wins; otherwise HUMAN with expectations, CODE without."""
+    if source is None:
+        inferred = DatasetRecordSourceType.HUMAN if expectations else DatasetRecordSourceType.CODE
+        return DatasetRecordSource(source_type=inferred)
+    if isinstance(source, DatasetRecordSource):
+        result = source
+    elif isinstance(source, Mapping):
+        try:
+            kind = DatasetRecordSourceType(str(source.get("source_type", "")).upper())
+        except ValueError:
+            known = ", ".join(t.value for t in DatasetRecordSourceType)
+            raise InvalidArgumentError(
+                f"{where}: source.source_type must be one of {known}, got {source.get('source_type')!r}"
+            ) from None
+        if "source_data" in source:
+            data = source["source_data"] or {}
+        else:  # a flat dict: {"source_type": "DOCUMENT", "doc_uri": ...}
+            data = {k: v for k, v in source.items() if k != "source_type"}
+        result = DatasetRecordSource(source_type=kind, source_data=_json_dict(data, where, "source"))
+    else:
+        raise InvalidArgumentError(f"{where}: source must be a dict, got {_describe(source)}")
+    if result.source_type is DatasetRecordSourceType.DOCUMENT and not result.source_data.get("doc_uri"):
+        raise InvalidArgumentError(f"{where}: a DOCUMENT source needs source_data['doc_uri']")
+    return result
+
+
+def _json(value: Any, where: str, name: str) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{where}: {name} must be JSON (str, number, bool, list, dict): {exc}") from None
+    return value
+
+
+def _json_dict(value: Any, where: str, name: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"{where}: {name} must be a dict, got {_describe(value)}")
+    if not all(isinstance(key, str) for key in value):
+        raise InvalidArgumentError(f"{where}: {name} keys must be strings")
+    return dict(_json(dict(value), where, name))
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+# -- DataFrames ----------------------------------------------------------------------------------
+
+
+def _is_dataframe(data: Any) -> bool:
+    return type(data).__name__ == "DataFrame" and type(data).__module__.startswith("pandas")
+
+
+def _dataframe_rows(frame: Any) -> list[Any]:
+    """Rows as Traces (the search_traces DataFrame) or as record dicts.
+
+    Columns may hold whole dicts (``inputs``) or be flattened (``inputs.question``).
+    """
+    if "trace" in frame.columns and all(isinstance(t, Trace) for t in frame["trace"]):
+        return list(frame["trace"])
+    rows = []
+    for raw in frame.to_dict(orient="records"):
+        row: dict[str, Any] = {}
+        for column, value in raw.items():
+            if _missing(value):
+                continue
+            head, dot, rest = str(column).partition(".")
+            if dot and head in FIELDS:
+                row.setdefault(head, {})[rest] = value
+            else:
+                row[str(column)] = value
+        rows.append(row)
+    return rows
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

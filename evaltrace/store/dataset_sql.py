@@ -1,0 +1,462 @@
+"""Datasets in SQL: versioned records, merged and deleted in one transaction each.
+
+Content digests are the XOR of the records' content hashes, so a merge updates them from what
+it changes alone, and the same records always give the same digest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from evaltrace.entities import (
+    DatasetInfo,
+    DatasetRecord,
+    DatasetRecordSource,
+    DatasetVersion,
+)
+from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.search import Expr, OrderKey
+from evaltrace.store import models
+from evaltrace.store.filter_sql import DATASET_TARGET
+
+__all__ = ["MergeResult", "SqlDatasets"]
+
+_EMPTY_DIGEST = "0" * 64
+_CHUNK = 900
+_ORDINALS = 10**9  # per version: room for a billion records in one merge
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    version: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int = 0
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _xor(digest: str, content_hash: str) -> str:
+    return f"{int(digest, 16) ^ int(content_hash, 16):064x}"
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SqlDatasets:
+    """Dataset operations of a :class:`SqlStore` (same engine, same transaction helpers)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    # -- datasets -----------------------------------------------------------------------------
+
+    def create(
+        self, name: str, experiment_ids: Sequence[str], tags: dict[str, str], user: str | None
+    ) -> DatasetInfo:
+        now = _now()
+        dataset_id = f"d-{uuid.uuid4().hex}"
+        try:
+            with self._store._write() as connection:
+                connection.execute(
+                    insert(models.datasets).values(
+                        dataset_id=dataset_id, name=name, created_time=now, last_update_time=now,
+                        created_by=user, last_updated_by=user, version=0, digest=_EMPTY_DIGEST,
+                        schema="{}", profile=json.dumps({"record_count": 0, "source_types": {}}),
+                    )
+                )  # fmt: skip
+                if experiment_ids:
+                    connection.execute(
+                        insert(models.dataset_experiments),
+                        [{"dataset_id": dataset_id, "experiment_id": int(e)} for e in experiment_ids],
+                    )
+                self._write_tags(connection, dataset_id, tags)
+        except IntegrityError:
+            raise InvalidArgumentError(f"a dataset named {name!r} already exists") from None
+        return self.get(dataset_id=dataset_id)
+
+    def _write_tags(self, connection: Connection, dataset_id: str, tags: dict[str, str]) -> None:
+        t = models.dataset_tags
+        if not tags:
+            return
+        connection.execute(delete(t).where(t.c.dataset_id == dataset_id, t.c.key.in_(list(tags))))
+        connection.execute(
+            insert(t), [{"dataset_id": dataset_id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+    def set_tags(self, dataset_id: str, tags: dict[str, str]) -> None:
+        with self._store._write() as connection:
+            self._require(connection, dataset_id)
+            self._write_tags(connection, dataset_id, tags)
+
+    def delete_tag(self, dataset_id: str, key: str) -> None:
+        t = models.dataset_tags
+        with self._store._write() as connection:
+            self._require(connection, dataset_id)
+            connection.execute(delete(t).where(t.c.dataset_id == dataset_id, t.c.key == key))
+
+    def delete(self, dataset_id: str) -> None:
+        with self._store._write() as connection:
+            self._require(connection, dataset_id)
+            for table in (models.dataset_records, models.dataset_versions, models.dataset_tags,
+                          models.dataset_experiments):  # fmt: skip
+                connection.execute(delete(table).where(table.c.dataset_id == dataset_id))
+            connection.execute(delete(models.datasets).where(models.datasets.c.dataset_id == dataset_id))
+
+    def get(self, *, dataset_id: str | None = None, name: str | None = None) -> DatasetInfo:
+        d = models.datasets
+        condition = d.c.dataset_id == dataset_id if dataset_id is not None else d.c.name == name
+        with self._store._read() as connection:
+            row = connection.execute(select(d).where(condition)).mappings().first()
+            if row is None:
+                what = f"id {dataset_id!r}" if dataset_id is not None else f"name {name!r}"
+                raise DatasetNotFoundError(f"no dataset with {what}")
+            return self._infos(connection, [row])[0]
+
+    def search(
+        self,
+        experiment_ids: Sequence[str] | None,
+        condition: Expr | None,
+        order_by: Sequence[OrderKey],
+        max_results: int | None,
+    ) -> list[DatasetInfo]:
+        d = models.datasets
+        query = select(d)
+        if experiment_ids is not None:
+            e = models.dataset_experiments
+            query = query.where(
+                d.c.dataset_id.in_(
+                    select(e.c.dataset_id).where(e.c.experiment_id.in_([int(x) for x in experiment_ids]))
+                )
+            )
+        if condition is not None:
+            query = query.where(self._store._filters.compile(condition, DATASET_TARGET))
+        orders = []
+        for key in order_by:
+            column = d.c[key.key.name] if key.key.name in d.c else d.c.name
+            orders.append(column.desc() if key.descending else column.asc())
+        query = query.order_by(*orders, d.c.last_update_time.desc(), d.c.dataset_id)
+        if max_results is not None:
+            query = query.limit(max_results)
+        with self._store._read() as connection:
+            return self._infos(connection, connection.execute(query).mappings().all())
+
+    def _infos(self, connection: Connection, rows: Sequence[Any]) -> list[DatasetInfo]:
+        ids = [row["dataset_id"] for row in rows]
+        tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+        experiments: dict[str, list[str]] = {i: [] for i in ids}
+        for chunk in _chunks(ids):
+            t, e = models.dataset_tags, models.dataset_experiments
+            for tag in connection.execute(select(t).where(t.c.dataset_id.in_(chunk))).mappings():
+                tags[tag["dataset_id"]][tag["key"]] = tag["value"]
+            for link in connection.execute(select(e).where(e.c.dataset_id.in_(chunk))).mappings():
+                experiments[link["dataset_id"]].append(str(link["experiment_id"]))
+        return [
+            DatasetInfo(
+                dataset_id=row["dataset_id"], name=row["name"], tags=tags[row["dataset_id"]],
+                experiment_ids=tuple(sorted(experiments[row["dataset_id"]])),
+                created_time=row["created_time"], last_update_time=row["last_update_time"],
+                created_by=row["created_by"], last_updated_by=row["last_updated_by"],
+                version=row["version"], digest=row["digest"], schema=json.loads(row["schema"]),
+                profile=json.loads(row["profile"]),
+            )  # fmt: skip
+            for row in rows
+        ]
+
+    def _require(self, connection: Connection, dataset_id: str, *, lock: bool = False) -> Any:
+        d = models.datasets
+        query = select(d).where(d.c.dataset_id == dataset_id)
+        if lock and self._store._dialect == "postgresql":
+            query = query.with_for_update()  # concurrent merges into one dataset queue up here
+        row = connection.execute(query).mappings().first()
+        if row is None:
+            raise DatasetNotFoundError(f"no dataset with id {dataset_id!r}")
+        return row
+
+    # -- records ------------------------------------------------------------------------------
+
+    def merge(self, dataset_id: str, candidates: Sequence[Any], user: str | None) -> MergeResult:
+        """Insert new records and merge into existing ones, as one new version (if anything
+        changed). ``candidates`` are ``datasets.records.Candidate`` objects."""
+        folded = _fold(candidates)
+        r = models.dataset_records
+        now = _now()
+        with self._store._write() as connection:
+            dataset = self._require(connection, dataset_id, lock=True)
+            version = dataset["version"] + 1
+            existing = self._live_rows(connection, dataset_id, list(folded))
+            new_rows, removed, unchanged = [], [], 0
+            digest = dataset["digest"]
+            profile = json.loads(dataset["profile"])
+            schema = json.loads(dataset["schema"])
+            for key, candidate in folded.items():
+                old = existing.get(key)
+                if old is not None:
+                    candidate = _merged(old, candidate)
+                content_hash = candidate.content_hash()
+                if old is not None and old["content_hash"] == content_hash:
+                    unchanged += 1
+                    continue
+                if old is not None:
+                    removed.append(old["revision_id"])
+                    digest = _xor(digest, old["content_hash"])
+                else:
+                    _count_source(profile, candidate.source.source_type.value, +1)
+                digest = _xor(digest, content_hash)
+                _extend_schema(schema, candidate)
+                ordinal = old["ordinal"] if old is not None else version * _ORDINALS + len(new_rows)
+                new_rows.append(_row(dataset_id, candidate, content_hash, version, ordinal, now, user, old))
+            if not new_rows:
+                return MergeResult(dataset["version"], 0, 0, unchanged)
+            for chunk in _chunks(removed):
+                connection.execute(
+                    update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
+                )
+            connection.execute(insert(r), new_rows)
+            inserted = len(new_rows) - len(removed)
+            self._new_version(connection, dataset_id, version, now, user, digest, profile, schema,
+                              inserted=inserted, updated=len(removed), deleted=0)  # fmt: skip
+        return MergeResult(version, inserted, len(removed), unchanged)
+
+    def delete_records(self, dataset_id: str, ids: Sequence[str], user: str | None) -> MergeResult:
+        """Remove records (by dataset_record_id or record_id) as one new version."""
+        r = models.dataset_records
+        now = _now()
+        with self._store._write() as connection:
+            dataset = self._require(connection, dataset_id, lock=True)
+            version = dataset["version"] + 1
+            rows = []
+            for chunk in _chunks(list(ids)):
+                rows.extend(
+                    connection.execute(
+                        select(r.c.revision_id, r.c.content_hash, r.c.source_type).where(
+                            r.c.dataset_id == dataset_id,
+                            r.c.version_removed.is_(None),
+                            or_(r.c.dataset_record_id.in_(chunk), r.c.record_id.in_(chunk)),
+                        )
+                    ).mappings()
+                )
+            if not rows:
+                return MergeResult(dataset["version"], 0, 0, 0)
+            digest, profile = dataset["digest"], json.loads(dataset["profile"])
+            for row in rows:
+                digest = _xor(digest, row["content_hash"])
+                _count_source(profile, row["source_type"], -1)
+            for chunk in _chunks([row["revision_id"] for row in rows]):
+                connection.execute(
+                    update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
+                )
+            self._new_version(connection, dataset_id, version, now, user, digest, profile,
+                              json.loads(dataset["schema"]), inserted=0, updated=0,
+                              deleted=len(rows))  # fmt: skip
+        return MergeResult(version, 0, 0, 0, deleted=len(rows))
+
+    def _new_version(self, connection: Connection, dataset_id: str, version: int, now: int,
+                     user: str | None, digest: str, profile: dict[str, Any],
+                     schema: dict[str, Any], *, inserted: int, updated: int, deleted: int) -> None:  # fmt: skip
+        d = models.datasets
+        connection.execute(
+            update(d).where(d.c.dataset_id == dataset_id).values(
+                version=version, digest=digest, last_update_time=now, last_updated_by=user,
+                profile=json.dumps(profile), schema=json.dumps(schema, sort_keys=True),
+            )
+        )  # fmt: skip
+        connection.execute(
+            insert(models.dataset_versions).values(
+                dataset_id=dataset_id, version=version, created_time=now, created_by=user,
+                inserted=inserted, updated=updated, deleted=deleted,
+                record_count=profile["record_count"], digest=digest,
+            )
+        )  # fmt: skip
+
+    def _live_rows(self, connection: Connection, dataset_id: str, keys: list[str]) -> dict[str, Any]:
+        r = models.dataset_records
+        found: dict[str, Any] = {}
+        for chunk in _chunks(keys):
+            query = select(r).where(
+                r.c.dataset_id == dataset_id, r.c.version_removed.is_(None), r.c.record_id.in_(chunk)
+            )
+            for row in connection.execute(query).mappings():
+                found[row["record_id"]] = row
+        return found
+
+    def records(self, dataset_id: str, version: int | None = None) -> list[DatasetRecord]:
+        """The records of the current version, or exactly those of ``version``."""
+        r = models.dataset_records
+        if version is None:
+            live = r.c.version_removed.is_(None)
+        else:
+            live = and_(
+                r.c.version_added <= version,
+                or_(r.c.version_removed.is_(None), r.c.version_removed > version),
+            )
+        query = (
+            select(r)
+            .where(r.c.dataset_id == dataset_id, live)
+            .order_by(r.c.ordinal)
+        )
+        with self._store._read() as connection:
+            return [_record(row) for row in connection.execute(query).mappings()]
+
+    def versions(self, dataset_id: str) -> list[DatasetVersion]:
+        v = models.dataset_versions
+        with self._store._read() as connection:
+            self._require(connection, dataset_id)
+            rows = connection.execute(
+                select(v).where(v.c.dataset_id == dataset_id).order_by(v.c.version)
+            ).mappings()
+            return [
+                DatasetVersion(
+                    version=row["version"], created_time=row["created_time"],
+                    created_by=row["created_by"], inserted=row["inserted"], updated=row["updated"],
+                    deleted=row["deleted"], record_count=row["record_count"], digest=row["digest"],
+                )  # fmt: skip
+                for row in rows
+            ]
+
+    def version_info(self, dataset_id: str, version: int) -> DatasetVersion:
+        for found in self.versions(dataset_id):
+            if found.version == version:
+                return found
+        raise DatasetNotFoundError(f"dataset {dataset_id!r} has no version {version}")
+
+    def count(self, dataset_id: str) -> int:
+        r = models.dataset_records
+        with self._store._read() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).where(
+                        r.c.dataset_id == dataset_id, r.c.version_removed.is_(None)
+                    )
+                ).scalar_one()
+            )
+
+
+def _fold(candidates: Sequence[Any]) -> dict[str, Any]:
+    """One candidate per key: later records in a batch merge into earlier ones."""
+    folded: dict[str, Any] = {}
+    for candidate in candidates:
+        earlier = folded.get(candidate.record_id)
+        folded[candidate.record_id] = candidate if earlier is None else _combine(earlier, candidate)
+    return folded
+
+
+def _combine(old: Any, new: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(
+        old,
+        expectations={**old.expectations, **new.expectations},
+        tags={**old.tags, **new.tags},
+        outputs=new.outputs if new.has_outputs else old.outputs,
+        has_outputs=old.has_outputs or new.has_outputs,
+    )
+
+
+def _merged(row: Any, new: Any) -> Any:
+    """Merge into a stored record: inputs and first source kept, expectations and tags
+    dict-merged (new values win), outputs replaced when given."""
+    from evaltrace.datasets.records import Candidate
+
+    stored = Candidate(
+        record_id=row["record_id"],
+        inputs=json.loads(row["inputs"]),
+        outputs=None if row["outputs"] is None else json.loads(row["outputs"]),
+        has_outputs=row["outputs"] is not None,
+        expectations=json.loads(row["expectations"]),
+        tags=json.loads(row["tags"]),
+        source=DatasetRecordSource.from_dict(json.loads(row["source"])),
+    )
+    return _combine(stored, new)
+
+
+def _row(dataset_id: str, candidate: Any, content_hash: str, version: int, ordinal: int,
+         now: int, user: str | None, old: Any) -> dict[str, Any]:  # fmt: skip
+    return {
+        "revision_id": f"rv-{uuid.uuid4().hex}",
+        "dataset_id": dataset_id,
+        "dataset_record_id": old["dataset_record_id"] if old is not None else f"dr-{uuid.uuid4().hex}",
+        "record_id": candidate.record_id,
+        "ordinal": ordinal,
+        "version_added": version,
+        "version_removed": None,
+        "content_hash": content_hash,
+        "inputs": json.dumps(candidate.inputs, ensure_ascii=False),
+        "outputs": None if candidate.outputs is None else json.dumps(candidate.outputs, ensure_ascii=False),
+        "expectations": json.dumps(candidate.expectations, ensure_ascii=False),
+        "tags": json.dumps(candidate.tags, ensure_ascii=False),
+        "source_type": candidate.source.source_type.value,
+        "source": json.dumps(candidate.source.to_dict(), ensure_ascii=False),
+        "created_time": old["created_time"] if old is not None else now,
+        "last_update_time": now,
+        "created_by": old["created_by"] if old is not None else user,
+        "last_updated_by": user,
+    }
+
+
+def _record(row: Any) -> DatasetRecord:
+    return DatasetRecord(
+        dataset_record_id=row["dataset_record_id"],
+        record_id=row["record_id"],
+        inputs=json.loads(row["inputs"]),
+        outputs=None if row["outputs"] is None else json.loads(row["outputs"]),
+        expectations=json.loads(row["expectations"]),
+        tags=json.loads(row["tags"]),
+        source=DatasetRecordSource.from_dict(json.loads(row["source"])),
+        created_time=row["created_time"],
+        last_update_time=row["last_update_time"],
+        created_by=row["created_by"],
+        last_updated_by=row["last_updated_by"],
+    )
+
+
+def _count_source(profile: dict[str, Any], source_type: str, delta: int) -> None:
+    profile["record_count"] = profile.get("record_count", 0) + delta
+    counts = profile.setdefault("source_types", {})
+    counts[source_type] = counts.get(source_type, 0) + delta
+    if counts[source_type] == 0:
+        del counts[source_type]
+
+
+def _extend_schema(schema: dict[str, Any], candidate: Any) -> None:
+    """The keys seen in inputs, outputs and expectations, with the JSON types seen for each."""
+    parts = {"inputs": candidate.inputs, "expectations": candidate.expectations}
+    if isinstance(candidate.outputs, dict):
+        parts["outputs"] = candidate.outputs
+    elif candidate.outputs is not None:
+        parts["outputs"] = {"": candidate.outputs}
+    for part, values in parts.items():
+        fields = schema.setdefault(part, {})
+        for key, value in values.items():
+            kind = _json_type(value)
+            seen = fields.setdefault(key, [])
+            if kind not in seen:
+                seen.append(kind)
+                seen.sort()
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
