@@ -1,6 +1,6 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
-from evaltrace import datasets
+from evaltrace import datasets, openai
 from evaltrace._config import configure
 from evaltrace.annotate import (
     delete_assessment,
@@ -27,8 +27,8 @@ from evaltrace.entities import (
     AssessmentSource,
     AssessmentSourceType,
     Expectation,
-    Feedback,
     Experiment,
+    Feedback,
     Span,
     SpanEvent,
     SpanStatus,
@@ -38,6 +38,12 @@ from evaltrace.entities import (
     TraceData,
     TraceInfo,
     TraceState,
+)
+from evaltrace.evaluate import (
+    compare_runs,
+    evaluate,
+    get_evaluation_run,
+    search_evaluation_runs,
 )
 from evaltrace.tracer import (
     LiveSpan,
@@ -75,20 +81,25 @@ __all__ = [
     "add_span_processor",
     "configure",
     "datasets",
+    "compare_runs",
     "delete_assessment",
+    "evaluate",
     "flush",
     "get_assessment",
     "get_assessment_history",
+    "get_evaluation_run",
     "get_current_active_span",
     "get_experiment_by_name",
     "get_last_active_trace_id",
     "get_trace",
     "get_tracking_uri",
+    "openai",
     "log_expectation",
     "log_expectations",
     "log_feedback",
     "log_feedbacks",
     "override_feedback",
+    "search_evaluation_runs",
     "search_traces",
     "set_experiment",
     "set_tracking_uri",

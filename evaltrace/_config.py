@@ -33,6 +33,7 @@ class Settings:
     use_global_provider: bool = False
     raise_internal_errors: bool = False
     user: str | None = None
+    eval_max_workers: int = 4
 
 
 _ENV_PREFIX = "EVALTRACE_"

@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "DatasetNotFoundError",
     "DatasetValidationError",
+    "EvaluationRunNotFoundError",
 ]
 
 
@@ -79,3 +80,7 @@ class DatasetValidationError(InvalidArgumentError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class EvaluationRunNotFoundError(NotFoundError):
+    """No evaluation run with the given id."""

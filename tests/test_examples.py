@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,17 @@ def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> No
     )  # fmt: skip
     assert "Full refunds within 30 days" in result.stdout
     assert "1 annotated trace(s)" in result.stdout
+
+
+def test_reference_003_workflow_runs_as_written(tmp_path: Path) -> None:
+    """examples/_workflow_steps.py is reference/003's code with only the imports changed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "evaluation_workflow.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=180,
+    )  # fmt: skip
+    assert "'support_quality/score': 0.667" in result.stdout
+    assert "'contains_required_info/score': 1.0" in result.stdout
+    steps = (EXAMPLES / "_workflow_steps.py").read_text()
+    assert not re.search(r"^\s*(from|import) mlflow", steps, re.MULTILINE)
+    assert "import evaltrace as mlflow" in steps

@@ -23,6 +23,7 @@ class TraceStore(ABC):
     """Reads and writes traces and experiments. Implementations are thread-safe."""
 
     datasets: Any  # dataset operations (the SQL store's are in store/dataset_sql.py)
+    runs: Any  # evaluation runs (store/run_sql.py)
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:

@@ -26,6 +26,8 @@ __all__ = [
     "dataset_tags",
     "dataset_versions",
     "datasets",
+    "evaluation_results",
+    "evaluation_runs",
     "experiments",
     "metadata",
     "span_attributes",
@@ -257,4 +259,41 @@ dataset_records = Table(
     Column("last_updated_by", String(MAX_TAG_KEY_CHARS), nullable=True),
     Index("ix_dataset_records_live", "dataset_id", "version_removed", "record_id"),
     Index("ix_dataset_records_added", "dataset_id", "version_added"),
+)
+
+evaluation_runs = Table(
+    "evaluation_runs",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("name", String(MAX_NAME_CHARS), nullable=False),
+    Column("experiment_id", Integer, nullable=False),
+    Column("model_id", String(MAX_NAME_CHARS), nullable=True),
+    Column("dataset_id", String(40), nullable=True),
+    Column("dataset_version", Integer, nullable=True),
+    Column("dataset_digest", String(64), nullable=True),
+    Column("row_count", Integer, nullable=False),
+    Column("scorers", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=False),
+    Index("ix_evaluation_runs_experiment", "experiment_id", "start_time"),
+)
+
+evaluation_results = Table(
+    "evaluation_results",
+    metadata,
+    Column(
+        "run_id",
+        String(40),
+        ForeignKey("evaluation_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("row_index", Integer, primary_key=True),
+    Column("record_key", String(MAX_TAG_KEY_CHARS), nullable=False),
+    Column("trace_id", String(64), nullable=True),
+    Column("inputs", Text, nullable=False),
+    Column("outputs", Text, nullable=True),
+    Column("expectations", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("scores", Text, nullable=False),  # {scorer: {value, score, rationale, error}}
 )

@@ -45,9 +45,10 @@ from evaltrace.search import Expr, Key, KeyKind, OrderKey
 from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.dataset_sql import SqlDatasets
-from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
+from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.migrate import upgrade_to_head
+from evaltrace.store.run_sql import SqlRuns
 
 __all__ = ["SqlStore"]
 
@@ -68,6 +69,7 @@ class SqlStore(TraceStore):
         self._dialect = self.engine.dialect.name
         self._filters = FilterCompiler(self._dialect)
         self.datasets = SqlDatasets(self)
+        self.runs = SqlRuns(self)
         self._written_since_analyze = 0
         self._next_analyze = _FIRST_ANALYZE
         with self._translate_errors("open"):

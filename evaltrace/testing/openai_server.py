@@ -7,7 +7,9 @@
 It answers chat completions (plain and SSE streaming, tool calls, usage), the Responses API
 (plain and streamed), legacy completions and embeddings, deterministically: the answer echoes
 the last user message. ``server.script(...)`` queues replies for the next requests: a text, tool
-calls, or an HTTP error status (429, 500, ...). ``server.requests`` records what was received.
+calls, or an HTTP error status (429, 500, ...); ``responder=fn`` answers any request the queue
+does not (``fn(body)`` returns a reply, a text, a status or None for the default).
+``server.requests`` records what was received.
 Standard library only; runs in a daemon thread on a free 127.0.0.1 port.
 """
 
@@ -18,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,8 +45,15 @@ class ScriptedReply:
 
 
 class OpenAIServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, model: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        model: str | None = None,
+        responder: Callable[[dict[str, Any]], ScriptedReply | str | int | None] | None = None,
+    ) -> None:
         self._replies: deque[ScriptedReply] = deque()
+        self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.model = model
         server = self
@@ -90,11 +100,18 @@ class OpenAIServer:
                 reply = ScriptedReply(status=reply)
             self._replies.append(reply)
 
-    def next_reply(self) -> ScriptedReply:
+    def next_reply(self, body: dict[str, Any] | None = None) -> ScriptedReply:
+        """The next queued reply; else what ``responder(body)`` says; else the default echo."""
         try:
             return self._replies.popleft()
         except IndexError:
-            return ScriptedReply()
+            pass
+        answer = self.responder(body or {}) if self.responder is not None else None
+        if isinstance(answer, str):
+            return ScriptedReply(text=answer)
+        if isinstance(answer, int):
+            return ScriptedReply(status=answer)
+        return answer or ScriptedReply()
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
@@ -150,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self.owner.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
-        reply = self.owner.next_reply()
+        reply = self.owner.next_reply(body)
         if reply.status is not None:
             self._error(reply.status)
             return

@@ -1,0 +1,37 @@
+"""A stored evaluation run: what was evaluated, how it scored, and each record's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["EvaluationRun", "RunResult"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    row_index: int
+    record_key: str
+    trace_id: str | None
+    inputs: dict[str, Any]
+    outputs: Any
+    expectations: dict[str, Any]
+    error: str | None
+    scores: dict[str, dict[str, Any]]  # scorer -> {value, score, rationale, error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluationRun:
+    run_id: str
+    name: str
+    experiment_id: str
+    model_id: str | None
+    dataset_id: str | None
+    dataset_version: int | None
+    dataset_digest: str | None
+    row_count: int
+    scorers: list[str]
+    metrics: dict[str, float]
+    start_time: int
+    end_time: int
+    results: list[RunResult] = field(default_factory=list)

@@ -1,0 +1,190 @@
+"""``evaluate()``: run the app over the records, score each one, keep the run."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
+
+from evaltrace._config import get_settings
+from evaltrace.entities import SpanType, Trace
+from evaltrace.entities.evaluation import EvaluationRun, RunResult
+from evaltrace.evaluate.metrics import metrics_of, to_score
+from evaltrace.evaluate.rows import Row, check_rows, rows_from
+from evaltrace.evaluate.scorers import Score, Scorer
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.store import get_store
+from evaltrace.tracer.context import with_current_context
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["RUN_TAG", "EvaluationResult", "evaluate"]
+
+RUN_TAG = "evaltrace.run_id"
+
+
+@dataclass
+class EvaluationResult:
+    run_id: str
+    metrics: dict[str, float]
+    run: EvaluationRun
+    tables: dict[str, pandas.DataFrame] = field(default_factory=dict)
+
+    @property
+    def result_df(self) -> pandas.DataFrame:
+        return self.tables["eval_results_table"]
+
+
+@dataclass
+class _Outcome:
+    row: Row
+    trace_id: str | None
+    outputs: Any
+    error: BaseException | None
+    scores: list[Score]
+
+
+def evaluate(
+    data: Any,
+    predict_fn: Callable[..., Any] | None = None,
+    scorers: Sequence[Scorer] = (),
+    model_id: str | None = None,
+    run_name: str | None = None,
+    max_workers: int | None = None,
+) -> EvaluationResult:
+    """Run ``predict_fn`` over ``data`` (or score the outputs already there), score every
+    record with ``scorers``, log each judgment as Feedback on the record's trace, and store
+    the run. ``data``: an EvaluationDataset (its current version, pinned for the run), a list
+    of dicts, a DataFrame, a list of Traces or the search_traces DataFrame."""
+    scorers = list(scorers)
+    for item in scorers:
+        if not isinstance(item, Scorer):
+            raise InvalidArgumentError(
+                f"scorers must be Scorer objects (use @scorer on functions), got {item!r}"
+            )
+    rows, pin = rows_from(data)
+    check_rows(rows, predict_fn)
+    run_id = f"run-{uuid.uuid4().hex}"
+    started = time.time_ns() // 1_000_000
+    workers = max_workers or get_settings().eval_max_workers
+    worker = with_current_context(lambda row: _run_row(row, predict_fn, scorers, run_id))
+    outcomes: list[_Outcome] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaltrace-eval") as pool:
+        for done, outcome in enumerate(pool.map(worker, rows), 1):
+            outcomes.append(outcome)
+            _progress(done, len(rows))
+    _log_feedback(outcomes)
+    results = [_result(outcome) for outcome in outcomes]
+    metrics = metrics_of([r.scores for r in results], sum(1 for o in outcomes if o.error))
+    from evaltrace.tracer.runtime import get_active_experiment
+
+    run = EvaluationRun(
+        run_id=run_id, name=run_name or run_id, experiment_id=get_active_experiment().experiment_id or "0",
+        model_id=model_id, dataset_id=pin.dataset_id if pin else None,
+        dataset_version=pin.version if pin else None, dataset_digest=pin.digest if pin else None,
+        row_count=len(rows), scorers=[s.name for s in scorers], metrics=metrics,
+        start_time=started, end_time=time.time_ns() // 1_000_000, results=results,
+    )  # fmt: skip
+    get_store().runs.save(run)
+    from evaltrace.evaluate.tables import results_table
+
+    return EvaluationResult(run_id, metrics, run, {"eval_results_table": results_table(results)})
+
+
+def _run_row(row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scorer], run_id: str) -> _Outcome:
+    import evaltrace
+
+    # Each record is a trace of its own, even when evaluate() runs inside a user's span.
+    token = otel_context.attach(otel_trace.set_span_in_context(otel_trace.INVALID_SPAN))
+    try:
+        if row.trace is not None:  # answer-sheet mode on an existing trace
+            return _score(row, row.trace.info.trace_id, row.outputs, None, scorers, row.trace)
+        name = getattr(predict_fn, "__name__", None) or "evaluate_record"
+        outputs, error = row.outputs, None
+        with evaltrace.start_span(name, span_type=SpanType.CHAIN) as span:
+            span.set_inputs(row.inputs)
+            evaltrace.update_current_trace(tags={RUN_TAG: run_id}, metadata={"evaltrace.record_key": row.key})
+            if predict_fn is not None:
+                try:
+                    outputs = predict_fn(**row.inputs)
+                except Exception as exc:  # the row keeps its error; the run goes on
+                    error = exc
+                    span.record_exception(exc)
+            span.set_outputs(outputs)
+            trace_id = span.trace_id
+        if error is not None:
+            return _Outcome(row, trace_id, None, error, [])
+        return _score(row, trace_id, outputs, None, scorers, None)
+    finally:
+        otel_context.detach(token)
+
+
+def _score(row: Row, trace_id: str | None, outputs: Any, error: BaseException | None,
+           scorers: list[Scorer], trace: Trace | None) -> _Outcome:  # fmt: skip
+    arguments: dict[str, Any] = {"inputs": row.inputs, "outputs": outputs, "expectations": row.expectations}
+    if trace is None and trace_id is not None and any("trace" in s.parameters() for s in scorers):
+        import evaltrace
+
+        trace = evaltrace.get_trace(trace_id)
+    arguments["trace"] = trace
+    scores = [score for item in scorers for score in item.run(arguments)]
+    return _Outcome(row, trace_id, outputs, error, scores)
+
+
+def _log_feedback(outcomes: list[_Outcome]) -> None:
+    """Every judgment as a Feedback on its record's trace, in one transaction."""
+    import evaltrace
+
+    records = []
+    for outcome in outcomes:
+        if outcome.trace_id is None:
+            continue
+        for score in outcome.scores:
+            value, error = _json_value(score.value), score.error
+            if value is None and error is None:
+                continue
+            records.append({
+                "trace_id": outcome.trace_id, "name": score.name, "value": value,
+                "rationale": score.rationale, "source": score.source, "error": error,
+            })  # fmt: skip
+    if records:
+        evaltrace.log_feedbacks(records)
+
+
+def _json_value(value: Any) -> Any:
+    score = to_score(value)
+    if isinstance(value, (bool, str)) or value is None or isinstance(value, (list, dict)):
+        return value
+    return score if score is not None else str(value)
+
+
+def _result(outcome: _Outcome) -> RunResult:
+    scores: dict[str, dict[str, Any]] = {}
+    for score in outcome.scores:
+        scores[score.name] = {
+            "value": _json_value(score.value),
+            "score": None if score.error else to_score(score.value),
+            "rationale": score.rationale,
+            "error": None if score.error is None else f"{type(score.error).__name__}: {score.error}",
+        }
+    row = outcome.row
+    return RunResult(
+        row_index=row.index, record_key=row.key, trace_id=outcome.trace_id, inputs=row.inputs,
+        outputs=outcome.outputs, expectations=row.expectations, scores=scores,
+        error=None if outcome.error is None else f"{type(outcome.error).__name__}: {outcome.error}",
+    )  # fmt: skip
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\revaltrace evaluate: {done}/{total} records{end}")
+        sys.stderr.flush()

@@ -1,0 +1,136 @@
+"""Scorers: functions of (inputs, outputs, expectations, trace) that judge one record.
+
+A scorer takes any subset of those four by parameter name and returns a bool, a number, a
+string, a Feedback or a list of Feedbacks. ``@scorer`` turns a function into one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evaltrace.entities import AssessmentSource, AssessmentSourceType, Feedback
+from evaltrace.exceptions import InvalidArgumentError
+
+__all__ = ["Score", "Scorer", "contains_all", "exact_match", "scorer"]
+
+ARGUMENTS = ("inputs", "outputs", "expectations", "trace")
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One judgment produced by a scorer for one record, before it is logged as Feedback."""
+
+    name: str
+    value: Any = None
+    rationale: str | None = None
+    error: BaseException | None = None
+    source: AssessmentSource | None = None
+
+
+class Scorer:
+    """Base class: subclasses implement ``score(**arguments)``; ``name`` names the metric."""
+
+    name: str = "scorer"
+
+    def source(self) -> AssessmentSource:
+        return AssessmentSource(source_type=AssessmentSourceType.CODE, source_id=self.name)
+
+    def parameters(self) -> tuple[str, ...]:
+        return ARGUMENTS
+
+    def score(self, **arguments: Any) -> Any:
+        raise NotImplementedError
+
+    def run(self, arguments: dict[str, Any]) -> list[Score]:
+        """Call the scorer; its exception becomes a Score with the error (the run goes on)."""
+        try:
+            result = self.score(**{name: arguments.get(name) for name in self.parameters()})
+        except Exception as exc:  # a failing scorer is a finding about that row, not a crash
+            return [Score(self.name, error=exc, source=self.source())]
+        return self._scores(result)
+
+    def _scores(self, result: Any) -> list[Score]:
+        if isinstance(result, Feedback):
+            return [self._from_feedback(result)]
+        if isinstance(result, list) and all(isinstance(item, Feedback) for item in result):
+            return [self._from_feedback(item) for item in result]
+        if isinstance(result, Score):
+            return [result]
+        return [Score(self.name, value=result, source=self.source())]
+
+    def _from_feedback(self, feedback: Feedback) -> Score:
+        error = None
+        if feedback.error is not None:
+            error = RuntimeError(feedback.error.error_message or feedback.error.error_code)
+        return Score(
+            feedback.name or self.name,
+            value=feedback.value,
+            rationale=feedback.rationale,
+            error=error,
+            source=feedback.source or self.source(),
+        )
+
+    def __call__(self, **arguments: Any) -> Any:
+        return self.score(**{name: arguments.get(name) for name in self.parameters()})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class _FunctionScorer(Scorer):
+    def __init__(self, fn: Callable[..., Any], name: str | None) -> None:
+        self.fn = fn
+        self.name = name or fn.__name__
+        signature = inspect.signature(fn)
+        unknown = [p for p in signature.parameters if p not in ARGUMENTS]
+        if unknown:
+            raise InvalidArgumentError(
+                f"scorer {self.name!r}: parameter(s) {unknown} are not among {list(ARGUMENTS)}"
+            )
+        self._parameters = tuple(signature.parameters)
+
+    def parameters(self) -> tuple[str, ...]:
+        return self._parameters
+
+    def score(self, **arguments: Any) -> Any:
+        return self.fn(**arguments)
+
+
+def scorer(func: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Make a scorer of a function taking any of ``inputs, outputs, expectations, trace``."""
+
+    def wrap(fn: Callable[..., Any]) -> Scorer:
+        return _FunctionScorer(fn, name)
+
+    return wrap(func) if func is not None else wrap
+
+
+@scorer
+def exact_match(outputs: Any, expectations: dict[str, Any]) -> bool:
+    """``outputs`` equals ``expectations["expected_response"]`` (strings compared stripped)."""
+    expected = (expectations or {}).get("expected_response")
+    if isinstance(outputs, str) and isinstance(expected, str):
+        return outputs.strip() == expected.strip()
+    return bool(outputs == expected)
+
+
+@scorer
+def contains_all(outputs: Any, expectations: dict[str, Any]) -> float:
+    """The share of ``expectations["must_mention"]`` found in the output (case-insensitive).
+
+    ``must_mention`` may also sit one level down (``{"key_information": {"must_mention": ...}}``).
+    """
+    expectations = expectations or {}
+    terms = expectations.get("must_mention")
+    if terms is None:
+        for value in expectations.values():
+            if isinstance(value, dict) and "must_mention" in value:
+                terms = value["must_mention"]
+                break
+    if not terms:
+        return 1.0
+    text = str(outputs).lower()
+    return sum(1 for term in terms if str(term).lower() in text) / len(terms)

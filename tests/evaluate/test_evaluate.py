@@ -1,0 +1,201 @@
+"""evaluate(): traces, feedback, metrics, stored runs, comparisons, judges."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+import evaltrace
+from evaltrace import Feedback, TraceState
+from evaltrace.datasets import create_dataset
+from evaltrace.evaluate.judges import JUDGE_MARKER
+from evaltrace.exceptions import EvaluationRunNotFoundError, InvalidArgumentError
+from evaltrace.scorers import Correctness, Guidelines, contains_all, exact_match, scorer
+from evaltrace.testing import OpenAIServer
+
+RECORDS = [
+    {"inputs": {"question": "refund?"}, "expectations": {"expected_response": "30 DAYS", "must_mention": ["30"]}},
+    {"inputs": {"question": "shipping?"}, "expectations": {"expected_response": "5 DAYS", "must_mention": ["7"]}},
+    {"inputs": {"question": "boom"}, "expectations": {"expected_response": "x"}},
+]  # fmt: skip
+
+ANSWERS = {"refund?": "30 days", "shipping?": "5 days"}
+
+
+def bot(question: str) -> str:
+    if question == "boom":
+        raise RuntimeError("model down")
+    return ANSWERS[question]
+
+
+@scorer
+def length(outputs: str) -> int:
+    return len(outputs)
+
+
+@scorer(name="tone")
+def tone(outputs: str) -> str:
+    return "friendly" if "days" in outputs else "curt"
+
+
+@scorer
+def picky(inputs: dict) -> bool:
+    if inputs["question"] == "shipping?":
+        raise ValueError("cannot judge shipping")
+    return True
+
+
+@scorer
+def two_judgments(outputs: str) -> list:
+    from evaltrace import AssessmentSource
+
+    source = AssessmentSource(source_type="CODE", source_id="two")
+    return [
+        Feedback(assessment_id="", trace_id="", name="has_digits", value=any(c.isdigit() for c in outputs),
+                 source=source, create_time_ms=0, last_update_time_ms=0),
+        Feedback(assessment_id="", trace_id="", name="upper", value=outputs.isupper(), rationale="case",
+                 source=source, create_time_ms=0, last_update_time_ms=0),
+    ]  # fmt: skip
+
+
+def test_evaluate_runs_traces_scores_and_stores(store_uri: str) -> None:
+    case_insensitive = scorer(lambda outputs, expectations: outputs.upper() == expectations["expected_response"])
+    result = evaltrace.evaluate(
+        data=RECORDS, predict_fn=bot, model_id="bot-v1",
+        scorers=[exact_match, contains_all, length, tone, picky, two_judgments, scorer(name="ci")(case_insensitive.fn)],
+    )  # fmt: skip
+    metrics = result.metrics
+    assert metrics["exact_match/score"] == 0.0 and metrics["ci/score"] == 1.0
+    assert metrics["contains_all/score"] == 0.5 and metrics["contains_all/mean"] == 0.5
+    assert metrics["length/score"] == pytest.approx((7 + 6) / 2)
+    assert metrics["tone/count/friendly"] == 2 and "tone/score" not in metrics
+    assert metrics["picky/error_count"] == 1 and metrics["picky/score"] == 1.0
+    assert metrics["has_digits/score"] == 1.0 and metrics["upper/score"] == 0.0
+    assert metrics["predict/error_count"] == 1
+
+    table = result.tables["eval_results_table"]
+    assert result.result_df is table and len(table) == 3
+    assert list(table["inputs.question"]) == ["refund?", "shipping?", "boom"]
+    assert table.loc[0, "expectations.expected_response"] == "30 DAYS"
+    assert table.loc[0, "exact_match/value"] is False and table.loc[0, "exact_match/score"] == 0.0
+    assert table.loc[1, "picky/error"] == "ValueError: cannot judge shipping"
+    assert table.loc[2, "error"] == "RuntimeError: model down"
+
+    # Every record is a trace tagged with the run; every judgment is Feedback on it.
+    traces = evaltrace.search_traces(filter_string=f"tags.`evaltrace.run_id` = '{result.run_id}'", return_type="list")
+    assert len(traces) == 3
+    by_question = {t.data.spans[0].inputs["question"]: t for t in traces}
+    assert by_question["boom"].info.state is TraceState.ERROR
+    feedback = {f.name: f for f in by_question["refund?"].search_assessments(type="feedback")}
+    assert feedback["exact_match"].value is False and feedback["length"].value == 7
+    assert feedback["exact_match"].source.source_id == "exact_match"
+    assert by_question["shipping?"].search_assessments(name="picky")[0].error.error_code == "ValueError"
+    assert evaltrace.search_traces(filter_string="feedback.contains_all = 1.0", return_type="list")[0].info.trace_id == (
+        by_question["refund?"].info.trace_id
+    )
+
+    run = evaltrace.get_evaluation_run(result.run_id)
+    assert run.model_id == "bot-v1" and run.row_count == 3 and run.metrics == metrics
+    assert run.scorers == ["exact_match", "contains_all", "length", "tone", "picky", "two_judgments", "ci"]
+    assert [r.run_id for r in evaltrace.search_evaluation_runs(model_id="bot-v1")] == [result.run_id]
+    with pytest.raises(EvaluationRunNotFoundError):
+        evaltrace.get_evaluation_run("run-missing")
+
+
+def test_dataset_is_pinned_and_compare_runs(store_uri: str) -> None:
+    dataset = create_dataset("qa")
+    dataset.merge_records(RECORDS[:2])
+    first = evaltrace.evaluate(data=dataset, predict_fn=bot, scorers=[contains_all])
+    run = evaltrace.get_evaluation_run(first.run_id)
+    assert (run.dataset_id, run.dataset_version, run.dataset_digest) == (dataset.dataset_id, 1, dataset.digest)
+
+    ANSWERS["shipping?"] = "7 days"
+    ANSWERS["refund?"] = "one month"
+    try:
+        second = evaltrace.evaluate(data=dataset, predict_fn=bot, scorers=[contains_all])
+    finally:
+        ANSWERS.update({"refund?": "30 days", "shipping?": "5 days"})
+    comparison = evaltrace.compare_runs(first, second.run_id)
+    assert list(comparison.regressions["inputs"]) == [{"question": "refund?"}]
+    assert list(comparison.improvements["inputs"]) == [{"question": "shipping?"}]
+    assert comparison.metric_deltas == {"contains_all/score": 0.0}
+
+
+def test_answer_sheet_mode_on_existing_traces(store_uri: str) -> None:
+    @evaltrace.trace
+    def production(question: str) -> str:
+        return ANSWERS[question]
+
+    production("refund?")
+    production("shipping?")
+    traces = evaltrace.search_traces(return_type="list")
+    result = evaltrace.evaluate(data=evaltrace.search_traces(), scorers=[length])
+    assert result.metrics["length/score"] == pytest.approx((7 + 6) / 2)
+    for trace in traces:  # feedback lands on the production traces themselves
+        (feedback,) = evaltrace.get_trace(trace.info.trace_id).search_assessments(name="length")
+        assert feedback.value == len(trace.data.spans[0].outputs)
+    sheet = [{"inputs": {"q": "a"}, "outputs": "A", "expectations": {"expected_response": "A"}}]
+    assert evaltrace.evaluate(data=sheet, scorers=[exact_match]).metrics["exact_match/score"] == 1.0
+
+
+def test_bad_input_fails_before_anything_runs(store_uri: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"record 1: inputs \['query'\] do not fit predict_fn"):
+        evaltrace.evaluate(data=[RECORDS[0], {"inputs": {"query": "x"}}], predict_fn=bot, scorers=[length])
+    with pytest.raises(InvalidArgumentError, match="record 0 has no outputs"):
+        evaltrace.evaluate(data=RECORDS, scorers=[length])
+    with pytest.raises(InvalidArgumentError, match="scorers must be Scorer objects"):
+        evaltrace.evaluate(data=RECORDS, predict_fn=bot, scorers=[len])
+    with pytest.raises(InvalidArgumentError, match="unknown field 'expected' in record 0"):
+        evaltrace.evaluate(data=[{"inputs": {"question": "x"}, "expected": {}}], predict_fn=bot)
+    with pytest.raises(InvalidArgumentError, match="not among"):
+        scorer(lambda answer: 1)
+    assert evaltrace.search_traces(return_type="list") == []
+
+
+# -- LLM judges against the local OpenAI-compatible server ------------------------------------
+
+
+def verdicts(body: dict) -> str | None:
+    system = body.get("messages", [{}])[0].get("content", "")
+    if JUDGE_MARKER not in system:
+        return None
+    question = body["messages"][1]["content"]
+    good = "Answer: 30 days" in question or "Answer: \"30 days\"" in question
+    return json.dumps({"result": "yes" if good else "no", "rationale": f"checked: {good}"})
+
+
+@pytest.fixture
+def judge_server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(responder=verdicts) as server:
+        yield server
+
+
+def test_llm_judges(store_uri: str, judge_server: OpenAIServer) -> None:
+    correctness = Correctness(name="factual_accuracy", base_url=judge_server.base_url, api_key="k")
+    english = Guidelines(name="is_english", guidelines="Answer in English", base_url=judge_server.base_url, api_key="k")
+    result = evaltrace.evaluate(data=RECORDS[:2], predict_fn=bot, scorers=[correctness, english])
+    table = result.result_df
+    assert list(table["factual_accuracy/value"]) == ["yes", "no"]
+    assert result.metrics["factual_accuracy/score"] == 0.5
+    assert table.loc[0, "factual_accuracy/rationale"] == "checked: True"
+    trace = evaltrace.get_trace(table.loc[0, "trace_id"])
+    (judged,) = trace.search_assessments(name="factual_accuracy")
+    assert judged.source.source_type.value == "LLM_JUDGE" and judged.source.source_id == "gpt-4o-mini"
+    judge_spans = evaltrace.search_traces(filter_string="attributes.name = 'judge factual_accuracy'", return_type="list")
+    assert len(judge_spans) == 2
+    # A judge that cannot answer is an error on that record; the run goes on.
+    judge_server.script("maybe?")
+    again = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[correctness])
+    assert "did not answer yes or no" in again.result_df.loc[0, "factual_accuracy/error"]
+    # Nothing to judge against: an error that says so, not a crash.
+    missing = evaltrace.evaluate(data=[{"inputs": {"question": "refund?"}}], predict_fn=bot, scorers=[correctness])
+    assert "nothing to judge against" in missing.result_df.loc[0, "factual_accuracy/error"]
+
+
+def test_judge_retries_rate_limits(store_uri: str, judge_server: OpenAIServer) -> None:
+    judge_server.script(429)
+    correctness = Correctness(base_url=judge_server.base_url, api_key="k", max_retries=2)
+    result = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[correctness])
+    assert result.result_df.loc[0, "correctness/value"] == "yes"
