@@ -6,9 +6,6 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import StatusCode
-
 from evaltrace.entities import (
     Span,
     SpanEvent,
@@ -27,16 +24,12 @@ from evaltrace.entities.limits import (
     PREVIEW_CHARS,
 )
 from evaltrace.tracer import attributes as keys
-from evaltrace.tracer.processor import PendingTrace
+from evaltrace.tracer.processor import FinishedSpan, PendingTrace
 from evaltrace.tracer.serialize import to_json
 
 __all__ = ["format_span_id", "format_trace_id", "to_trace"]
 
-_STATUS = {
-    StatusCode.UNSET: SpanStatusCode.UNSET,
-    StatusCode.OK: SpanStatusCode.OK,
-    StatusCode.ERROR: SpanStatusCode.ERROR,
-}
+
 
 
 def format_trace_id(otel_trace_id: int) -> str:
@@ -75,36 +68,35 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
 
 
-def to_span(span: ReadableSpan, trace_id: str) -> Span:
-    raw = dict(span.attributes or {})
+def to_span(span: FinishedSpan, trace_id: str) -> Span:
+    raw = dict(span.attributes)
     ours = keys.SPAN_TYPE in raw
     inputs = _decode(raw.pop(keys.SPAN_INPUTS, None))
     outputs = _decode(raw.pop(keys.SPAN_OUTPUTS, None))
     span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
     attributes = {k: _decode(v) if ours else _plain(v) for k, v in raw.items()}
-    parent = span.parent
     return Span(
         trace_id=trace_id,
-        span_id=format_span_id(span.context.span_id),
-        parent_id=None if parent is None else format_span_id(parent.span_id),
+        span_id=format_span_id(span.span_id),
+        parent_id=None if span.parent_id is None else format_span_id(span.parent_id),
         name=_clip(span.name, MAX_NAME_CHARS) or "",
         span_type=str(span_type),
-        start_time_ns=span.start_time or 0,
+        start_time_ns=span.start_time,
         end_time_ns=span.end_time,
         status=SpanStatus(
-            status_code=_STATUS[span.status.status_code],
-            description=span.status.description or "",
+            status_code=SpanStatusCode(span.status),
+            description=span.status_message or "",
         ),
         inputs=inputs,
         outputs=outputs,
         attributes=attributes,
         events=tuple(
             SpanEvent(
-                name=event.name,
-                timestamp_ns=event.timestamp,
-                attributes={k: _plain(v) for k, v in (event.attributes or {}).items()},
+                name=name,
+                timestamp_ns=timestamp,
+                attributes={k: _plain(v) for k, v in attributes.items()},
             )
-            for event in span.events
+            for name, timestamp, attributes in span.events
         ),
     )
 

@@ -8,14 +8,14 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from evaltrace._internal_errors import log_internal_error, logger
 
-__all__ = ["ExperimentRef", "PendingTrace", "TraceAssembler"]
+__all__ = ["ExperimentRef", "FinishedSpan", "PendingTrace", "TraceAssembler"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,42 @@ class ExperimentRef:
     name: str | None = None
 
 
+class FinishedSpan(NamedTuple):
+    """What a finished span keeps while its trace waits for the writer.
+
+    Only strings, numbers and a plain dict: the garbage collector stops tracking such tuples,
+    where each SDK ReadableSpan is a dozen tracked objects that, queued by the thousand, made
+    full collections cost more than tracing itself.
+    """
+
+    span_id: int
+    parent_id: int | None
+    name: str
+    start_time: int
+    end_time: int | None
+    status: str  # UNSET | OK | ERROR
+    status_message: str | None
+    attributes: dict[str, Any]
+    events: tuple[tuple[str, int, dict[str, Any]], ...]
+
+    @classmethod
+    def of(cls, span: ReadableSpan) -> FinishedSpan:
+        parent = span.parent
+        status = span.status
+        events = span.events
+        return cls(
+            span.context.span_id,  # type: ignore[union-attr]
+            None if parent is None else parent.span_id,
+            span.name,
+            span.start_time or 0,
+            span.end_time,
+            status.status_code.name,
+            status.description,
+            dict(span.attributes or {}),
+            tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events) if events else (),
+        )
+
+
 @dataclass(slots=True)
 class PendingTrace:
     """A trace whose spans are being collected; becomes a ``Trace`` on the writer's thread."""
@@ -34,7 +70,7 @@ class PendingTrace:
     root_span_id: int
     tracking_uri: str
     experiment: ExperimentRef
-    spans: list[ReadableSpan] = field(default_factory=list)
+    spans: list[FinishedSpan] = field(default_factory=list)
     tags: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     request_preview: str | None = None
@@ -82,7 +118,7 @@ class TraceAssembler(SpanProcessor):
                     self.late_spans += 1
                     logger.debug("span %r ended after its trace was finished; not stored", span.name)
                 return
-            pending.spans.append(span)
+            pending.spans.append(FinishedSpan.of(span))
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id
