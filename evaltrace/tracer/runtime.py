@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ if hasattr(os, "register_at_fork"):
 
 
 _experiment_ids: dict[tuple[str, str], str] = {}
+_YIELD_EVERY = 16
 
 
 def _store_batch(batch: Sequence[PendingTrace]) -> None:
@@ -176,11 +178,15 @@ def _store_batch(batch: Sequence[PendingTrace]) -> None:
     for uri, group in by_uri.items():
         store = get_store(uri)
         traces: list[Trace] = []
-        for pending in group:
+        for count, pending in enumerate(group, 1):
             try:
                 traces.append(to_trace(pending, _experiment_id(uri, pending.experiment)))
             except Exception as exc:
                 log_internal_error("converting a finished trace", exc)
+            if count % _YIELD_EVERY == 0:
+                # Hand the GIL back to the application now and then: a long conversion loop
+                # would otherwise hold it for a whole switch interval (5 ms) at a time.
+                time.sleep(0)
         store.write_traces(traces)
 
 
