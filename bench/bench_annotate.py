@@ -11,9 +11,9 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, report  # noqa: E402
+from _common import fresh_sqlite_uri, report
 
-import evaltrace  # noqa: E402
+import evaltrace
 
 
 @evaltrace.trace
@@ -25,7 +25,9 @@ def main(traces: int = 1000, bulk: int = 10_000, runs: int = 5) -> None:
     evaltrace.set_tracking_uri(fresh_sqlite_uri())
     for i in range(traces):
         answer(f"question {i}")
-    ids = [t.info.trace_id for t in evaltrace.search_traces(return_type="list", include_spans=False)]
+    ids = [
+        t.info.trace_id for t in evaltrace.search_traces(return_type="list", include_spans=False)
+    ]
     assert len(ids) == traces
 
     per_get = []
@@ -41,8 +43,12 @@ def main(traces: int = 1000, bulk: int = 10_000, runs: int = 5) -> None:
         start = time.perf_counter()
         evaltrace.log_expectation(trace_id=trace_id, name="expected_answer", value={"must": ["x"]})
         per_call.append((time.perf_counter() - start) * 1000)
-    report(f"log_expectation on {traces:,} traces, median per call",
-           statistics.median(per_call), "ms", baseline)
+    report(
+        f"log_expectation on {traces:,} traces, median per call",
+        statistics.median(per_call),
+        "ms",
+        baseline,
+    )
 
     bulk_times = []
     for run in range(runs):
@@ -52,8 +58,12 @@ def main(traces: int = 1000, bulk: int = 10_000, runs: int = 5) -> None:
         start = time.perf_counter()
         evaltrace.log_expectations(records)
         bulk_times.append(time.perf_counter() - start)
-    report(f"log_expectations of {bulk:,} assessments, one transaction",
-           statistics.median(bulk_times) * 1000, "ms", baseline)
+    report(
+        f"log_expectations of {bulk:,} assessments, one transaction",
+        statistics.median(bulk_times) * 1000,
+        "ms",
+        baseline,
+    )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, report  # noqa: E402
+from _common import fresh_sqlite_uri, report
 
-import evaltrace  # noqa: E402
-from evaltrace.datasets import create_dataset, get_dataset  # noqa: E402
+import evaltrace
+from evaltrace.datasets import create_dataset, get_dataset
 
 
 def records(count: int, offset: int = 0) -> list[dict]:
@@ -34,7 +34,9 @@ def records(count: int, offset: int = 0) -> list[dict]:
     ]
 
 
-def timed(fn: Callable[[], object], runs: int = 3, setup: Callable[[], object] | None = None) -> float:
+def timed(
+    fn: Callable[[], object], runs: int = 3, setup: Callable[[], object] | None = None
+) -> float:
     samples = []
     for _ in range(runs):
         if setup is not None:
@@ -50,7 +52,9 @@ def baseline(rows: list[dict]) -> float:
         path = Path(tempfile.mkdtemp()) / "floor.db"
         with sqlite3.connect(path) as connection:
             connection.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, doc TEXT)")
-            connection.executemany("INSERT INTO r (doc) VALUES (?)", [(json.dumps(r),) for r in rows])
+            connection.executemany(
+                "INSERT INTO r (doc) VALUES (?)", [(json.dumps(r),) for r in rows]
+            )
 
     return timed(insert)
 
@@ -67,13 +71,25 @@ def main() -> None:
     def new_dataset() -> None:
         state["ds"] = create_dataset(f"bench_{next(names)}")
 
-    report("merge_records of 10,000 new dict records",
-           timed(lambda: state["ds"].merge_records(rows), setup=new_dataset), "ms", floor)
-    report("the same 10,000 again (no change, no new version)",
-           timed(lambda: state["ds"].merge_records(rows)), "ms", floor)
+    report(
+        "merge_records of 10,000 new dict records",
+        timed(lambda: state["ds"].merge_records(rows), setup=new_dataset),
+        "ms",
+        floor,
+    )
+    report(
+        "the same 10,000 again (no change, no new version)",
+        timed(lambda: state["ds"].merge_records(rows)),
+        "ms",
+        floor,
+    )
     assert state["ds"].version == 1
-    report("to_df() of 10,000 records (fresh handle)",
-           timed(lambda: get_dataset(state["ds"].name).to_df()), "ms", floor)
+    report(
+        "to_df() of 10,000 records (fresh handle)",
+        timed(lambda: get_dataset(state["ds"].name).to_df()),
+        "ms",
+        floor,
+    )
 
     @evaltrace.trace
     def answer(question: str) -> str:
@@ -82,8 +98,12 @@ def main() -> None:
     for i in range(1000):
         answer(f"traced question {i}")
     traces = evaltrace.search_traces(return_type="list")
-    report("merge_records of 1,000 Trace objects",
-           timed(lambda: state["ds"].merge_records(traces), setup=new_dataset), "ms", floor)
+    report(
+        "merge_records of 1,000 Trace objects",
+        timed(lambda: state["ds"].merge_records(traces), setup=new_dataset),
+        "ms",
+        floor,
+    )
 
     big = create_dataset("big")
     big.merge_records(records(100_000))
@@ -93,8 +113,12 @@ def main() -> None:
             record["expectations"]["revision"] = version
         big.merge_records(batch)
     assert big.version == 10
-    report("read version 1 of a 100,000-record dataset (10 versions)",
-           timed(lambda: len(get_dataset("big", version=1).records)), "ms", floor)
+    report(
+        "read version 1 of a 100,000-record dataset (10 versions)",
+        timed(lambda: len(get_dataset("big", version=1).records)),
+        "ms",
+        floor,
+    )
 
 
 if __name__ == "__main__":

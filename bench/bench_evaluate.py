@@ -13,10 +13,10 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, report  # noqa: E402
+from _common import fresh_sqlite_uri, report
 
-import evaltrace  # noqa: E402
-from evaltrace.scorers import contains_all, exact_match, scorer  # noqa: E402
+import evaltrace
+from evaltrace.scorers import contains_all, exact_match, scorer
 
 
 def predict(question: str) -> str:
@@ -30,10 +30,12 @@ def length(outputs: str) -> int:
 
 SCORERS = [exact_match, contains_all, length]
 RECORDS = [
-    {"inputs": {"question": f"question {i}"},
-     "expectations": {"expected_response": f"QUESTION {i}", "must_mention": ["question"]}}
+    {
+        "inputs": {"question": f"question {i}"},
+        "expectations": {"expected_response": f"QUESTION {i}", "must_mention": ["question"]},
+    }
     for i in range(1000)
-]  # fmt: skip
+]
 
 
 def main(runs: int = 3) -> None:
@@ -41,16 +43,29 @@ def main(runs: int = 3) -> None:
         for record in RECORDS:
             outputs = predict(**record["inputs"])
             for item in SCORERS:
-                item.run({"inputs": record["inputs"], "outputs": outputs,
-                          "expectations": record["expectations"], "trace": None})  # fmt: skip
+                item.run(
+                    {
+                        "inputs": record["inputs"],
+                        "outputs": outputs,
+                        "expectations": record["expectations"],
+                        "trace": None,
+                    }
+                )
 
     baseline = statistics.median(_timed(direct) for _ in range(runs))
     report("predict_fn + 3 scorers on 1,000 records, untraced (baseline)", baseline, "ms")
     samples = []
     for _ in range(runs):
         evaltrace.set_tracking_uri(fresh_sqlite_uri())
-        samples.append(_timed(lambda: evaltrace.evaluate(data=RECORDS, predict_fn=predict, scorers=SCORERS)))
-    report("evaluate(): 1,000 records, 3 scorers, all persisted", statistics.median(samples), "ms", baseline)
+        samples.append(
+            _timed(lambda: evaltrace.evaluate(data=RECORDS, predict_fn=predict, scorers=SCORERS))
+        )
+    report(
+        "evaluate(): 1,000 records, 3 scorers, all persisted",
+        statistics.median(samples),
+        "ms",
+        baseline,
+    )
 
 
 def _timed(fn) -> float:

@@ -15,21 +15,18 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, report  # noqa: E402
+import openai
+from _common import fresh_sqlite_uri, report
 
-import openai  # noqa: E402
-
-import evaltrace  # noqa: E402
-import evaltrace.openai  # noqa: E402
+import evaltrace
+import evaltrace.openai
 
 MESSAGES = [{"role": "user", "content": "What is your refund policy?"}]
 
 
 def main(calls: int = 100, runs: int = 25) -> None:
     evaltrace.set_tracking_uri(fresh_sqlite_uri())
-    server = subprocess.Popen(
-        [sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True
-    )
+    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
     base_url = server.stdout.readline().strip()  # type: ignore[union-attr]
     try:
         _measure(base_url, calls, runs)
@@ -56,7 +53,10 @@ def _measure(base_url: str, calls: int, runs: int) -> None:
                 client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
             return (clock() - start) / calls / 1000
 
-        for clock_name, clock in (("caller CPU", time.thread_time_ns), ("wall", time.perf_counter_ns)):
+        for clock_name, clock in (
+            ("caller CPU", time.thread_time_ns),
+            ("wall", time.perf_counter_ns),
+        ):
             plain, traced, overheads = [], [], []
             batch(clock)  # warm up the connection
             for _ in range(runs):  # short alternating rounds: the machine drifts
@@ -69,9 +69,14 @@ def _measure(base_url: str, calls: int, runs: int) -> None:
             evaltrace.openai.autolog(disable=True)
             baseline = statistics.median(plain)
             report(f"chat call, untraced ({clock_name}, baseline)", baseline, "us/call")
-            report(f"chat call, autolog ({clock_name})", statistics.median(traced), "us/call", baseline)
-            report(f"  autolog overhead, median of paired rounds ({clock_name})",
-                   statistics.median(overheads), "us/call")
+            report(
+                f"chat call, autolog ({clock_name})", statistics.median(traced), "us/call", baseline
+            )
+            report(
+                f"  autolog overhead, median of paired rounds ({clock_name})",
+                statistics.median(overheads),
+                "us/call",
+            )
 
 
 if __name__ == "__main__":

@@ -18,11 +18,19 @@ from collections.abc import Callable, Iterator
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, report  # noqa: E402
+from _common import fresh_sqlite_uri, report
 
-from evaltrace.entities import Span, SpanStatus, SpanStatusCode, Trace, TraceData, TraceInfo, TraceState  # noqa: E402
-from evaltrace.search import parse_filter  # noqa: E402
-from evaltrace.store.sql_store import SqlStore  # noqa: E402
+from evaltrace.entities import (
+    Span,
+    SpanStatus,
+    SpanStatusCode,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from evaltrace.search import parse_filter
+from evaltrace.store.sql_store import SqlStore
 
 NAMES = [f"endpoint_{i}" for i in range(100)]
 ENVS = ["prod", "dev", "staging"]
@@ -30,8 +38,9 @@ TYPES = ["LLM", "CHAIN", "TOOL", "RETRIEVER", "EMBEDDING"]
 BATCH = 5000
 
 
-def make_traces(rng: random.Random, start: int, count: int, spans_per_trace: int,
-                experiment_id: str) -> Iterator[list[Trace]]:
+def make_traces(
+    rng: random.Random, start: int, count: int, spans_per_trace: int, experiment_id: str
+) -> Iterator[list[Trace]]:
     batch: list[Trace] = []
     for n in range(start, start + count):
         trace_id = f"tr-{rng.getrandbits(128):032x}"
@@ -40,18 +49,29 @@ def make_traces(rng: random.Random, start: int, count: int, spans_per_trace: int
         root_id = f"{rng.getrandbits(64):016x}"
         for s in range(spans_per_trace):
             duration = rng.randrange(1_000, 5_000_000_000)
-            spans.append(Span(
-                trace_id=trace_id, span_id=root_id if s == 0 else f"{rng.getrandbits(64):016x}",
-                parent_id=None if s == 0 else root_id, name=rng.choice(NAMES),
-                span_type=rng.choice(TYPES), start_time_ns=t0 + s, end_time_ns=t0 + s + duration,
-                status=SpanStatus(status_code=SpanStatusCode.OK),
-                inputs={"question": f"q{n}"}, outputs="answer",
-                attributes={"model": rng.choice(["gpt-4o", "gpt-4o-mini"])},
-            ))
+            spans.append(
+                Span(
+                    trace_id=trace_id,
+                    span_id=root_id if s == 0 else f"{rng.getrandbits(64):016x}",
+                    parent_id=None if s == 0 else root_id,
+                    name=rng.choice(NAMES),
+                    span_type=rng.choice(TYPES),
+                    start_time_ns=t0 + s,
+                    end_time_ns=t0 + s + duration,
+                    status=SpanStatus(status_code=SpanStatusCode.OK),
+                    inputs={"question": f"q{n}"},
+                    outputs="answer",
+                    attributes={"model": rng.choice(["gpt-4o", "gpt-4o-mini"])},
+                )
+            )
         info = TraceInfo(
-            trace_id=trace_id, experiment_id=experiment_id, request_time=t0 // 1_000_000,
-            execution_duration=spans[0].duration_ns // 1_000_000, state=TraceState.OK,
-            tags={"env": rng.choice(ENVS)}, trace_metadata={"user": f"u{n % 1000}"},
+            trace_id=trace_id,
+            experiment_id=experiment_id,
+            request_time=t0 // 1_000_000,
+            execution_duration=spans[0].duration_ns // 1_000_000,
+            state=TraceState.OK,
+            tags={"env": rng.choice(ENVS)},
+            trace_metadata={"user": f"u{n % 1000}"},
         )
         batch.append(Trace(info=info, data=TraceData(spans=tuple(spans))))
         if len(batch) == BATCH:
@@ -83,22 +103,38 @@ def measure(store: SqlStore, label: str, size: int, ten_span_experiment: str) ->
         assert len(page.traces) == 100 or size < 100_000, len(page.traces)
         return page
 
-    report(f"[{label} {size:>9,}] name = AND tags.env = , 100 with spans",
-           median_ms(lambda: search(equality)), "ms", baseline)
-    report(f"[{label} {size:>9,}] span.type AND span.duration_ns >, 100",
-           median_ms(lambda: search(span_filter)), "ms", baseline)
-    report(f"[{label} {size:>9,}] same, on the 10-span traces",
-           median_ms(lambda: search(span_filter, ten_span_experiment)), "ms", baseline)
+    report(
+        f"[{label} {size:>9,}] name = AND tags.env = , 100 with spans",
+        median_ms(lambda: search(equality)),
+        "ms",
+        baseline,
+    )
+    report(
+        f"[{label} {size:>9,}] span.type AND span.duration_ns >, 100",
+        median_ms(lambda: search(span_filter)),
+        "ms",
+        baseline,
+    )
+    report(
+        f"[{label} {size:>9,}] same, on the 10-span traces",
+        median_ms(lambda: search(span_filter, ten_span_experiment)),
+        "ms",
+        baseline,
+    )
     if size >= 100_000:
         # Page through 100,000 traces, 100 at a time, spans not loaded.
         token, tokens = None, {}
         for page_number in range(1, 1001):
             tokens[page_number] = token
-            token = store.search_traces(["0"], max_results=100, page_token=token,
-                                        include_spans=False).next_page_token
+            token = store.search_traces(
+                ["0"], max_results=100, page_token=token, include_spans=False
+            ).next_page_token
         first = median_ms(lambda: store.search_traces(["0"], max_results=100, include_spans=False))
-        last = median_ms(lambda: store.search_traces(
-            ["0"], max_results=100, page_token=tokens[1000], include_spans=False))
+        last = median_ms(
+            lambda: store.search_traces(
+                ["0"], max_results=100, page_token=tokens[1000], include_spans=False
+            )
+        )
         report(f"[{label} {size:>9,}] page 1 of 100 traces, no spans", first, "ms", baseline)
         report(f"[{label} {size:>9,}] page 1,000 of 100 traces, no spans", last, "ms", first)
 
@@ -116,7 +152,11 @@ def run(label: str, uri: str, sizes: list[int]) -> None:
         for batch in make_traces(rng, 10**9 + have // 10, (size - have) // 10, 10, ten):
             store.write_traces(batch)
         loaded = time.perf_counter() - start
-        report(f"[{label} {size:>9,}] loaded (+10% as 10-span traces)", (size - have) * 1.1 / loaded, "traces/s")
+        report(
+            f"[{label} {size:>9,}] loaded (+10% as 10-span traces)",
+            (size - have) * 1.1 / loaded,
+            "traces/s",
+        )
         have = size
         measure(store, label, size, ten)
     store.close()

@@ -21,16 +21,17 @@ from collections.abc import Callable
 from opentelemetry.sdk.trace import TracerProvider
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import fresh_sqlite_uri, median_us_per_call, report  # noqa: E402
+from _common import fresh_sqlite_uri, median_us_per_call, report
 
-import evaltrace  # noqa: E402
-from evaltrace.store import get_store  # noqa: E402
+import evaltrace
+from evaltrace.store import get_store
 
 CLOCKS = {"caller CPU": time.thread_time_ns, "wall": time.perf_counter_ns}
 
 
-def compare(label: str, bare: Callable[[], object], traced: Callable[[], object], calls: int,
-            unit: str) -> None:
+def compare(
+    label: str, bare: Callable[[], object], traced: Callable[[], object], calls: int, unit: str
+) -> None:
     for clock_name, clock in CLOCKS.items():
         baseline = median_us_per_call(bare, calls=calls, clock=clock)
         report(f"{label}: bare OTel ({clock_name}, baseline)", baseline, unit)
@@ -82,8 +83,11 @@ def bench_end_to_end(count: int = 10_000, runs: int = 3) -> None:
         stored = len(evaltrace.search_traces(return_type="list", include_spans=False))
         assert stored == count, f"only {stored} of {count} traces stored"
         rates.append(count / elapsed)
-    report(f"{count:,} traces traced + flushed to SQLite, all stored",
-           statistics.median(rates), "traces/s")
+    report(
+        f"{count:,} traces traced + flushed to SQLite, all stored",
+        statistics.median(rates),
+        "traces/s",
+    )
 
 
 def bench_import(runs: int = 7) -> None:
@@ -95,13 +99,13 @@ def bench_import(runs: int = 7) -> None:
             samples.append((time.perf_counter() - start) * 1000)
         return statistics.median(samples)
 
-    check = ("import sys, evaltrace; "
-             "assert 'pandas' not in sys.modules and 'openai' not in sys.modules")
+    check = (
+        "import sys, evaltrace; assert 'pandas' not in sys.modules and 'openai' not in sys.modules"
+    )
     interpreter = timed("pass")
     total = timed(check)
     report("python -c 'pass' (baseline)", interpreter, "ms")
-    report("import evaltrace (asserts no pandas/openai), minus baseline",
-           total - interpreter, "ms")
+    report("import evaltrace (asserts no pandas/openai), minus baseline", total - interpreter, "ms")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Settings: an explicit argument wins over an ``EVALTRACE_*`` variable, which wins over the default.
+"""Settings: an explicit argument wins over an ``EVALTRACE_*`` variable, then the default.
 
 Settings are resolved once, on first use, into a frozen :class:`Settings`. ``configure()``
 replaces individual values for the rest of the process; ``reset()`` forgets everything

@@ -7,19 +7,19 @@ Every error evaltrace raises on purpose is an :class:`EvaltraceError`. Errors a 
 from __future__ import annotations
 
 __all__ = [
+    "AssessmentNotFoundError",
+    "DatasetNotFoundError",
+    "DatasetValidationError",
     "EvaltraceError",
+    "EvaluationRunNotFoundError",
+    "ExperimentNotFoundError",
     "InvalidArgumentError",
     "InvalidFilterError",
+    "MissingDependencyError",
     "NotFoundError",
     "StoreError",
     "StoreUnavailableError",
     "TraceNotFoundError",
-    "ExperimentNotFoundError",
-    "AssessmentNotFoundError",
-    "MissingDependencyError",
-    "DatasetNotFoundError",
-    "DatasetValidationError",
-    "EvaluationRunNotFoundError",
 ]
 
 

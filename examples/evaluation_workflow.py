@@ -21,7 +21,9 @@ def judge_verdicts(body):
         return None
     question = messages[-1]["content"]
     good = any(fact in question for fact in ("30 days", "5-7 days", "1-year"))
-    return json.dumps({"result": "yes" if good else "no", "rationale": "mentions the policy" if good else "vague"})
+    return json.dumps(
+        {"result": "yes" if good else "no", "rationale": "mentions the policy" if good else "vague"}
+    )
 
 
 if __name__ == "__main__":
@@ -33,7 +35,9 @@ if __name__ == "__main__":
     with OpenAIServer(responder=judge_verdicts) as server:
         os.environ["OPENAI_BASE_URL"] = server.base_url
         steps = runpy.run_path(__file__.replace("evaluation_workflow.py", "_workflow_steps.py"))
-    print("metrics v1:", {k: round(v, 3) for k, v in steps["metrics"].items() if k.endswith("/score")})
+    print(
+        "metrics v1:", {k: round(v, 3) for k, v in steps["metrics"].items() if k.endswith("/score")}
+    )
     if "improved_results" in steps:
         print("improvement in factual_accuracy/score:", round(steps["improvement"], 3))
     print("rows scored below 0.8:", len(steps["low_scores"]))

@@ -34,8 +34,10 @@ def main() -> None:
         print(f"{question!r} -> {answer(question)!r}")
 
     trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
-    print(f"\nlast trace {trace.info.trace_id}: {trace.info.state.value}, "
-          f"{len(trace.data.spans)} spans, {trace.info.execution_duration} ms")
+    print(
+        f"\nlast trace {trace.info.trace_id}: {trace.info.state.value}, "
+        f"{len(trace.data.spans)} spans, {trace.info.execution_duration} ms"
+    )
     for span in trace.data.spans:
         print(f"  {span.span_type:<10} {span.name:<10} inputs={span.inputs} outputs={span.outputs}")
 

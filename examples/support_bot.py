@@ -53,7 +53,9 @@ class CustomerSupportBot:
 def main() -> None:
     evaltrace.set_experiment("Customer Support Bot")
     evaltrace.openai.autolog()
-    use_real_openai = bool(os.environ.get("OPENAI_API_KEY")) and not os.environ.get("OPENAI_BASE_URL")
+    use_real_openai = bool(os.environ.get("OPENAI_API_KEY")) and not os.environ.get(
+        "OPENAI_BASE_URL"
+    )
     with contextlib.ExitStack() as stack:
         if use_real_openai:
             client = openai.OpenAI()
@@ -85,8 +87,10 @@ def main() -> None:
         filter_string="expectation.key_information IS NOT NULL", return_type="list"
     )
     usage = evaltrace.search_traces(max_results=3, return_type="list")
-    print(f"{len(annotated)} annotated trace(s); tokens of the last 3 traces: "
-          f"{[t.info.token_usage['total_tokens'] for t in usage if t.info.token_usage]}")
+    print(
+        f"{len(annotated)} annotated trace(s); tokens of the last 3 traces: "
+        f"{[t.info.token_usage['total_tokens'] for t in usage if t.info.token_usage]}"
+    )
 
 
 if __name__ == "__main__":

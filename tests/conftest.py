@@ -11,7 +11,9 @@ import pytest
 
 # Our own bugs fail loudly in tests (see evaltrace/_internal_errors.py).
 os.environ["EVALTRACE_RAISE_INTERNAL_ERRORS"] = "1"
-for name in [n for n in os.environ if n.startswith("EVALTRACE_") and n != "EVALTRACE_TEST_POSTGRES_URI"]:
+for name in [
+    n for n in os.environ if n.startswith("EVALTRACE_") and n != "EVALTRACE_TEST_POSTGRES_URI"
+]:
     if name != "EVALTRACE_RAISE_INTERNAL_ERRORS":
         del os.environ[name]
 
@@ -21,7 +23,9 @@ from evaltrace.store import registry  # noqa: E402
 from evaltrace.tracer import runtime  # noqa: E402
 from tests.postgres import find_pg_bin, postgres_server  # noqa: E402
 
-_POSTGRES_REQUIRED = bool(os.environ.get("CI")) or bool(os.environ.get("EVALTRACE_REQUIRE_POSTGRES"))
+_POSTGRES_REQUIRED = bool(os.environ.get("CI")) or bool(
+    os.environ.get("EVALTRACE_REQUIRE_POSTGRES")
+)
 _database_numbers = itertools.count()
 
 

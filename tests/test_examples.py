@@ -15,8 +15,13 @@ def test_quickstart_runs_offline(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "quickstart.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert "Full refunds within 30 days" in result.stdout
     assert "3 most recent traces in experiment 'support-bot'" in result.stdout
     assert (tmp_path / "evaltrace.db").exists()
@@ -26,8 +31,13 @@ def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "support_bot.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert "Full refunds within 30 days" in result.stdout
     assert "1 annotated trace(s)" in result.stdout
 
@@ -37,8 +47,13 @@ def test_reference_003_workflow_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "evaluation_workflow.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=180,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,
+    )
     assert "'support_quality/score': 0.667" in result.stdout
     assert "'contains_required_info/score': 1.0" in result.stdout
     steps = (EXAMPLES / "_workflow_steps.py").read_text()

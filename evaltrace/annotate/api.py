@@ -52,7 +52,16 @@ def log_expectation(
 ) -> Expectation:
     """Attach ground truth to a trace (or one of its spans). Default source: HUMAN, you."""
     (expectation,) = log_expectations(
-        [dict(trace_id=trace_id, name=name, value=value, source=source, metadata=metadata, span_id=span_id)]
+        [
+            dict(
+                trace_id=trace_id,
+                name=name,
+                value=value,
+                source=source,
+                metadata=metadata,
+                span_id=span_id,
+            )
+        ]
     )
     return expectation
 
@@ -70,9 +79,19 @@ def log_feedback(
 ) -> Feedback:
     """Attach a judgment to a trace: a value with a rationale, or an error. Default source: CODE."""
     (feedback,) = log_feedbacks(
-        [dict(trace_id=trace_id, name=name, value=value, rationale=rationale, source=source,
-              metadata=metadata, span_id=span_id, error=error)]
-    )  # fmt: skip
+        [
+            dict(
+                trace_id=trace_id,
+                name=name,
+                value=value,
+                rationale=rationale,
+                source=source,
+                metadata=metadata,
+                span_id=span_id,
+                error=error,
+            )
+        ]
+    )
     return feedback
 
 
@@ -140,7 +159,9 @@ def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int)
         raise InvalidArgumentError(f"{where}a feedback needs a value or an error")
     rationale = record.get("rationale")
     if rationale is not None and not isinstance(rationale, str):
-        raise InvalidArgumentError(f"{where}rationale must be a string, got {type(rationale).__name__}")
+        raise InvalidArgumentError(
+            f"{where}rationale must be a string, got {type(rationale).__name__}"
+        )
     return Feedback(**common, rationale=rationale, error=error)
 
 
@@ -191,9 +212,7 @@ def _error(error: Any, where: str) -> AssessmentError | None:
         return AssessmentError(error_code=type(error).__name__, error_message=str(error))
     if isinstance(error, str):
         return AssessmentError(error_code="ERROR", error_message=error)
-    raise InvalidArgumentError(
-        f"{where}error must be an AssessmentError, an exception or a string"
-    )
+    raise InvalidArgumentError(f"{where}error must be an AssessmentError, an exception or a string")
 
 
 def _current_user() -> str | None:
@@ -239,14 +258,23 @@ def override_feedback(
     """Replace a feedback with a corrected one; the old one stays, marked invalid."""
     old = get_assessment(trace_id, assessment_id)
     if not isinstance(old, Feedback):
-        raise InvalidArgumentError(f"assessment {assessment_id!r} is an expectation, not a feedback")
+        raise InvalidArgumentError(
+            f"assessment {assessment_id!r} is an expectation, not a feedback"
+        )
     new = _build(
         Feedback,
-        {"trace_id": trace_id, "name": old.name, "value": value, "rationale": rationale,
-         "source": source, "metadata": metadata, "span_id": old.span_id},
+        {
+            "trace_id": trace_id,
+            "name": old.name,
+            "value": value,
+            "rationale": rationale,
+            "source": source,
+            "metadata": metadata,
+            "span_id": old.span_id,
+        },
         "",
         _now_ms(),
-    )  # fmt: skip
+    )
     new = replace(new, overrides=old.assessment_id)
     get_store().supersede_assessment(old, new)
     return new  # type: ignore[return-value]

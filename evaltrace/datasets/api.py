@@ -43,10 +43,14 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     clean = {}
     for key, value in tags.items():
         if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY_CHARS:
-            raise InvalidArgumentError(f"tag key must be a string of 1 to {MAX_TAG_KEY_CHARS} characters, got {key!r}")
+            raise InvalidArgumentError(
+                f"tag key must be a string of 1 to {MAX_TAG_KEY_CHARS} characters, got {key!r}"
+            )
         text = value if isinstance(value, str) else str(value)
         if len(text) > MAX_TAG_VALUE_CHARS:
-            raise InvalidArgumentError(f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters")
+            raise InvalidArgumentError(
+                f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters"
+            )
         clean[key] = text
     return clean
 
@@ -71,8 +75,12 @@ def create_dataset(
 ) -> EvaluationDataset:
     """A new, empty dataset (version 0). Names are unique."""
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
-        raise InvalidArgumentError(f"name must be a string of 1 to {MAX_NAME_CHARS} characters, got {name!r}")
-    info = get_store().datasets.create(name, _experiment_ids(experiment_id), _tags(tags), current_user())
+        raise InvalidArgumentError(
+            f"name must be a string of 1 to {MAX_NAME_CHARS} characters, got {name!r}"
+        )
+    info = get_store().datasets.create(
+        name, _experiment_ids(experiment_id), _tags(tags), current_user()
+    )
     return EvaluationDataset(info)
 
 
@@ -93,7 +101,11 @@ def get_dataset(
     info = datasets.get(dataset_id=_resolve(name, dataset_id))
     if version is None or version == info.version:
         return EvaluationDataset(info)
-    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= info.version:
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 0 <= version <= info.version
+    ):
         raise DatasetNotFoundError(
             f"dataset {info.name!r} has versions 0 to {info.version}; got {version!r}"
         )
@@ -120,12 +132,17 @@ def search_datasets(
 ) -> list[EvaluationDataset]:
     """Datasets matching ``filter_string`` (the search_traces language over ``name``,
     ``dataset_id``, ``created_time``, ``last_update_time`` and ``tags.<key>``)."""
-    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1):
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
+    ):
         raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
     condition = parse_filter(filter_string, DATASETS)
     order = parse_order_by(order_by, DATASETS)
     infos = get_store().datasets.search(
-        None if experiment_ids is None else [str(e) for e in experiment_ids], condition, order, max_results
+        None if experiment_ids is None else [str(e) for e in experiment_ids],
+        condition,
+        order,
+        max_results,
     )
     return [EvaluationDataset(info) for info in infos]
 
@@ -141,7 +158,9 @@ def set_dataset_tags(
     get_store().datasets.set_tags(_resolve(name, dataset_id), _tags(tags))
 
 
-def delete_dataset_tag(dataset_id: str | None = None, key: str | None = None, *, name: str | None = None) -> None:
+def delete_dataset_tag(
+    dataset_id: str | None = None, key: str | None = None, *, name: str | None = None
+) -> None:
     if not isinstance(key, str) or not key:
         raise InvalidArgumentError(f"key must be a non-empty string, got {key!r}")
     get_store().datasets.delete_tag(_resolve(name, dataset_id), key)

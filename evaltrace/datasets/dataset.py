@@ -96,7 +96,10 @@ class EvaluationDataset:
         return self._info.last_updated_by
 
     def __repr__(self) -> str:
-        return f"EvaluationDataset(name={self.name!r}, version={self.version}, dataset_id={self.dataset_id!r})"
+        return (
+            f"EvaluationDataset(name={self.name!r}, version={self.version}, "
+            f"dataset_id={self.dataset_id!r})"
+        )
 
     # -- content ------------------------------------------------------------------------------
 
@@ -156,7 +159,9 @@ class EvaluationDataset:
         """Delete records by dataset_record_id or record_id; returns how many were deleted."""
         self._check_writable()
         if isinstance(ids, str) or not all(isinstance(i, str) for i in ids):
-            raise InvalidArgumentError("ids must be a list of dataset_record_id or record_id strings")
+            raise InvalidArgumentError(
+                "ids must be a list of dataset_record_id or record_id strings"
+            )
         from evaltrace.datasets.api import current_user
 
         result = get_store().datasets.delete_records(self.dataset_id, list(ids), current_user())

@@ -38,7 +38,9 @@ def read_records(path: str | Path, format: str | None = None) -> list[dict[str, 
             raise InvalidArgumentError(f"{path}: a JSON file must hold a list of records")
         return records
     if kind == "jsonl":
-        return [_loads(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        return [
+            _loads(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()
+        ]
     rows = []
     for row in csv.DictReader(text.splitlines()):
         record: dict[str, Any] = {}
@@ -69,12 +71,16 @@ def _cell(cell: str) -> Any:
         return cell  # a plain string
 
 
-def write_records(records: Sequence[DatasetRecord], path: str | Path, format: str | None = None) -> Path:
+def write_records(
+    records: Sequence[DatasetRecord], path: str | Path, format: str | None = None
+) -> Path:
     path = Path(path)
     kind = _format(path, format)
     rows = [_exported(record) for record in records]
     if kind == "jsonl":
-        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+        )
     elif kind == "json":
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
@@ -84,7 +90,10 @@ def write_records(records: Sequence[DatasetRecord], path: str | Path, format: st
             writer.writeheader()
             for row in rows:
                 writer.writerow(
-                    {c: row[c] if c == "record_id" else json.dumps(row[c], ensure_ascii=False) for c in columns}
+                    {
+                        c: row[c] if c == "record_id" else json.dumps(row[c], ensure_ascii=False)
+                        for c in columns
+                    }
                 )
     return path
 

@@ -116,7 +116,11 @@ def _from_dict(record: Mapping[str, Any], index: int) -> Candidate:
             suggestion = _HINTS.get(str(key)) or next(
                 iter(difflib.get_close_matches(str(key), FIELDS, n=1, cutoff=0.6)), None
             )
-            hint = f"; did you mean '{suggestion}'?" if suggestion else f"; fields are {', '.join(FIELDS)}"
+            hint = (
+                f"; did you mean '{suggestion}'?"
+                if suggestion
+                else f"; fields are {', '.join(FIELDS)}"
+            )
             raise InvalidArgumentError(f"unknown field '{key}' in {where}{hint}")
         values[name] = value
     inputs = values.get("inputs")
@@ -132,11 +136,17 @@ def _from_dict(record: Mapping[str, Any], index: int) -> Candidate:
     record_id = values.get("record_id")
     if record_id is None:
         record_id = inputs_key(inputs)
-    elif not isinstance(record_id, (str, int)) or isinstance(record_id, bool) or str(record_id) == "":
-        raise InvalidArgumentError(f"{where}: record_id must be a non-empty string, got {record_id!r}")
+    elif (
+        not isinstance(record_id, (str, int)) or isinstance(record_id, bool) or str(record_id) == ""
+    ):
+        raise InvalidArgumentError(
+            f"{where}: record_id must be a non-empty string, got {record_id!r}"
+        )
     record_id = str(record_id)
     if len(record_id) > MAX_TAG_KEY_CHARS:
-        raise InvalidArgumentError(f"{where}: record_id is longer than {MAX_TAG_KEY_CHARS} characters")
+        raise InvalidArgumentError(
+            f"{where}: record_id is longer than {MAX_TAG_KEY_CHARS} characters"
+        )
     source = _source(values.get("source"), expectations, where)
     return Candidate(
         record_id=record_id,
@@ -162,16 +172,21 @@ def _source(source: Any, expectations: dict[str, Any], where: str) -> DatasetRec
         except ValueError:
             known = ", ".join(t.value for t in DatasetRecordSourceType)
             raise InvalidArgumentError(
-                f"{where}: source.source_type must be one of {known}, got {source.get('source_type')!r}"
+                f"{where}: source.source_type must be one of {known}, "
+                f"got {source.get('source_type')!r}"
             ) from None
         if "source_data" in source:
             data = source["source_data"] or {}
         else:  # a flat dict: {"source_type": "DOCUMENT", "doc_uri": ...}
             data = {k: v for k, v in source.items() if k != "source_type"}
-        result = DatasetRecordSource(source_type=kind, source_data=_json_dict(data, where, "source"))
+        result = DatasetRecordSource(
+            source_type=kind, source_data=_json_dict(data, where, "source")
+        )
     else:
         raise InvalidArgumentError(f"{where}: source must be a dict, got {_describe(source)}")
-    if result.source_type is DatasetRecordSourceType.DOCUMENT and not result.source_data.get("doc_uri"):
+    if result.source_type is DatasetRecordSourceType.DOCUMENT and not result.source_data.get(
+        "doc_uri"
+    ):
         raise InvalidArgumentError(f"{where}: a DOCUMENT source needs source_data['doc_uri']")
     return result
 
@@ -180,7 +195,9 @@ def _json(value: Any, where: str, name: str) -> Any:
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"{where}: {name} must be JSON (str, number, bool, list, dict): {exc}") from None
+        raise InvalidArgumentError(
+            f"{where}: {name} must be JSON (str, number, bool, list, dict): {exc}"
+        ) from None
     return value
 
 

@@ -92,15 +92,33 @@ def validate(
     for index, row in enumerate(rows):
         inputs = row.get("inputs")
         if not isinstance(inputs, dict):
-            add(Finding("shape", f"inputs must be a dict, got {type(inputs).__name__}", index, "inputs"))
+            add(
+                Finding(
+                    "shape", f"inputs must be a dict, got {type(inputs).__name__}", index, "inputs"
+                )
+            )
             continue
         if "trace" in row and "inputs" in row and "outputs" in row:
-            add(Finding("shape", "mixes a trace with inputs and outputs; give one or the other", index, "trace"))
+            add(
+                Finding(
+                    "shape",
+                    "mixes a trace with inputs and outputs; give one or the other",
+                    index,
+                    "trace",
+                )
+            )
         if signature is not None:
             try:
                 signature.bind(**inputs)
             except TypeError as exc:
-                add(Finding("predict_fn", f"inputs {sorted(inputs)} do not fit predict_fn{signature}: {exc}", index, "inputs"))
+                add(
+                    Finding(
+                        "predict_fn",
+                        f"inputs {sorted(inputs)} do not fit predict_fn{signature}: {exc}",
+                        index,
+                        "inputs",
+                    )
+                )
         split = _lookup(row, split_field)
         for name in required_fields or ():
             value = _lookup(row, name)
@@ -110,7 +128,11 @@ def validate(
                 add(Finding("required_field", f"required field '{name}' is empty", index, name))
         key = str(row.get("record_id") or row.get("row_id") or inputs_key(inputs))
         if key in seen:
-            add(Finding("duplicate", f"duplicates record {seen[key]} (key {key!r})", index, "record_id"))
+            add(
+                Finding(
+                    "duplicate", f"duplicates record {seen[key]} (key {key!r})", index, "record_id"
+                )
+            )
         else:
             seen[key] = index
     if min_rows is not None and len(rows) < min_rows:
@@ -122,11 +144,19 @@ def validate(
         if minimum is None:
             continue
         counts = Counter(
-            str(value) for value in (_lookup(row, field_name) for row in rows) if value not in (_MISSING, *_EMPTY)
+            str(value)
+            for value in (_lookup(row, field_name) for row in rows)
+            if value not in (_MISSING, *_EMPTY)
         )
         for name in sorted(set(declared or ()) | set(counts)):
             if counts[name] < minimum:
-                add(Finding(check, f"{field_name} {name!r} has {counts[name]} record(s), fewer than {minimum}", field=field_name))
+                add(
+                    Finding(
+                        check,
+                        f"{field_name} {name!r} has {counts[name]} record(s), fewer than {minimum}",
+                        field=field_name,
+                    )
+                )
     return report
 
 

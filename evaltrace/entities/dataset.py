@@ -9,13 +9,13 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
-    "canonical_json",
-    "inputs_key",
     "DatasetInfo",
     "DatasetRecord",
     "DatasetRecordSource",
     "DatasetRecordSourceType",
     "DatasetVersion",
+    "canonical_json",
+    "inputs_key",
 ]
 
 
@@ -35,7 +35,9 @@ class DatasetRecordSource:
     def source_id(self) -> str | None:
         """The trace id, document uri or author this record came from."""
         data = self.source_data
-        return data.get("trace_id") or data.get("doc_uri") or data.get("user") or data.get("source_id")
+        return (
+            data.get("trace_id") or data.get("doc_uri") or data.get("user") or data.get("source_id")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"source_type": self.source_type.value, "source_data": dict(self.source_data)}

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaltrace.entities import Trace
-from evaltrace.entities.dataset import inputs_key
 from evaltrace.exceptions import InvalidArgumentError
 
 __all__ = ["DatasetPin", "Row", "rows_from"]
@@ -54,12 +53,29 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
     for index, item in enumerate(data):
         if isinstance(item, Trace):
             record = item.to_dataset_record()
-            rows.append(Row(index, record.record_id, record.inputs, record.expectations,
-                            record.outputs, True, item))  # fmt: skip
+            rows.append(
+                Row(
+                    index,
+                    record.record_id,
+                    record.inputs,
+                    record.expectations,
+                    record.outputs,
+                    True,
+                    item,
+                )
+            )
         else:
             (candidate,) = _candidate(candidates_from, item, index)
-            rows.append(Row(index, candidate.record_id, candidate.inputs, candidate.expectations,
-                            candidate.outputs, candidate.has_outputs))  # fmt: skip
+            rows.append(
+                Row(
+                    index,
+                    candidate.record_id,
+                    candidate.inputs,
+                    candidate.expectations,
+                    candidate.outputs,
+                    candidate.has_outputs,
+                )
+            )
     return rows, None
 
 

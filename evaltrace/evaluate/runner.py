@@ -87,19 +87,29 @@ def evaluate(
     from evaltrace.tracer.runtime import get_active_experiment
 
     run = EvaluationRun(
-        run_id=run_id, name=run_name or run_id, experiment_id=get_active_experiment().experiment_id or "0",
-        model_id=model_id, dataset_id=pin.dataset_id if pin else None,
-        dataset_version=pin.version if pin else None, dataset_digest=pin.digest if pin else None,
-        row_count=len(rows), scorers=[s.name for s in scorers], metrics=metrics,
-        start_time=started, end_time=time.time_ns() // 1_000_000, results=results,
-    )  # fmt: skip
+        run_id=run_id,
+        name=run_name or run_id,
+        experiment_id=get_active_experiment().experiment_id or "0",
+        model_id=model_id,
+        dataset_id=pin.dataset_id if pin else None,
+        dataset_version=pin.version if pin else None,
+        dataset_digest=pin.digest if pin else None,
+        row_count=len(rows),
+        scorers=[s.name for s in scorers],
+        metrics=metrics,
+        start_time=started,
+        end_time=time.time_ns() // 1_000_000,
+        results=results,
+    )
     get_store().runs.save(run)
     from evaltrace.evaluate.tables import results_table
 
     return EvaluationResult(run_id, metrics, run, {"eval_results_table": results_table(results)})
 
 
-def _run_row(row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scorer], run_id: str) -> _Outcome:
+def _run_row(
+    row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scorer], run_id: str
+) -> _Outcome:
     import evaltrace
 
     # Each record is a trace of its own, even when evaluate() runs inside a user's span.
@@ -111,7 +121,9 @@ def _run_row(row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scor
         outputs, error = row.outputs, None
         with evaltrace.start_span(name, span_type=SpanType.CHAIN) as span:
             span.set_inputs(row.inputs)
-            evaltrace.update_current_trace(tags={RUN_TAG: run_id}, metadata={"evaltrace.record_key": row.key})
+            evaltrace.update_current_trace(
+                tags={RUN_TAG: run_id}, metadata={"evaltrace.record_key": row.key}
+            )
             if predict_fn is not None:
                 try:
                     outputs = predict_fn(**row.inputs)
@@ -127,9 +139,19 @@ def _run_row(row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scor
         otel_context.detach(token)
 
 
-def _score(row: Row, trace_id: str | None, outputs: Any, error: BaseException | None,
-           scorers: list[Scorer], trace: Trace | None) -> _Outcome:  # fmt: skip
-    arguments: dict[str, Any] = {"inputs": row.inputs, "outputs": outputs, "expectations": row.expectations}
+def _score(
+    row: Row,
+    trace_id: str | None,
+    outputs: Any,
+    error: BaseException | None,
+    scorers: list[Scorer],
+    trace: Trace | None,
+) -> _Outcome:
+    arguments: dict[str, Any] = {
+        "inputs": row.inputs,
+        "outputs": outputs,
+        "expectations": row.expectations,
+    }
     if trace is None and trace_id is not None and any("trace" in s.parameters() for s in scorers):
         import evaltrace
 
@@ -151,10 +173,16 @@ def _log_feedback(outcomes: list[_Outcome]) -> None:
             value, error = _json_value(score.value), score.error
             if value is None and error is None:
                 continue
-            records.append({
-                "trace_id": outcome.trace_id, "name": score.name, "value": value,
-                "rationale": score.rationale, "source": score.source, "error": error,
-            })  # fmt: skip
+            records.append(
+                {
+                    "trace_id": outcome.trace_id,
+                    "name": score.name,
+                    "value": value,
+                    "rationale": score.rationale,
+                    "source": score.source,
+                    "error": error,
+                }
+            )
     if records:
         evaltrace.log_feedbacks(records)
 
@@ -173,14 +201,21 @@ def _result(outcome: _Outcome) -> RunResult:
             "value": _json_value(score.value),
             "score": None if score.error else to_score(score.value),
             "rationale": score.rationale,
-            "error": None if score.error is None else f"{type(score.error).__name__}: {score.error}",
+            "error": None
+            if score.error is None
+            else f"{type(score.error).__name__}: {score.error}",
         }
     row = outcome.row
     return RunResult(
-        row_index=row.index, record_key=row.key, trace_id=outcome.trace_id, inputs=row.inputs,
-        outputs=outcome.outputs, expectations=row.expectations, scores=scores,
+        row_index=row.index,
+        record_key=row.key,
+        trace_id=outcome.trace_id,
+        inputs=row.inputs,
+        outputs=outcome.outputs,
+        expectations=row.expectations,
+        scores=scores,
         error=None if outcome.error is None else f"{type(outcome.error).__name__}: {outcome.error}",
-    )  # fmt: skip
+    )
 
 
 def _progress(done: int, total: int) -> None:

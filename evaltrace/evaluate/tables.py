@@ -67,29 +67,52 @@ def compare_runs(run_a: Any, run_b: Any) -> RunComparison:
         for name in sorted(names):
             score_a = result.scores.get(name, {}).get("score")
             score_b = other.scores.get(name, {}).get("score") if other else None
-            rows.append({
-                "record_key": result.record_key, "inputs": result.inputs, "scorer": name,
-                "score_a": score_a, "score_b": score_b,
-                "delta": None if score_a is None or score_b is None else score_b - score_a,
-                "change": _change(score_a, score_b, other is not None),
-                "trace_id_a": result.trace_id, "trace_id_b": other.trace_id if other else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "record_key": result.record_key,
+                    "inputs": result.inputs,
+                    "scorer": name,
+                    "score_a": score_a,
+                    "score_b": score_b,
+                    "delta": None if score_a is None or score_b is None else score_b - score_a,
+                    "change": _change(score_a, score_b, other is not None),
+                    "trace_id_a": result.trace_id,
+                    "trace_id_b": other.trace_id if other else None,
+                }
+            )
     keys_a = {r.record_key for r in a.results}
     for result in b.results:
         if result.record_key not in keys_a:
             for name, score in sorted(result.scores.items()):
-                rows.append({
-                    "record_key": result.record_key, "inputs": result.inputs, "scorer": name,
-                    "score_a": None, "score_b": score.get("score"), "delta": None,
-                    "change": "only in b", "trace_id_a": None, "trace_id_b": result.trace_id,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "record_key": result.record_key,
+                        "inputs": result.inputs,
+                        "scorer": name,
+                        "score_a": None,
+                        "score_b": score.get("score"),
+                        "delta": None,
+                        "change": "only in b",
+                        "trace_id_a": None,
+                        "trace_id_b": result.trace_id,
+                    }
+                )
     deltas = {
         key: b.metrics[key] - a.metrics[key]
         for key in a.metrics
         if key in b.metrics and key.endswith("/score")
     }
-    columns = ["record_key", "inputs", "scorer", "score_a", "score_b", "delta", "change",
-               "trace_id_a", "trace_id_b"]  # fmt: skip
+    columns = [
+        "record_key",
+        "inputs",
+        "scorer",
+        "score_a",
+        "score_b",
+        "delta",
+        "change",
+        "trace_id_a",
+        "trace_id_b",
+    ]
     return RunComparison(pandas.DataFrame(rows, columns=columns), deltas)
 
 

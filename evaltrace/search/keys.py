@@ -74,7 +74,9 @@ TRACES = Catalogue(
     side_kinds=frozenset({KeyKind.TAG, KeyKind.METADATA, KeyKind.EXPECTATION, KeyKind.FEEDBACK}),
     spans=True,
 )
-DATASETS = Catalogue(attributes=DATASET_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False)
+DATASETS = Catalogue(
+    attributes=DATASET_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False
+)
 
 _ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "trace", "dataset")
 _SIDE_PREFIXES = {
@@ -97,7 +99,9 @@ _OPS_BY_TYPE = {
 
 def _known_keys(catalogue: Catalogue) -> list[str]:
     names = [f"attributes.{n}" for n in catalogue.attributes]
-    names += [f"{k.value if k is not KeyKind.TAG else 'tags'}.<key>" for k in sorted(catalogue.side_kinds)]
+    names += [
+        f"{k.value if k is not KeyKind.TAG else 'tags'}.<key>" for k in sorted(catalogue.side_kinds)
+    ]
     if catalogue.spans:
         names += [f"span.{n}" for n in SPAN_COLUMNS] + ["span.attributes.<key>"]
     return names

@@ -136,8 +136,11 @@ def _identifier(text: str, start: int) -> tuple[Token, int]:
                 raise InvalidFilterError(f"expected a name at {i}", position=i)
             parts.append(text[i:j])
             i = j
-        if i < len(text) and text[i] == "." and i + 1 < len(text) and (
-            text[i + 1].isalnum() or text[i + 1] in "_`"
+        if (
+            i < len(text)
+            and text[i] == "."
+            and i + 1 < len(text)
+            and (text[i + 1].isalnum() or text[i + 1] in "_`")
         ):
             i += 1
             continue

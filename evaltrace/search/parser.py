@@ -105,10 +105,7 @@ class _Parser:
         token = self.current
         if token.type is TokenType.LPAREN:
             return self.parenthesized()
-        if (
-            token.word == "SPAN"
-            and self.tokens[self.index + 1].type is TokenType.LPAREN
-        ):
+        if token.word == "SPAN" and self.tokens[self.index + 1].type is TokenType.LPAREN:
             self.advance()
             if self.in_span_group:
                 raise InvalidFilterError(
@@ -240,10 +237,16 @@ def _checked(comparison: Comparison, op_token: Token) -> Comparison:
         return comparison
     for item in values:
         if op in (Op.LT, Op.LE, Op.GT, Op.GE) and isinstance(item, bool):
-            raise InvalidFilterError(f"true/false cannot be ordered {where}", position=op_token.position)
+            raise InvalidFilterError(
+                f"true/false cannot be ordered {where}", position=op_token.position
+            )
         if op in (Op.LIKE, Op.ILIKE) and not isinstance(item, str):
-            raise InvalidFilterError(f"{op.value} needs a string pattern {where}", position=op_token.position)
-        if kind == KeyType.NUMBER and (isinstance(item, bool) or not isinstance(item, (int, float))):
+            raise InvalidFilterError(
+                f"{op.value} needs a string pattern {where}", position=op_token.position
+            )
+        if kind == KeyType.NUMBER and (
+            isinstance(item, bool) or not isinstance(item, (int, float))
+        ):
             raise InvalidFilterError(
                 f"{key} is a number; got {item!r} {where}", position=op_token.position
             )
@@ -257,4 +260,3 @@ def _checked(comparison: Comparison, op_token: Token) -> Comparison:
                 position=op_token.position,
             )
     return comparison
-

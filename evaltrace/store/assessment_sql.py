@@ -31,9 +31,15 @@ __all__ = [
 def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
     is_feedback = isinstance(assessment, Feedback)
     has_value = not (is_feedback and assessment.value is None and assessment.error is not None)
-    view = scalar_view(assessment.value) if has_value else {
-        "value_type": None, "value_text": None, "value_num": None,
-    }  # fmt: skip
+    view = (
+        scalar_view(assessment.value)
+        if has_value
+        else {
+            "value_type": None,
+            "value_text": None,
+            "value_num": None,
+        }
+    )
     return {
         "assessment_id": assessment.assessment_id,
         "trace_id": assessment.trace_id,
@@ -45,8 +51,12 @@ def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
         "rationale": assessment.rationale if is_feedback else None,
         "source_type": assessment.source.source_type.value,
         "source_id": assessment.source.source_id,
-        "metadata": json.dumps(assessment.metadata, ensure_ascii=False) if assessment.metadata else None,
-        "error": json.dumps(assessment.error.to_dict()) if is_feedback and assessment.error else None,
+        "metadata": json.dumps(assessment.metadata, ensure_ascii=False)
+        if assessment.metadata
+        else None,
+        "error": json.dumps(assessment.error.to_dict())
+        if is_feedback and assessment.error
+        else None,
         "create_time": assessment.create_time_ms,
         "update_time": assessment.last_update_time_ms,
         "valid": assessment.valid,
@@ -80,9 +90,7 @@ def assessment_from_row(row: Mapping[str, Any]) -> Assessment:
 
 def insert_assessments(connection: Connection, assessments: Sequence[Assessment]) -> None:
     if assessments:
-        connection.execute(
-            models.assessments.insert(), [assessment_to_row(a) for a in assessments]
-        )
+        connection.execute(models.assessments.insert(), [assessment_to_row(a) for a in assessments])
 
 
 def set_valid(connection: Connection, assessment_id: str, *, valid: bool) -> None:
@@ -96,11 +104,15 @@ def existing_traces(connection: Connection, trace_ids: Iterable[str]) -> set[str
     found: set[str] = set()
     for start in range(0, len(wanted), 900):
         chunk = wanted[start : start + 900]
-        found.update(connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(chunk))).scalars())
+        found.update(
+            connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(chunk))).scalars()
+        )
     return found
 
 
-def existing_spans(connection: Connection, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+def existing_spans(
+    connection: Connection, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
     s = models.spans
     wanted = sorted(set(pairs))
     found: set[tuple[str, str]] = set()

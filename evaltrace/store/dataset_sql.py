@@ -76,15 +76,25 @@ class SqlDatasets:
             with self._store._write() as connection:
                 connection.execute(
                     insert(models.datasets).values(
-                        dataset_id=dataset_id, name=name, created_time=now, last_update_time=now,
-                        created_by=user, last_updated_by=user, version=0, digest=_EMPTY_DIGEST,
-                        schema="{}", profile=json.dumps({"record_count": 0, "source_types": {}}),
+                        dataset_id=dataset_id,
+                        name=name,
+                        created_time=now,
+                        last_update_time=now,
+                        created_by=user,
+                        last_updated_by=user,
+                        version=0,
+                        digest=_EMPTY_DIGEST,
+                        schema="{}",
+                        profile=json.dumps({"record_count": 0, "source_types": {}}),
                     )
-                )  # fmt: skip
+                )
                 if experiment_ids:
                     connection.execute(
                         insert(models.dataset_experiments),
-                        [{"dataset_id": dataset_id, "experiment_id": int(e)} for e in experiment_ids],
+                        [
+                            {"dataset_id": dataset_id, "experiment_id": int(e)}
+                            for e in experiment_ids
+                        ],
                     )
                 self._write_tags(connection, dataset_id, tags)
         except IntegrityError:
@@ -114,10 +124,16 @@ class SqlDatasets:
     def delete(self, dataset_id: str) -> None:
         with self._store._write() as connection:
             self._require(connection, dataset_id)
-            for table in (models.dataset_records, models.dataset_versions, models.dataset_tags,
-                          models.dataset_experiments):  # fmt: skip
+            for table in (
+                models.dataset_records,
+                models.dataset_versions,
+                models.dataset_tags,
+                models.dataset_experiments,
+            ):
                 connection.execute(delete(table).where(table.c.dataset_id == dataset_id))
-            connection.execute(delete(models.datasets).where(models.datasets.c.dataset_id == dataset_id))
+            connection.execute(
+                delete(models.datasets).where(models.datasets.c.dataset_id == dataset_id)
+            )
 
     def get(self, *, dataset_id: str | None = None, name: str | None = None) -> DatasetInfo:
         d = models.datasets
@@ -142,14 +158,16 @@ class SqlDatasets:
             e = models.dataset_experiments
             query = query.where(
                 d.c.dataset_id.in_(
-                    select(e.c.dataset_id).where(e.c.experiment_id.in_([int(x) for x in experiment_ids]))
+                    select(e.c.dataset_id).where(
+                        e.c.experiment_id.in_([int(x) for x in experiment_ids])
+                    )
                 )
             )
         if condition is not None:
             query = query.where(self._store._filters.compile(condition, DATASET_TARGET))
         orders = []
         for key in order_by:
-            column = d.c[key.key.name] if key.key.name in d.c else d.c.name
+            column = d.c.get(key.key.name, d.c.name)
             orders.append(column.desc() if key.descending else column.asc())
         query = query.order_by(*orders, d.c.last_update_time.desc(), d.c.dataset_id)
         if max_results is not None:
@@ -169,13 +187,19 @@ class SqlDatasets:
                 experiments[link["dataset_id"]].append(str(link["experiment_id"]))
         return [
             DatasetInfo(
-                dataset_id=row["dataset_id"], name=row["name"], tags=tags[row["dataset_id"]],
+                dataset_id=row["dataset_id"],
+                name=row["name"],
+                tags=tags[row["dataset_id"]],
                 experiment_ids=tuple(sorted(experiments[row["dataset_id"]])),
-                created_time=row["created_time"], last_update_time=row["last_update_time"],
-                created_by=row["created_by"], last_updated_by=row["last_updated_by"],
-                version=row["version"], digest=row["digest"], schema=json.loads(row["schema"]),
+                created_time=row["created_time"],
+                last_update_time=row["last_update_time"],
+                created_by=row["created_by"],
+                last_updated_by=row["last_updated_by"],
+                version=row["version"],
+                digest=row["digest"],
+                schema=json.loads(row["schema"]),
                 profile=json.loads(row["profile"]),
-            )  # fmt: skip
+            )
             for row in rows
         ]
 
@@ -221,7 +245,9 @@ class SqlDatasets:
                 digest = _xor(digest, content_hash)
                 _extend_schema(schema, candidate)
                 ordinal = old["ordinal"] if old is not None else version * _ORDINALS + len(new_rows)
-                new_rows.append(_row(dataset_id, candidate, content_hash, version, ordinal, now, user, old))
+                new_rows.append(
+                    _row(dataset_id, candidate, content_hash, version, ordinal, now, user, old)
+                )
             if not new_rows:
                 return MergeResult(dataset["version"], 0, 0, unchanged)
             for chunk in _chunks(removed):
@@ -230,8 +256,19 @@ class SqlDatasets:
                 )
             connection.execute(insert(r), new_rows)
             inserted = len(new_rows) - len(removed)
-            self._new_version(connection, dataset_id, version, now, user, digest, profile, schema,
-                              inserted=inserted, updated=len(removed), deleted=0)  # fmt: skip
+            self._new_version(
+                connection,
+                dataset_id,
+                version,
+                now,
+                user,
+                digest,
+                profile,
+                schema,
+                inserted=inserted,
+                updated=len(removed),
+                deleted=0,
+            )
         return MergeResult(version, inserted, len(removed), unchanged)
 
     def delete_records(self, dataset_id: str, ids: Sequence[str], user: str | None) -> MergeResult:
@@ -262,35 +299,73 @@ class SqlDatasets:
                 connection.execute(
                     update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
                 )
-            self._new_version(connection, dataset_id, version, now, user, digest, profile,
-                              json.loads(dataset["schema"]), inserted=0, updated=0,
-                              deleted=len(rows))  # fmt: skip
+            self._new_version(
+                connection,
+                dataset_id,
+                version,
+                now,
+                user,
+                digest,
+                profile,
+                json.loads(dataset["schema"]),
+                inserted=0,
+                updated=0,
+                deleted=len(rows),
+            )
         return MergeResult(version, 0, 0, 0, deleted=len(rows))
 
-    def _new_version(self, connection: Connection, dataset_id: str, version: int, now: int,
-                     user: str | None, digest: str, profile: dict[str, Any],
-                     schema: dict[str, Any], *, inserted: int, updated: int, deleted: int) -> None:  # fmt: skip
+    def _new_version(
+        self,
+        connection: Connection,
+        dataset_id: str,
+        version: int,
+        now: int,
+        user: str | None,
+        digest: str,
+        profile: dict[str, Any],
+        schema: dict[str, Any],
+        *,
+        inserted: int,
+        updated: int,
+        deleted: int,
+    ) -> None:
         d = models.datasets
         connection.execute(
-            update(d).where(d.c.dataset_id == dataset_id).values(
-                version=version, digest=digest, last_update_time=now, last_updated_by=user,
-                profile=json.dumps(profile), schema=json.dumps(schema, sort_keys=True),
+            update(d)
+            .where(d.c.dataset_id == dataset_id)
+            .values(
+                version=version,
+                digest=digest,
+                last_update_time=now,
+                last_updated_by=user,
+                profile=json.dumps(profile),
+                schema=json.dumps(schema, sort_keys=True),
             )
-        )  # fmt: skip
+        )
         connection.execute(
             insert(models.dataset_versions).values(
-                dataset_id=dataset_id, version=version, created_time=now, created_by=user,
-                inserted=inserted, updated=updated, deleted=deleted,
-                record_count=profile["record_count"], digest=digest,
+                dataset_id=dataset_id,
+                version=version,
+                created_time=now,
+                created_by=user,
+                inserted=inserted,
+                updated=updated,
+                deleted=deleted,
+                record_count=profile["record_count"],
+                digest=digest,
             )
-        )  # fmt: skip
+        )
 
-    def _live_rows(self, connection: Connection, dataset_id: str, keys: list[str]) -> dict[str, Any]:
+    def _live_rows(
+        self, connection: Connection, dataset_id: str, keys: list[str]
+    ) -> dict[str, Any]:
         r = models.dataset_records
         found: dict[str, Any] = {}
         for chunk in _chunks(keys):
             query = select(r).where(
-                r.c.dataset_id == dataset_id, r.c.version_removed.is_(None), r.c.record_id.in_(chunk)
+                r.c.dataset_id == dataset_id,
+                r.c.version_removed.is_(None),
+                r.c.record_id.in_(chunk),
             )
             for row in connection.execute(query).mappings():
                 found[row["record_id"]] = row
@@ -306,11 +381,7 @@ class SqlDatasets:
                 r.c.version_added <= version,
                 or_(r.c.version_removed.is_(None), r.c.version_removed > version),
             )
-        query = (
-            select(r)
-            .where(r.c.dataset_id == dataset_id, live)
-            .order_by(r.c.ordinal)
-        )
+        query = select(r).where(r.c.dataset_id == dataset_id, live).order_by(r.c.ordinal)
         with self._store._read() as connection, _gc_paused():
             return [_record(row) for row in connection.execute(query).mappings()]
 
@@ -323,10 +394,15 @@ class SqlDatasets:
             ).mappings()
             return [
                 DatasetVersion(
-                    version=row["version"], created_time=row["created_time"],
-                    created_by=row["created_by"], inserted=row["inserted"], updated=row["updated"],
-                    deleted=row["deleted"], record_count=row["record_count"], digest=row["digest"],
-                )  # fmt: skip
+                    version=row["version"],
+                    created_time=row["created_time"],
+                    created_by=row["created_by"],
+                    inserted=row["inserted"],
+                    updated=row["updated"],
+                    deleted=row["deleted"],
+                    record_count=row["record_count"],
+                    digest=row["digest"],
+                )
                 for row in rows
             ]
 
@@ -399,19 +475,31 @@ def _merged(row: Any, new: Any) -> Any:
     return _combine(stored, new)
 
 
-def _row(dataset_id: str, candidate: Any, content_hash: str, version: int, ordinal: int,
-         now: int, user: str | None, old: Any) -> dict[str, Any]:  # fmt: skip
+def _row(
+    dataset_id: str,
+    candidate: Any,
+    content_hash: str,
+    version: int,
+    ordinal: int,
+    now: int,
+    user: str | None,
+    old: Any,
+) -> dict[str, Any]:
     return {
         "revision_id": f"rv-{uuid.uuid4().hex}",
         "dataset_id": dataset_id,
-        "dataset_record_id": old["dataset_record_id"] if old is not None else f"dr-{uuid.uuid4().hex}",
+        "dataset_record_id": old["dataset_record_id"]
+        if old is not None
+        else f"dr-{uuid.uuid4().hex}",
         "record_id": candidate.record_id,
         "ordinal": ordinal,
         "version_added": version,
         "version_removed": None,
         "content_hash": content_hash,
         "inputs": json.dumps(candidate.inputs, ensure_ascii=False),
-        "outputs": None if candidate.outputs is None else json.dumps(candidate.outputs, ensure_ascii=False),
+        "outputs": None
+        if candidate.outputs is None
+        else json.dumps(candidate.outputs, ensure_ascii=False),
         "expectations": json.dumps(candidate.expectations, ensure_ascii=False),
         "tags": json.dumps(candidate.tags, ensure_ascii=False),
         "source_type": candidate.source.source_type.value,

@@ -108,9 +108,11 @@ class FilterCompiler:
             table = target.side_tables[key.kind]
             own_id = table.c[target.id_column] == t.c[target.id_column]
             return self._side_row(
-                table, [own_id, table.c.key == key.name], comparison,
+                table,
+                [own_id, table.c.key == key.name],
+                comparison,
                 lambda c: self._column(table.c.value, c, False),
-            )  # fmt: skip
+            )
         a = models.assessments
         kind = "expectation" if key.kind is KeyKind.EXPECTATION else "feedback"
         return self._side_row(
@@ -158,7 +160,9 @@ class FilterCompiler:
             return not_(self._side_row(table, match_key, positive, value_condition))
         return exists(select(1).select_from(table).where(*match_key, value_condition(comparison)))
 
-    def _column(self, column: Column[Any], comparison: Comparison, nullable: bool) -> ColumnElement[bool]:
+    def _column(
+        self, column: Column[Any], comparison: Comparison, nullable: bool
+    ) -> ColumnElement[bool]:
         op, value = comparison.op, comparison.value
         if op is Op.IS_NULL:
             return column.is_(None) if nullable else false()
@@ -195,7 +199,9 @@ class FilterCompiler:
         """A JSON value compared with a literal of the same JSON type (see rows.scalar_view)."""
         op, value = comparison.op, comparison.value
         if op is Op.IN:
-            return or_(*(self._json_value(table, Comparison(comparison.key, Op.EQ, v)) for v in value))
+            return or_(
+                *(self._json_value(table, Comparison(comparison.key, Op.EQ, v)) for v in value)
+            )
         c = table.c
         if isinstance(value, bool):
             if op is not Op.EQ:

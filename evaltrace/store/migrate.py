@@ -31,6 +31,8 @@ def upgrade_to_head(engine: Engine) -> None:
         connection.execution_options(**{IMMEDIATE: True})
         with connection.begin():
             if engine.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

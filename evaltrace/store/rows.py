@@ -42,7 +42,9 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def trace_to_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def trace_to_rows(
+    trace: Trace,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The trace row, its tag rows and its metadata rows."""
     info = trace.info
     root = trace.data._get_root_span()

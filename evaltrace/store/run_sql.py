@@ -24,24 +24,35 @@ class SqlRuns:
         with self._store._write() as connection:
             connection.execute(
                 insert(models.evaluation_runs).values(
-                    run_id=run.run_id, name=run.name, experiment_id=int(run.experiment_id),
-                    model_id=run.model_id, dataset_id=run.dataset_id,
-                    dataset_version=run.dataset_version, dataset_digest=run.dataset_digest,
-                    row_count=run.row_count, scorers=json.dumps(run.scorers),
-                    metrics=json.dumps(run.metrics), start_time=run.start_time, end_time=run.end_time,
+                    run_id=run.run_id,
+                    name=run.name,
+                    experiment_id=int(run.experiment_id),
+                    model_id=run.model_id,
+                    dataset_id=run.dataset_id,
+                    dataset_version=run.dataset_version,
+                    dataset_digest=run.dataset_digest,
+                    row_count=run.row_count,
+                    scorers=json.dumps(run.scorers),
+                    metrics=json.dumps(run.metrics),
+                    start_time=run.start_time,
+                    end_time=run.end_time,
                 )
-            )  # fmt: skip
+            )
             if run.results:
                 connection.execute(
                     insert(models.evaluation_results),
                     [
                         {
-                            "run_id": run.run_id, "row_index": r.row_index, "record_key": r.record_key,
-                            "trace_id": r.trace_id, "inputs": json.dumps(r.inputs, default=str),
-                            "outputs": json.dumps(r.outputs, default=str), "error": r.error,
+                            "run_id": run.run_id,
+                            "row_index": r.row_index,
+                            "record_key": r.record_key,
+                            "trace_id": r.trace_id,
+                            "inputs": json.dumps(r.inputs, default=str),
+                            "outputs": json.dumps(r.outputs, default=str),
+                            "error": r.error,
                             "expectations": json.dumps(r.expectations, default=str),
                             "scores": json.dumps(r.scores, default=str),
-                        }  # fmt: skip
+                        }
                         for r in run.results
                     ],
                 )
@@ -76,19 +87,30 @@ class SqlRuns:
 
 def _run(row: Any, results: list[RunResult]) -> EvaluationRun:
     return EvaluationRun(
-        run_id=row["run_id"], name=row["name"], experiment_id=str(row["experiment_id"]),
-        model_id=row["model_id"], dataset_id=row["dataset_id"],
-        dataset_version=row["dataset_version"], dataset_digest=row["dataset_digest"],
-        row_count=row["row_count"], scorers=json.loads(row["scorers"]),
-        metrics=json.loads(row["metrics"]), start_time=row["start_time"], end_time=row["end_time"],
+        run_id=row["run_id"],
+        name=row["name"],
+        experiment_id=str(row["experiment_id"]),
+        model_id=row["model_id"],
+        dataset_id=row["dataset_id"],
+        dataset_version=row["dataset_version"],
+        dataset_digest=row["dataset_digest"],
+        row_count=row["row_count"],
+        scorers=json.loads(row["scorers"]),
+        metrics=json.loads(row["metrics"]),
+        start_time=row["start_time"],
+        end_time=row["end_time"],
         results=results,
-    )  # fmt: skip
+    )
 
 
 def _result(row: Any) -> RunResult:
     return RunResult(
-        row_index=row["row_index"], record_key=row["record_key"], trace_id=row["trace_id"],
-        inputs=orjson.loads(row["inputs"]), outputs=orjson.loads(row["outputs"]),
-        expectations=orjson.loads(row["expectations"]), error=row["error"],
+        row_index=row["row_index"],
+        record_key=row["record_key"],
+        trace_id=row["trace_id"],
+        inputs=orjson.loads(row["inputs"]),
+        outputs=orjson.loads(row["outputs"]),
+        expectations=orjson.loads(row["expectations"]),
+        error=row["error"],
         scores=orjson.loads(row["scores"]),
-    )  # fmt: skip
+    )

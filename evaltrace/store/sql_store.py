@@ -158,9 +158,13 @@ class SqlStore(TraceStore):
         if not isinstance(trace_id, str) or not trace_id:
             raise InvalidArgumentError(f"trace_id must be a non-empty string, got {trace_id!r}")
         with self._read() as connection:
-            row = connection.execute(
-                select(models.traces).where(models.traces.c.trace_id == trace_id)
-            ).mappings().first()
+            row = (
+                connection.execute(
+                    select(models.traces).where(models.traces.c.trace_id == trace_id)
+                )
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
             return self._load_traces(connection, [row], include_spans=True)[0]
@@ -177,14 +181,18 @@ class SqlStore(TraceStore):
     ) -> TracePage:
         t = models.traces
         keys = self._sort_keys(order_by)
-        query = select(t, *(expression.label(f"_sort{i}") for i, (expression, _) in enumerate(keys)))
+        query = select(
+            t, *(expression.label(f"_sort{i}") for i, (expression, _) in enumerate(keys))
+        )
         query = query.where(t.c.experiment_id.in_([_experiment_key(e) for e in experiment_ids]))
         if filter is not None:
             query = query.where(self._filters.compile(filter))
         signature = [str(key) for key in order_by]
         if page_token is not None:
             query = query.where(keyset_after(keys, decode_page_token(page_token, signature)))
-        query = query.order_by(*(_ordered(expression, descending) for expression, descending in keys))
+        query = query.order_by(
+            *(_ordered(expression, descending) for expression, descending in keys)
+        )
         query = query.limit(max_results + 1)
         with self._read() as connection:
             found = connection.execute(query).mappings().all()
@@ -208,7 +216,9 @@ class SqlStore(TraceStore):
         t = models.traces
         if key.kind is KeyKind.ATTRIBUTE:
             # Timestamps sort by the root span's start in ns: same order as ms, without ties.
-            column = t.c.start_time_ns if key.name == "timestamp_ms" else t.c[_SORT_COLUMNS[key.name]]
+            column = (
+                t.c.start_time_ns if key.name == "timestamp_ms" else t.c[_SORT_COLUMNS[key.name]]
+            )
         else:
             side = models.trace_tags if key.kind is KeyKind.TAG else models.trace_metadata
             column = (
@@ -274,9 +284,13 @@ class SqlStore(TraceStore):
 
     def _assessment(self, connection: Connection, trace_id: str, assessment_id: str) -> Assessment:
         a = models.assessments
-        row = connection.execute(
-            select(a).where(a.c.assessment_id == assessment_id, a.c.trace_id == trace_id)
-        ).mappings().first()
+        row = (
+            connection.execute(
+                select(a).where(a.c.assessment_id == assessment_id, a.c.trace_id == trace_id)
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise AssessmentNotFoundError(
                 f"assessment {assessment_id!r} not found on trace {trace_id!r}"
@@ -349,9 +363,13 @@ class SqlStore(TraceStore):
     def get_experiment(self, experiment_id: str) -> Experiment:
         e = models.experiments
         with self._read() as connection:
-            row = connection.execute(
-                select(e).where(e.c.experiment_id == _experiment_key(experiment_id))
-            ).mappings().first()
+            row = (
+                connection.execute(
+                    select(e).where(e.c.experiment_id == _experiment_key(experiment_id))
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise ExperimentNotFoundError(f"experiment id {experiment_id!r} not found")
         return rows.experiment_from_row(row)
@@ -398,8 +416,13 @@ _SORT_COLUMNS = {
     "cost_usd": "cost_usd",
 }
 _NUMERIC_SORT = {
-    "timestamp_ms", "execution_time_ms", "input_tokens", "output_tokens", "total_tokens", "cost_usd",
-}  # fmt: skip
+    "timestamp_ms",
+    "execution_time_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+}
 
 
 def _ordered(expression: Any, descending: bool) -> Any:

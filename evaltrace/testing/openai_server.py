@@ -158,7 +158,12 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status is not None:
             self._error(reply.status)
         elif self.path.split("?")[0].rstrip("/") == "/v1/models":
-            model = {"id": self.owner.model or "test-model", "object": "model", "created": 0, "owned_by": "evaltrace"}
+            model = {
+                "id": self.owner.model or "test-model",
+                "object": "model",
+                "created": 0,
+                "owned_by": "evaltrace",
+            }
             self._json({"object": "list", "data": [model]})
         else:
             self._error(404, f"unknown path {self.path}")
@@ -196,9 +201,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, status: int, message: str | None = None) -> None:
-        kinds = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_exceeded"}
+        kinds = {
+            400: "invalid_request_error",
+            401: "authentication_error",
+            429: "rate_limit_exceeded",
+        }
         self._json(
-            {"error": {"message": message or f"scripted error {status}", "type": kinds.get(status, "server_error"), "code": str(status)}},
+            {
+                "error": {
+                    "message": message or f"scripted error {status}",
+                    "type": kinds.get(status, "server_error"),
+                    "code": str(status),
+                }
+            },
             status,
         )
 
@@ -225,12 +240,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any], reply: ScriptedReply) -> None:
         prompt = _last_user_text(body)
-        text = reply.text if reply.text is not None else ("" if reply.tool_calls else f"You said: {prompt}")
+        text = (
+            reply.text
+            if reply.text is not None
+            else ("" if reply.tool_calls else f"You said: {prompt}")
+        )
         tool_calls = [
-            {"id": f"call_{i}", "type": "function",
-             "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))}}
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {
+                    "name": call["name"],
+                    "arguments": json.dumps(call.get("arguments", {})),
+                },
+            }
             for i, call in enumerate(reply.tool_calls)
-        ]  # fmt: skip
+        ]
         finish = reply.finish_reason or ("tool_calls" if tool_calls else "stop")
         usage = {
             "prompt_tokens": _tokens(prompt),
@@ -239,26 +264,50 @@ class _Handler(BaseHTTPRequestHandler):
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         base = {"id": "chatcmpl-test", "created": int(time.time()), "model": self._model(body)}
         if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": text if text or not tool_calls else None}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": text if text or not tool_calls else None,
+            }
             if tool_calls:
                 message["tool_calls"] = tool_calls
-            self._json({**base, "object": "chat.completion", "usage": usage,
-                        "choices": [{"index": 0, "message": message, "finish_reason": finish}]})  # fmt: skip
+            self._json(
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                }
+            )
             return
         events: list[tuple[str | None, dict[str, Any] | str]] = []
         chunk = {**base, "object": "chat.completion.chunk"}
-        events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
+        events.append(
+            (
+                None,
+                {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+            )
+        )
         for piece in _chunks(text) if text else []:
             events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"content": piece}}]}))
         for i, call in enumerate(tool_calls):
             arguments = call["function"]["arguments"]
             half = len(arguments) // 2
-            first = {"index": i, "id": call["id"], "type": "function",
-                     "function": {"name": call["function"]["name"], "arguments": arguments[:half]}}  # fmt: skip
-            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [first]}}]}))
+            first = {
+                "index": i,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": arguments[:half]},
+            }
+            events.append(
+                (None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [first]}}]})
+            )
             rest = {"index": i, "function": {"arguments": arguments[half:]}}
-            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [rest]}}]}))
-        events.append((None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+            events.append(
+                (None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [rest]}}]})
+            )
+        events.append(
+            (None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        )
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append((None, {**chunk, "choices": [], "usage": usage}))
         events.append((None, "[DONE]"))
@@ -270,29 +319,59 @@ class _Handler(BaseHTTPRequestHandler):
         usage = {"input_tokens": _tokens(prompt), "output_tokens": _tokens(text)}
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
         message = {
-            "id": "msg_test", "type": "message", "role": "assistant", "status": "completed",
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
             "content": [{"type": "output_text", "text": text, "annotations": []}],
-        }  # fmt: skip
+        }
         response = {
-            "id": "resp_test", "object": "response", "created_at": int(time.time()),
-            "model": self._model(body), "status": "completed", "output": [message],
-            "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
-        }  # fmt: skip
+            "id": "resp_test",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": self._model(body),
+            "status": "completed",
+            "output": [message],
+            "usage": usage,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+        }
         if not body.get("stream"):
             self._json(response)
             return
         in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
         events: list[tuple[str | None, dict[str, Any] | str]] = [
-            ("response.created", {"type": "response.created", "sequence_number": 0, "response": in_progress}),
+            (
+                "response.created",
+                {"type": "response.created", "sequence_number": 0, "response": in_progress},
+            ),
         ]
         for n, piece in enumerate(_chunks(text)):
-            events.append(("response.output_text.delta", {
-                "type": "response.output_text.delta", "sequence_number": n + 1, "item_id": "msg_test",
-                "output_index": 0, "content_index": 0, "delta": piece, "logprobs": [],
-            }))  # fmt: skip
-        events.append(("response.completed", {
-            "type": "response.completed", "sequence_number": len(events) + 1, "response": response,
-        }))  # fmt: skip
+            events.append(
+                (
+                    "response.output_text.delta",
+                    {
+                        "type": "response.output_text.delta",
+                        "sequence_number": n + 1,
+                        "item_id": "msg_test",
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": piece,
+                        "logprobs": [],
+                    },
+                )
+            )
+        events.append(
+            (
+                "response.completed",
+                {
+                    "type": "response.completed",
+                    "sequence_number": len(events) + 1,
+                    "response": response,
+                },
+            )
+        )
         self._sse(events)
 
     def _completions(self, body: dict[str, Any], reply: ScriptedReply) -> None:
@@ -300,11 +379,16 @@ class _Handler(BaseHTTPRequestHandler):
         text = reply.text if reply.text is not None else f"You said: {prompt}"
         usage = {"prompt_tokens": _tokens(prompt), "completion_tokens": _tokens(text)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        self._json({
-            "id": "cmpl-test", "object": "text_completion", "created": int(time.time()),
-            "model": self._model(body), "usage": usage,
-            "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
-        })  # fmt: skip
+        self._json(
+            {
+                "id": "cmpl-test",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": self._model(body),
+                "usage": usage,
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+            }
+        )
 
     def _embeddings(self, body: dict[str, Any], reply: ScriptedReply) -> None:
         inputs = body.get("input", "")
@@ -312,9 +396,15 @@ class _Handler(BaseHTTPRequestHandler):
         data = []
         for i, item in enumerate(items):
             digest = hashlib.sha256(str(item).encode()).digest()
-            data.append({"object": "embedding", "index": i, "embedding": [b / 255 for b in digest[:8]]})
+            data.append(
+                {"object": "embedding", "index": i, "embedding": [b / 255 for b in digest[:8]]}
+            )
         tokens = sum(_tokens(str(item)) for item in items)
-        self._json({
-            "object": "list", "data": data, "model": self._model(body),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })  # fmt: skip
+        self._json(
+            {
+                "object": "list",
+                "data": data,
+                "model": self._model(body),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )

@@ -30,8 +30,6 @@ from evaltrace.tracer.serialize import to_json
 __all__ = ["format_span_id", "format_trace_id", "to_trace"]
 
 
-
-
 def format_trace_id(otel_trace_id: int) -> str:
     return f"tr-{otel_trace_id:032x}"
 

@@ -78,7 +78,10 @@ class LiveSpan:
             self.set_attribute(key, value)
 
     def add_event(
-        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp_ns: int | None = None
+        self,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp_ns: int | None = None,
     ) -> None:
         with handle_internal_errors("LiveSpan.add_event"):
             self._span.add_event(name, event_attributes(attributes), timestamp_ns)
@@ -123,7 +126,10 @@ class NoOpSpan:
     def set_attribute(self, key: str, value: Any) -> None: ...
     def set_attributes(self, attributes: Mapping[str, Any]) -> None: ...
     def add_event(
-        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp_ns: int | None = None
+        self,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp_ns: int | None = None,
     ) -> None: ...
     def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None: ...
     def record_exception(self, exception: BaseException) -> None: ...

@@ -58,7 +58,9 @@ class FinishedSpan(NamedTuple):
             status.status_code.name,
             status.description,
             dict(span.attributes or {}),
-            tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events) if events else (),
+            tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events)
+            if events
+            else (),
         )
 
 
@@ -116,7 +118,9 @@ class TraceAssembler(SpanProcessor):
                 if self.enabled:
                     # A child that ended after its root: the trace was already handed over.
                     self.late_spans += 1
-                    logger.debug("span %r ended after its trace was finished; not stored", span.name)
+                    logger.debug(
+                        "span %r ended after its trace was finished; not stored", span.name
+                    )
                 return
             pending.spans.append(FinishedSpan.of(span))
             if context.span_id == pending.root_span_id:

@@ -197,5 +197,7 @@ def _experiment_id(uri: str, ref: ExperimentRef) -> str:
     key = (uri, ref.name)
     found = _experiment_ids.get(key)
     if found is None:
-        found = _experiment_ids[key] = get_store(uri).get_or_create_experiment(ref.name).experiment_id
+        found = _experiment_ids[key] = (
+            get_store(uri).get_or_create_experiment(ref.name).experiment_id
+        )
     return found

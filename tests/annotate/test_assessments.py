@@ -30,22 +30,28 @@ def assessment_rows(store_uri: str) -> int:
     from evaltrace.store import get_store
 
     with get_store(store_uri).engine.connect() as connection:  # type: ignore[attr-defined]
-        return int(connection.execute(select(func.count()).select_from(models.assessments)).scalar_one())
+        return int(
+            connection.execute(select(func.count()).select_from(models.assessments)).scalar_one()
+        )
 
 
 def test_log_expectation_and_feedback_round_trip(store_uri: str) -> None:
     evaltrace.configure(user="alice")
     trace_id = new_trace()  # still in the export queue: logging flushes it first
     expectation = evaltrace.log_expectation(
-        trace_id=trace_id, name="key_information",
-        value={"must_mention": ["30 days"], "tone": "helpful"}, metadata={"batch": 3},
-    )  # fmt: skip
+        trace_id=trace_id,
+        name="key_information",
+        value={"must_mention": ["30 days"], "tone": "helpful"},
+        metadata={"batch": 3},
+    )
     judge = AssessmentSource(source_type="LLM_JUDGE", source_id="gpt-4o")
     feedback = evaltrace.log_feedback(
         trace_id=trace_id, name="relevance", value=0.9, rationale="on topic", source=judge
     )
     assert expectation.assessment_id.startswith("a-")
-    assert expectation.source == AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="alice")
+    assert expectation.source == AssessmentSource(
+        source_type=AssessmentSourceType.HUMAN, source_id="alice"
+    )
     assert feedback.source.source_type is AssessmentSourceType.LLM_JUDGE
     trace = evaltrace.get_trace(trace_id)
     assert trace.info.assessments == (expectation, feedback)
@@ -59,7 +65,9 @@ def test_log_expectation_and_feedback_round_trip(store_uri: str) -> None:
 
 def test_defaults_feedback_is_code_and_error_instead_of_value(store_uri: str) -> None:
     trace_id = new_trace()
-    failed = evaltrace.log_feedback(trace_id=trace_id, name="judge", error=TimeoutError("slow judge"))
+    failed = evaltrace.log_feedback(
+        trace_id=trace_id, name="judge", error=TimeoutError("slow judge")
+    )
     assert failed.value is None and failed.error is not None
     assert failed.error.error_code == "TimeoutError" and failed.error.error_message == "slow judge"
     assert failed.source.source_type is AssessmentSourceType.CODE
@@ -69,7 +77,9 @@ def test_defaults_feedback_is_code_and_error_instead_of_value(store_uri: str) ->
 def test_span_level_assessment(store_uri: str) -> None:
     trace_id = new_trace()
     span = evaltrace.get_trace(trace_id).search_spans(name="retrieve")[0]
-    logged = evaltrace.log_feedback(trace_id=trace_id, name="useful", value=True, span_id=span.span_id)
+    logged = evaltrace.log_feedback(
+        trace_id=trace_id, name="useful", value=True, span_id=span.span_id
+    )
     assert evaltrace.get_trace(trace_id).search_assessments(span_id=span.span_id) == [logged]
 
 
@@ -77,15 +87,27 @@ def test_span_level_assessment(store_uri: str) -> None:
     ("kwargs", "error", "message"),
     [
         ({"trace_id": "tr-nope"}, TraceNotFoundError, "trace_id 'tr-nope' not found"),
-        ({"span_id": "ffffffffffffffff"}, InvalidArgumentError, "span_id 'ffffffffffffffff' is not a span"),
+        (
+            {"span_id": "ffffffffffffffff"},
+            InvalidArgumentError,
+            "span_id 'ffffffffffffffff' is not a span",
+        ),
         ({"name": ""}, InvalidArgumentError, "name must be a non-empty string"),
         ({"name": "n" * 251}, InvalidArgumentError, "name is longer than 250"),
         ({"value": {1, 2}}, InvalidArgumentError, "value must be a JSON value"),
         ({"value": object()}, InvalidArgumentError, "value must be a JSON value"),
         ({"value": float("nan")}, InvalidArgumentError, "value must be a JSON value"),
         ({"value": None}, InvalidArgumentError, "value of an expectation cannot be None"),
-        ({"source": "ROBOT"}, InvalidArgumentError, "source_type must be one of HUMAN, LLM_JUDGE, CODE"),
-        ({"metadata": {1: "x"}}, InvalidArgumentError, "metadata must be a mapping with string keys"),
+        (
+            {"source": "ROBOT"},
+            InvalidArgumentError,
+            "source_type must be one of HUMAN, LLM_JUDGE, CODE",
+        ),
+        (
+            {"metadata": {1: "x"}},
+            InvalidArgumentError,
+            "metadata must be a mapping with string keys",
+        ),
     ],
 )
 def test_bad_input_raises_typed_errors_and_writes_nothing(
@@ -108,9 +130,12 @@ def test_override_feedback_keeps_history(store_uri: str) -> None:
     first = evaltrace.log_feedback(trace_id=trace_id, name="correct", value=False)
     reviewer = AssessmentSource(source_type="HUMAN", source_id="bob")
     second = evaltrace.override_feedback(
-        trace_id=trace_id, assessment_id=first.assessment_id, value=True,
-        rationale="judge was wrong", source=reviewer,
-    )  # fmt: skip
+        trace_id=trace_id,
+        assessment_id=first.assessment_id,
+        value=True,
+        rationale="judge was wrong",
+        source=reviewer,
+    )
     assert second.overrides == first.assessment_id and second.valid
     history = evaltrace.get_assessment_history(trace_id, "correct")
     assert [(a.assessment_id, a.value, a.valid) for a in history] == [
@@ -140,7 +165,11 @@ def test_update_expectation_keeps_history_update_feedback_in_place(store_uri: st
     judged = evaltrace.log_feedback(trace_id=trace_id, name="score", value=0.2, rationale="meh")
     changed = evaltrace.update_assessment(trace_id, judged.assessment_id, rationale="fine")
     assert isinstance(changed, Feedback)
-    assert (changed.assessment_id, changed.value, changed.rationale) == (judged.assessment_id, 0.2, "fine")
+    assert (changed.assessment_id, changed.value, changed.rationale) == (
+        judged.assessment_id,
+        0.2,
+        "fine",
+    )
     assert evaltrace.get_assessment(trace_id, judged.assessment_id) == changed
     with pytest.raises(InvalidArgumentError, match="rationale applies to feedback only"):
         evaltrace.update_assessment(trace_id, newer.assessment_id, rationale="x")
@@ -164,10 +193,15 @@ def test_bulk_logging_is_one_transaction(store_uri: str) -> None:
         )
     with pytest.raises(InvalidArgumentError, match="record 1: value must be a JSON value"):
         evaltrace.log_feedbacks(
-            [{"trace_id": traces[0], "name": "ok", "value": 1}, {"trace_id": traces[0], "name": "ok", "value": {1}}]
+            [
+                {"trace_id": traces[0], "name": "ok", "value": 1},
+                {"trace_id": traces[0], "name": "ok", "value": {1}},
+            ]
         )
     with pytest.raises(InvalidArgumentError, match="record 0: unknown field"):
-        evaltrace.log_expectations([{"trace_id": traces[0], "name": "x", "value": 1, "rationale": "no"}, {}])
+        evaltrace.log_expectations(
+            [{"trace_id": traces[0], "name": "x", "value": 1, "rationale": "no"}, {}]
+        )
     assert assessment_rows(store_uri) == 30
 
 
@@ -180,7 +214,10 @@ def test_search_by_expectations_and_feedback(store_uri: str) -> None:
     evaltrace.log_feedback(trace_id=c, name="score", value=0.8)
 
     def found(filter_string: str) -> set[str]:
-        return {t.info.trace_id for t in evaltrace.search_traces(filter_string=filter_string, return_type="list")}
+        return {
+            t.info.trace_id
+            for t in evaltrace.search_traces(filter_string=filter_string, return_type="list")
+        }
 
     assert found("feedback.correctness = false") == {a}  # b's false was overridden
     assert found("feedback.correctness = true") == {b}

@@ -73,7 +73,10 @@ def test_sources_inferred_from_dicts_and_explicit_sources_win(store_uri: str) ->
             {"inputs": {"q": "1"}, "expectations": {"a": 1}},
             {"inputs": {"q": "2"}, "expectations": {}},
             {"inputs": {"q": "3"}},
-            {"inputs": {"q": "4"}, "source": {"source_type": "DOCUMENT", "source_data": {"doc_uri": "s3://spec.pdf"}}},
+            {
+                "inputs": {"q": "4"},
+                "source": {"source_type": "DOCUMENT", "source_data": {"doc_uri": "s3://spec.pdf"}},
+            },
             {"inputs": {"q": "5"}, "expectations": {"a": 1}, "source": {"source_type": "CODE"}},
         ]
     )
@@ -91,29 +94,43 @@ def test_merge_semantics_dedupe_and_versions(store_uri: str) -> None:
     first = ds.records[0]
     digest_v1 = ds.digest
     ds.merge_records(
-        [{"inputs": {"q": "a"}, "outputs": "out", "expectations": {"y": 2, "x": 3}, "tags": {"u": "2"},
-          "source": {"source_type": "CODE"}}]
-    )  # fmt: skip
+        [
+            {
+                "inputs": {"q": "a"},
+                "outputs": "out",
+                "expectations": {"y": 2, "x": 3},
+                "tags": {"u": "2"},
+                "source": {"source_type": "CODE"},
+            }
+        ]
+    )
     (merged,) = ds.records
     assert merged.dataset_record_id == first.dataset_record_id
     assert merged.expectations == {"x": 3, "y": 2} and merged.tags == {"t": "1", "u": "2"}
     assert merged.outputs == "out"
     assert merged.source.source_type is Source.HUMAN  # the first source is kept
-    assert merged.created_time == first.created_time and merged.last_update_time >= first.last_update_time
+    assert (
+        merged.created_time == first.created_time
+        and merged.last_update_time >= first.last_update_time
+    )
     assert ds.version == 2
     ds.merge_records([{"inputs": {"q": "a"}, "expectations": {"y": 2}}])  # nothing new
     assert ds.version == 2
     # record_id is the key when given; within a batch later records merge into earlier ones.
     ds.merge_records(
-        [{"record_id": "r1", "inputs": {"q": "b"}, "expectations": {"e": 1}},
-         {"row_id": "r1", "inputs": {"q": "ignored"}, "expectations": {"f": 2}}]
-    )  # fmt: skip
+        [
+            {"record_id": "r1", "inputs": {"q": "b"}, "expectations": {"e": 1}},
+            {"row_id": "r1", "inputs": {"q": "ignored"}, "expectations": {"f": 2}},
+        ]
+    )
     by_key = {r.record_id: r for r in ds.records}
     assert by_key["r1"].inputs == {"q": "b"} and by_key["r1"].expectations == {"e": 1, "f": 2}
     versions = ds.list_versions()
     assert [(v.version, v.inserted, v.updated, v.deleted, v.record_count) for v in versions] == [
-        (1, 1, 0, 0, 1), (2, 0, 1, 0, 1), (3, 1, 0, 0, 2),
-    ]  # fmt: skip
+        (1, 1, 0, 0, 1),
+        (2, 0, 1, 0, 1),
+        (3, 1, 0, 0, 2),
+    ]
     # Old versions stay readable exactly; same content means same digest.
     v1 = get_dataset("merge", version=1)
     assert [r.expectations for r in v1.records] == [{"x": 1}] and v1.digest == digest_v1
@@ -123,7 +140,16 @@ def test_merge_semantics_dedupe_and_versions(store_uri: str) -> None:
     assert ds.version == 4 and len(ds) == 1
     assert get_dataset("merge", version=3).to_df().shape[0] == 2
     twin = create_dataset("twin")
-    twin.merge_records([{"inputs": {"q": "a"}, "outputs": "out", "expectations": {"x": 3, "y": 2}, "tags": {"t": "1", "u": "2"}}])
+    twin.merge_records(
+        [
+            {
+                "inputs": {"q": "a"},
+                "outputs": "out",
+                "expectations": {"x": 3, "y": 2},
+                "tags": {"t": "1", "u": "2"},
+            }
+        ]
+    )
     assert twin.digest == ds.digest  # same records, same digest, however they were built
     with pytest.raises(DatasetNotFoundError, match="versions 0 to 4"):
         get_dataset("merge", version=9)
@@ -132,15 +158,20 @@ def test_merge_semantics_dedupe_and_versions(store_uri: str) -> None:
 def test_bad_records_are_typed_errors_and_write_nothing(store_uri: str) -> None:
     ds = create_dataset("strict")
     cases = [
-        ([{"inputs": {"q": 1}}, {"expected": {"a": 1}, "inputs": {"q": 2}}],
-         "unknown field 'expected' in record 1; did you mean 'expectations'?"),
-        ([{"inputs": {"q": 1}, "expectation": {}}], "unknown field 'expectation' in record 0; did you mean 'expectations'?"),
+        (
+            [{"inputs": {"q": 1}}, {"expected": {"a": 1}, "inputs": {"q": 2}}],
+            "unknown field 'expected' in record 1; did you mean 'expectations'?",
+        ),
+        (
+            [{"inputs": {"q": 1}, "expectation": {}}],
+            "unknown field 'expectation' in record 0; did you mean 'expectations'?",
+        ),
         ([{"input": {"q": 1}}], "unknown field 'input' in record 0; did you mean 'inputs'?"),
         ([{"inputs": "question?"}], "record 0: inputs must be a non-empty dict, got str"),
         ([{"inputs": {"q": {1, 2}}}], "record 0: inputs must be JSON"),
         ([{"inputs": {"q": 1}, "expectations": [1]}], "record 0: expectations must be a dict"),
         ([42], "record 0 must be a Trace or a dict, got int"),
-    ]  # fmt: skip
+    ]
     for records, message in cases:
         with pytest.raises(InvalidArgumentError) as caught:
             ds.merge_records(records)
@@ -153,10 +184,12 @@ def test_dataframes_with_dict_and_flattened_columns(store_uri: str) -> None:
     ds.merge_records(pd.DataFrame([{"inputs": {"q": "a"}, "expectations": {"e": "A"}}]))
     ds.merge_records(
         pd.DataFrame(
-            [{"inputs.question": "b", "inputs.lang": "en", "expectations.expected_answer": "B"},
-             {"inputs.question": "c", "inputs.lang": None, "expectations.expected_answer": "C"}]
+            [
+                {"inputs.question": "b", "inputs.lang": "en", "expectations.expected_answer": "B"},
+                {"inputs.question": "c", "inputs.lang": None, "expectations.expected_answer": "C"},
+            ]
         )
-    )  # fmt: skip
+    )
     inputs = [r.inputs for r in ds.records]
     assert inputs == [{"q": "a"}, {"question": "b", "lang": "en"}, {"question": "c"}]
     assert ds.records[2].expectations == {"expected_answer": "C"}
@@ -165,24 +198,55 @@ def test_dataframes_with_dict_and_flattened_columns(store_uri: str) -> None:
 def test_files_round_trip(store_uri: str, tmp_path: Path) -> None:
     ds = create_dataset("files")
     ds.merge_records(
-        [{"record_id": "a", "inputs": {"q": "x, \"quoted\"", "n": 1}, "outputs": {"o": [1, 2]},
-          "expectations": {"e": True}, "tags": {"t": "1"}},
-         {"inputs": {"q": "y"}, "source": {"source_type": "DOCUMENT", "source_data": {"doc_uri": "d.md"}}}]
-    )  # fmt: skip
+        [
+            {
+                "record_id": "a",
+                "inputs": {"q": 'x, "quoted"', "n": 1},
+                "outputs": {"o": [1, 2]},
+                "expectations": {"e": True},
+                "tags": {"t": "1"},
+            },
+            {
+                "inputs": {"q": "y"},
+                "source": {"source_type": "DOCUMENT", "source_data": {"doc_uri": "d.md"}},
+            },
+        ]
+    )
     for suffix in ("jsonl", "csv", "json"):
         path = ds.export(tmp_path / f"out.{suffix}")
         copy = create_dataset(f"copy_{suffix}")
         copy.merge_records(path)
-        assert [r.to_dict() | {"dataset_record_id": "", "created_time": 0, "last_update_time": 0,
-                               "created_by": None, "last_updated_by": None} for r in copy.records] == [
-            r.to_dict() | {"dataset_record_id": "", "created_time": 0, "last_update_time": 0,
-                           "created_by": None, "last_updated_by": None} for r in ds.records
-        ]  # fmt: skip
+        assert [
+            r.to_dict()
+            | {
+                "dataset_record_id": "",
+                "created_time": 0,
+                "last_update_time": 0,
+                "created_by": None,
+                "last_updated_by": None,
+            }
+            for r in copy.records
+        ] == [
+            r.to_dict()
+            | {
+                "dataset_record_id": "",
+                "created_time": 0,
+                "last_update_time": 0,
+                "created_by": None,
+                "last_updated_by": None,
+            }
+            for r in ds.records
+        ]
         assert copy.digest == ds.digest
     dotted = tmp_path / "dotted.csv"
-    dotted.write_text('inputs.question,inputs.meta,expectations.expected_answer\nhi,"{""a"": 1}",hello\n')
+    dotted.write_text(
+        'inputs.question,inputs.meta,expectations.expected_answer\nhi,"{""a"": 1}",hello\n'
+    )
     assert read_records(dotted) == [
-        {"inputs": {"question": "hi", "meta": {"a": 1}}, "expectations": {"expected_answer": "hello"}}
+        {
+            "inputs": {"question": "hi", "meta": {"a": 1}},
+            "expectations": {"expected_answer": "hello"},
+        }
     ]
     with pytest.raises(InvalidArgumentError, match="use .csv, .json or .jsonl"):
         read_records(tmp_path / "data.xml")
@@ -201,16 +265,21 @@ def test_dataset_management_and_search(store_uri: str) -> None:
     assert get_dataset(dataset_id=support.dataset_id).name == "support_regression"
     assert support.experiment_ids == [evaltrace.get_experiment_by_name("bots").experiment_id]
     names = lambda found: sorted(d.name for d in found)  # noqa: E731
-    assert names(search_datasets(filter_string="name LIKE 'support%' AND tags.team = 'support'")) == [
-        "support_regression", "support_smoke",
-    ]  # fmt: skip
+    assert names(
+        search_datasets(filter_string="name LIKE 'support%' AND tags.team = 'support'")
+    ) == [
+        "support_regression",
+        "support_smoke",
+    ]
     assert names(search_datasets(filter_string="tags.stage IS NULL OR name = 'billing'")) == [
-        "billing", "support_regression",
-    ]  # fmt: skip
+        "billing",
+        "support_regression",
+    ]
     assert names(search_datasets(experiment_ids=["0"])) == ["billing", "support_smoke"]
     assert [d.name for d in search_datasets(order_by=["name DESC"], max_results=2)] == [
-        "support_smoke", "support_regression",
-    ]  # fmt: skip
+        "support_smoke",
+        "support_regression",
+    ]
     with pytest.raises(evaltrace.exceptions.InvalidFilterError, match="unknown key 'span.name'"):
         search_datasets(filter_string="span.name = 'x'")
     set_dataset_tags(dataset_id=support.dataset_id, tags={"env": "dev"})
@@ -236,4 +305,7 @@ def test_concurrent_merges_lose_nothing(store_uri: str) -> None:
     ds = get_dataset("shared")
     assert len(ds) == 300 and ds.version == 15
     assert sum(v.inserted for v in ds.list_versions()) == 300
-    assert json.loads(json.dumps(ds.profile)) == {"record_count": 300, "source_types": {"CODE": 300}}
+    assert json.loads(json.dumps(ds.profile)) == {
+        "record_count": 300,
+        "source_types": {"CODE": 300},
+    }

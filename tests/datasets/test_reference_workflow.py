@@ -183,7 +183,7 @@ dataset.merge_records(manual_tests)
 
 def run(snippet: str) -> dict:
     namespace: dict = {}
-    exec(compile(textwrap.dedent(snippet), "<reference snippet>", "exec"), namespace)  # noqa: S102
+    exec(compile(textwrap.dedent(snippet), "<reference snippet>", "exec"), namespace)
     return namespace
 
 
@@ -196,7 +196,9 @@ def test_reference_001_from_traces() -> None:
         chat_completion(message)
     dataset = run(FROM_TRACES)["dataset"]
     assert len(dataset) == 2 and dataset.tags["environment"] == "dev"
-    assert all(r.expectations["expected_answer"].startswith("The correct answer") for r in dataset.records)
+    assert all(
+        r.expectations["expected_answer"].startswith("The correct answer") for r in dataset.records
+    )
     assert {r.source.source_type.value for r in dataset.records} == {"TRACE"}
 
 
@@ -211,7 +213,10 @@ def test_reference_001_from_dictionaries() -> None:
 def test_reference_001_from_dataframe() -> None:
     dataset = run(FROM_DATAFRAME)["dataset"]
     assert len(dataset) == 3
-    assert dataset.to_df()["inputs"].iloc[2] == {"question": "Explain model versioning", "domain": "technical"}
+    assert dataset.to_df()["inputs"].iloc[2] == {
+        "question": "Explain model versioning",
+        "domain": "technical",
+    }
 
 
 def test_reference_003_step_4() -> None:
@@ -230,4 +235,6 @@ def test_reference_003_step_4() -> None:
     dataset = run(WORKFLOW_STEP_4)["dataset"]
     frame = dataset.to_df()
     assert list(frame["source_type"]) == ["TRACE", "HUMAN", "HUMAN"]
-    assert frame.iloc[0]["expectations"] == {"key_information": {"must_mention": ["30 days", "receipt"], "tone": "helpful"}}
+    assert frame.iloc[0]["expectations"] == {
+        "key_information": {"must_mention": ["30 days", "receipt"], "tone": "helpful"}
+    }

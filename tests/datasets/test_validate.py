@@ -14,15 +14,43 @@ def predict(question: str, context: str = "") -> str:
 
 
 ROWS = [
-    {"record_id": "r1", "inputs": {"question": "a"},
-     "expectations": {"expected_response": "A", "bucket": "agg", "journey_id": "j1", "split": "train"}},
-    {"record_id": "r2", "inputs": {"question": "b", "extra": 1},
-     "expectations": {"expected_response": "", "bucket": "agg", "journey_id": "j1", "split": "train"}},
-    {"record_id": "r3", "inputs": {"question": "c"},
-     "expectations": {"expected_response": None, "bucket": "rank", "journey_id": "j2", "split": "regression"}},
-    {"record_id": "r1", "inputs": {"question": "d"}, "expectations": {"bucket": "agg", "split": "gold"}},
+    {
+        "record_id": "r1",
+        "inputs": {"question": "a"},
+        "expectations": {
+            "expected_response": "A",
+            "bucket": "agg",
+            "journey_id": "j1",
+            "split": "train",
+        },
+    },
+    {
+        "record_id": "r2",
+        "inputs": {"question": "b", "extra": 1},
+        "expectations": {
+            "expected_response": "",
+            "bucket": "agg",
+            "journey_id": "j1",
+            "split": "train",
+        },
+    },
+    {
+        "record_id": "r3",
+        "inputs": {"question": "c"},
+        "expectations": {
+            "expected_response": None,
+            "bucket": "rank",
+            "journey_id": "j2",
+            "split": "regression",
+        },
+    },
+    {
+        "record_id": "r1",
+        "inputs": {"question": "d"},
+        "expectations": {"bucket": "agg", "split": "gold"},
+    },
     {"inputs": {"question": "e"}, "outputs": "E", "trace": "tr-1"},
-]  # fmt: skip
+]
 
 
 def test_findings_name_record_and_field() -> None:
@@ -56,7 +84,9 @@ def test_findings_name_record_and_field() -> None:
 
 
 def test_clean_dataset_passes_in_every_form() -> None:
-    rows = [{"inputs": {"question": q}, "expectations": {"expected_response": q.upper()}} for q in "abc"]
+    rows = [
+        {"inputs": {"question": q}, "expectations": {"expected_response": q.upper()}} for q in "abc"
+    ]
     assert validate(rows, predict_fn=predict, required_fields=["expected_response"], min_rows=3).ok
     assert validate(pd.DataFrame(rows), predict_fn=predict).ok
     dataset = create_dataset("clean")

@@ -19,18 +19,34 @@ from evaltrace.entities import (
 
 def sample() -> Trace:
     root = Span(
-        trace_id="tr-1", span_id="a" * 16, parent_id=None, name="root", span_type="CHAIN",
-        start_time_ns=10, end_time_ns=50, inputs={"q": "x"}, outputs="y",
+        trace_id="tr-1",
+        span_id="a" * 16,
+        parent_id=None,
+        name="root",
+        span_type="CHAIN",
+        start_time_ns=10,
+        end_time_ns=50,
+        inputs={"q": "x"},
+        outputs="y",
         status=SpanStatus(status_code=SpanStatusCode.OK),
-    )  # fmt: skip
+    )
     child = Span(
-        trace_id="tr-1", span_id="b" * 16, parent_id="a" * 16, name="llm", span_type="LLM",
-        start_time_ns=20, end_time_ns=None,
-    )  # fmt: skip
+        trace_id="tr-1",
+        span_id="b" * 16,
+        parent_id="a" * 16,
+        name="llm",
+        span_type="LLM",
+        start_time_ns=20,
+        end_time_ns=None,
+    )
     info = TraceInfo(
-        trace_id="tr-1", experiment_id="0", request_time=0, execution_duration=None,
-        state=TraceState.IN_PROGRESS, tags={"a": "b"},
-    )  # fmt: skip
+        trace_id="tr-1",
+        experiment_id="0",
+        request_time=0,
+        execution_duration=None,
+        state=TraceState.IN_PROGRESS,
+        tags={"a": "b"},
+    )
     return Trace(info=info, data=TraceData(spans=(root, child)))
 
 

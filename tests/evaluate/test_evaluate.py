@@ -16,10 +16,16 @@ from evaltrace.scorers import Correctness, Guidelines, contains_all, exact_match
 from evaltrace.testing import OpenAIServer
 
 RECORDS = [
-    {"inputs": {"question": "refund?"}, "expectations": {"expected_response": "30 DAYS", "must_mention": ["30"]}},
-    {"inputs": {"question": "shipping?"}, "expectations": {"expected_response": "5 DAYS", "must_mention": ["7"]}},
+    {
+        "inputs": {"question": "refund?"},
+        "expectations": {"expected_response": "30 DAYS", "must_mention": ["30"]},
+    },
+    {
+        "inputs": {"question": "shipping?"},
+        "expectations": {"expected_response": "5 DAYS", "must_mention": ["7"]},
+    },
     {"inputs": {"question": "boom"}, "expectations": {"expected_response": "x"}},
-]  # fmt: skip
+]
 
 ANSWERS = {"refund?": "30 days", "shipping?": "5 days"}
 
@@ -53,19 +59,46 @@ def two_judgments(outputs: str) -> list:
 
     source = AssessmentSource(source_type="CODE", source_id="two")
     return [
-        Feedback(assessment_id="", trace_id="", name="has_digits", value=any(c.isdigit() for c in outputs),
-                 source=source, create_time_ms=0, last_update_time_ms=0),
-        Feedback(assessment_id="", trace_id="", name="upper", value=outputs.isupper(), rationale="case",
-                 source=source, create_time_ms=0, last_update_time_ms=0),
-    ]  # fmt: skip
+        Feedback(
+            assessment_id="",
+            trace_id="",
+            name="has_digits",
+            value=any(c.isdigit() for c in outputs),
+            source=source,
+            create_time_ms=0,
+            last_update_time_ms=0,
+        ),
+        Feedback(
+            assessment_id="",
+            trace_id="",
+            name="upper",
+            value=outputs.isupper(),
+            rationale="case",
+            source=source,
+            create_time_ms=0,
+            last_update_time_ms=0,
+        ),
+    ]
 
 
 def test_evaluate_runs_traces_scores_and_stores(store_uri: str) -> None:
-    case_insensitive = scorer(lambda outputs, expectations: outputs.upper() == expectations["expected_response"])
+    case_insensitive = scorer(
+        lambda outputs, expectations: outputs.upper() == expectations["expected_response"]
+    )
     result = evaltrace.evaluate(
-        data=RECORDS, predict_fn=bot, model_id="bot-v1",
-        scorers=[exact_match, contains_all, length, tone, picky, two_judgments, scorer(name="ci")(case_insensitive.fn)],
-    )  # fmt: skip
+        data=RECORDS,
+        predict_fn=bot,
+        model_id="bot-v1",
+        scorers=[
+            exact_match,
+            contains_all,
+            length,
+            tone,
+            picky,
+            two_judgments,
+            scorer(name="ci")(case_insensitive.fn),
+        ],
+    )
     metrics = result.metrics
     assert metrics["exact_match/score"] == 0.0 and metrics["ci/score"] == 1.0
     assert metrics["contains_all/score"] == 0.5 and metrics["contains_all/mean"] == 0.5
@@ -84,22 +117,37 @@ def test_evaluate_runs_traces_scores_and_stores(store_uri: str) -> None:
     assert table.loc[2, "error"] == "RuntimeError: model down"
 
     # Every record is a trace tagged with the run; every judgment is Feedback on it.
-    traces = evaltrace.search_traces(filter_string=f"tags.`evaltrace.run_id` = '{result.run_id}'", return_type="list")
+    traces = evaltrace.search_traces(
+        filter_string=f"tags.`evaltrace.run_id` = '{result.run_id}'", return_type="list"
+    )
     assert len(traces) == 3
     by_question = {t.data.spans[0].inputs["question"]: t for t in traces}
     assert by_question["boom"].info.state is TraceState.ERROR
     feedback = {f.name: f for f in by_question["refund?"].search_assessments(type="feedback")}
     assert feedback["exact_match"].value is False and feedback["length"].value == 7
     assert feedback["exact_match"].source.source_id == "exact_match"
-    assert by_question["shipping?"].search_assessments(name="picky")[0].error.error_code == "ValueError"
-    assert evaltrace.search_traces(filter_string="feedback.contains_all = 1.0", return_type="list")[0].info.trace_id == (
-        by_question["refund?"].info.trace_id
+    assert (
+        by_question["shipping?"].search_assessments(name="picky")[0].error.error_code
+        == "ValueError"
     )
+    assert evaltrace.search_traces(filter_string="feedback.contains_all = 1.0", return_type="list")[
+        0
+    ].info.trace_id == (by_question["refund?"].info.trace_id)
 
     run = evaltrace.get_evaluation_run(result.run_id)
     assert run.model_id == "bot-v1" and run.row_count == 3 and run.metrics == metrics
-    assert run.scorers == ["exact_match", "contains_all", "length", "tone", "picky", "two_judgments", "ci"]
-    assert [r.run_id for r in evaltrace.search_evaluation_runs(model_id="bot-v1")] == [result.run_id]
+    assert run.scorers == [
+        "exact_match",
+        "contains_all",
+        "length",
+        "tone",
+        "picky",
+        "two_judgments",
+        "ci",
+    ]
+    assert [r.run_id for r in evaltrace.search_evaluation_runs(model_id="bot-v1")] == [
+        result.run_id
+    ]
     with pytest.raises(EvaluationRunNotFoundError):
         evaltrace.get_evaluation_run("run-missing")
 
@@ -109,7 +157,11 @@ def test_dataset_is_pinned_and_compare_runs(store_uri: str) -> None:
     dataset.merge_records(RECORDS[:2])
     first = evaltrace.evaluate(data=dataset, predict_fn=bot, scorers=[contains_all])
     run = evaltrace.get_evaluation_run(first.run_id)
-    assert (run.dataset_id, run.dataset_version, run.dataset_digest) == (dataset.dataset_id, 1, dataset.digest)
+    assert (run.dataset_id, run.dataset_version, run.dataset_digest) == (
+        dataset.dataset_id,
+        1,
+        dataset.digest,
+    )
 
     ANSWERS["shipping?"] = "7 days"
     ANSWERS["refund?"] = "one month"
@@ -141,8 +193,12 @@ def test_answer_sheet_mode_on_existing_traces(store_uri: str) -> None:
 
 
 def test_bad_input_fails_before_anything_runs(store_uri: str) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"record 1: inputs \['query'\] do not fit predict_fn"):
-        evaltrace.evaluate(data=[RECORDS[0], {"inputs": {"query": "x"}}], predict_fn=bot, scorers=[length])
+    with pytest.raises(
+        InvalidArgumentError, match=r"record 1: inputs \['query'\] do not fit predict_fn"
+    ):
+        evaltrace.evaluate(
+            data=[RECORDS[0], {"inputs": {"query": "x"}}], predict_fn=bot, scorers=[length]
+        )
     with pytest.raises(InvalidArgumentError, match="record 0 has no outputs"):
         evaltrace.evaluate(data=RECORDS, scorers=[length])
     with pytest.raises(InvalidArgumentError, match="scorers must be Scorer objects"):
@@ -162,7 +218,7 @@ def verdicts(body: dict) -> str | None:
     if JUDGE_MARKER not in system:
         return None
     question = body["messages"][1]["content"]
-    good = "Answer: 30 days" in question or "Answer: \"30 days\"" in question
+    good = "Answer: 30 days" in question or 'Answer: "30 days"' in question
     return json.dumps({"result": "yes" if good else "no", "rationale": f"checked: {good}"})
 
 
@@ -174,7 +230,12 @@ def judge_server() -> Iterator[OpenAIServer]:
 
 def test_llm_judges(store_uri: str, judge_server: OpenAIServer) -> None:
     correctness = Correctness(name="factual_accuracy", base_url=judge_server.base_url, api_key="k")
-    english = Guidelines(name="is_english", guidelines="Answer in English", base_url=judge_server.base_url, api_key="k")
+    english = Guidelines(
+        name="is_english",
+        guidelines="Answer in English",
+        base_url=judge_server.base_url,
+        api_key="k",
+    )
     result = evaltrace.evaluate(data=RECORDS[:2], predict_fn=bot, scorers=[correctness, english])
     table = result.result_df
     assert list(table["factual_accuracy/value"]) == ["yes", "no"]
@@ -182,15 +243,21 @@ def test_llm_judges(store_uri: str, judge_server: OpenAIServer) -> None:
     assert table.loc[0, "factual_accuracy/rationale"] == "checked: True"
     trace = evaltrace.get_trace(table.loc[0, "trace_id"])
     (judged,) = trace.search_assessments(name="factual_accuracy")
-    assert judged.source.source_type.value == "LLM_JUDGE" and judged.source.source_id == "gpt-4o-mini"
-    judge_spans = evaltrace.search_traces(filter_string="attributes.name = 'judge factual_accuracy'", return_type="list")
+    assert (
+        judged.source.source_type.value == "LLM_JUDGE" and judged.source.source_id == "gpt-4o-mini"
+    )
+    judge_spans = evaltrace.search_traces(
+        filter_string="attributes.name = 'judge factual_accuracy'", return_type="list"
+    )
     assert len(judge_spans) == 2
     # A judge that cannot answer is an error on that record; the run goes on.
     judge_server.script("maybe?")
     again = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[correctness])
     assert "did not answer yes or no" in again.result_df.loc[0, "factual_accuracy/error"]
     # Nothing to judge against: an error that says so, not a crash.
-    missing = evaltrace.evaluate(data=[{"inputs": {"question": "refund?"}}], predict_fn=bot, scorers=[correctness])
+    missing = evaltrace.evaluate(
+        data=[{"inputs": {"question": "refund?"}}], predict_fn=bot, scorers=[correctness]
+    )
     assert "nothing to judge against" in missing.result_df.loc[0, "factual_accuracy/error"]
 
 

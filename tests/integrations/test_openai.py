@@ -59,7 +59,9 @@ def only_span() -> evaltrace.Span:
 
 
 def test_chat_completion_span(client: openai.OpenAI, server: OpenAIServer) -> None:
-    response = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.3)
+    response = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, temperature=0.3
+    )
     span = only_span()
     assert (span.name, span.span_type) == ("openai.chat.completions", "CHAT_MODEL")
     assert span.inputs == {"model": "gpt-4o-mini", "messages": MESSAGES, "temperature": 0.3}
@@ -72,14 +74,20 @@ def test_chat_completion_span(client: openai.OpenAI, server: OpenAIServer) -> No
     assert attributes["gen_ai.usage.output_tokens"] == response.usage.completion_tokens
     assert attributes["gen_ai.response.finish_reasons"] == ["stop"]
     assert attributes["evaltrace.openai.base_url"].startswith(server.base_url)
-    expected_cost = (response.usage.prompt_tokens * 0.15 + response.usage.completion_tokens * 0.60) / 1e6
+    expected_cost = (
+        response.usage.prompt_tokens * 0.15 + response.usage.completion_tokens * 0.60
+    ) / 1e6
     assert attributes["evaltrace.cost_usd"] == pytest.approx(expected_cost)
     assert span.status.status_code is SpanStatusCode.OK
 
 
 def test_tool_calls_and_tool_definitions(client: openai.OpenAI, server: OpenAIServer) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    server.script(ScriptedReply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}]))
+    tools = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    ]
+    server.script(
+        ScriptedReply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
+    )
     client.chat.completions.create(model="gpt-4o", messages=MESSAGES, tools=tools)
     attributes = only_span().attributes
     assert attributes["gen_ai.tool.definitions"] == tools
@@ -157,7 +165,9 @@ def test_structured_output_parse(client: openai.OpenAI, server: OpenAIServer) ->
         policy: str
 
     server.script(ScriptedReply(text='{"policy": "30 days"}'))
-    parsed = client.chat.completions.parse(model="gpt-4o", messages=MESSAGES, response_format=Answer)
+    parsed = client.chat.completions.parse(
+        model="gpt-4o", messages=MESSAGES, response_format=Answer
+    )
     assert parsed.choices[0].message.parsed == Answer(policy="30 days")
     span = only_span()
     assert span.inputs["response_format"]["type"] == "json_schema"
@@ -178,7 +188,9 @@ def test_responses_plain_and_streamed(client: openai.OpenAI, server: OpenAIServe
     assert span.attributes["gen_ai.usage.output_tokens"] == events[-1].response.usage.output_tokens
 
 
-def test_completions_embeddings_and_other_endpoints(client: openai.OpenAI, server: OpenAIServer) -> None:
+def test_completions_embeddings_and_other_endpoints(
+    client: openai.OpenAI, server: OpenAIServer
+) -> None:
     client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hi")
     span = only_span()
     assert (span.name, span.span_type) == ("openai.completions", "LLM")
@@ -223,9 +235,14 @@ def test_raw_and_streaming_response_wrappers(client: openai.OpenAI) -> None:
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES)
     assert raw.headers["x-request-id"] == "req_test"
     completion = raw.parse()
-    assert only_span().outputs["choices"][0]["message"]["content"] == completion.choices[0].message.content
+    assert (
+        only_span().outputs["choices"][0]["message"]["content"]
+        == completion.choices[0].message.content
+    )
 
-    with client.chat.completions.with_streaming_response.create(model="gpt-4o", messages=MESSAGES) as response:
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=MESSAGES
+    ) as response:
         assert response.parse().choices[0].message.content.startswith("You said")
     span = only_span()
     assert span.name == "openai.chat.completions" and span.status.status_code is SpanStatusCode.OK
@@ -250,8 +267,12 @@ def test_nesting_inside_trace_and_token_usage_in_trace_info(client: openai.OpenA
         "output_tokens": sum(c.attributes["gen_ai.usage.output_tokens"] for c in calls),
         "total_tokens": total,
     }
-    assert trace.info.cost_usd == pytest.approx(sum(c.attributes["evaltrace.cost_usd"] for c in calls))
-    found = evaltrace.search_traces(filter_string=f"attributes.total_tokens = {total}", return_type="list")
+    assert trace.info.cost_usd == pytest.approx(
+        sum(c.attributes["evaltrace.cost_usd"] for c in calls)
+    )
+    found = evaltrace.search_traces(
+        filter_string=f"attributes.total_tokens = {total}", return_type="list"
+    )
     assert [t.info.trace_id for t in found] == [trace.info.trace_id]
 
 
@@ -271,7 +292,9 @@ def test_async_client(server: OpenAIServer, stream: bool) -> None:
             if not stream:
                 response = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
                 return response.choices[0].message.content or ""
-            chunks = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+            chunks = await client.chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, stream=True
+            )
             return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
 
     text = asyncio.run(call())
@@ -286,7 +309,9 @@ def test_async_client(server: OpenAIServer, stream: bool) -> None:
 def test_async_stream_closed_early(server: OpenAIServer) -> None:
     async def call() -> None:
         async with async_client(server) as client:
-            stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+            stream = await client.chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, stream=True
+            )
             await stream.__anext__()
             await stream.close()
 
@@ -331,5 +356,7 @@ def test_autolog_without_openai_says_how_to_install() -> None:
         "    assert type(e).__name__ == 'MissingDependencyError', type(e)\n"
         "    print(e)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert "pip install 'evaltrace[openai]'" in result.stdout

@@ -88,9 +88,9 @@ def corpus(seed: int = 7, count: int = 40) -> list[Trace]:
             experiment_id="0",
             request_time=start // 1_000_000,
             execution_duration=rng.choice([None, rng.randrange(0, 3000)]),
-            state=TraceState.ERROR if root_status is SpanStatusCode.ERROR else rng.choice(
-                [TraceState.OK, TraceState.IN_PROGRESS]
-            ),
+            state=TraceState.ERROR
+            if root_status is SpanStatusCode.ERROR
+            else rng.choice([TraceState.OK, TraceState.IN_PROGRESS]),
             client_request_id=rng.choice([None, f"req-{n % 5}"]),
             tags=tags,
             trace_metadata={"user": rng.choice(["u1", "u2"])} if rng.random() < 0.5 else {},
@@ -102,8 +102,30 @@ def corpus(seed: int = 7, count: int = 40) -> list[Trace]:
 
 # -- random filters ------------------------------------------------------------------------
 
-_STRING_OPS = [Op.EQ, Op.NE, Op.LT, Op.GE, Op.LIKE, Op.ILIKE, Op.IN, Op.NOT_IN, Op.IS_NULL, Op.IS_NOT_NULL]
-_NUMBER_OPS = [Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE, Op.IN, Op.NOT_IN, Op.IS_NULL, Op.IS_NOT_NULL]
+_STRING_OPS = [
+    Op.EQ,
+    Op.NE,
+    Op.LT,
+    Op.GE,
+    Op.LIKE,
+    Op.ILIKE,
+    Op.IN,
+    Op.NOT_IN,
+    Op.IS_NULL,
+    Op.IS_NOT_NULL,
+]
+_NUMBER_OPS = [
+    Op.EQ,
+    Op.NE,
+    Op.LT,
+    Op.LE,
+    Op.GT,
+    Op.GE,
+    Op.IN,
+    Op.NOT_IN,
+    Op.IS_NULL,
+    Op.IS_NOT_NULL,
+]
 _ENUM_OPS = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN]
 _patterns = st.sampled_from(["%", "gpt%", "%o%", "_hat", "Chat", "%\\%%", "%\\_%", "pro_", "%END%"])
 _strings = st.sampled_from(STRINGS)
@@ -160,7 +182,9 @@ def trace_comparisons() -> st.SearchStrategy:
         _comparison(Key(a, "status"), _ENUM_OPS, st.sampled_from(["OK", "ERROR", "IN_PROGRESS"])),
         _comparison(Key(a, "timestamp_ms"), _NUMBER_OPS, _numbers),
         _comparison(Key(a, "execution_time_ms"), _NUMBER_OPS, st.sampled_from([0, 1000, 2999])),
-        _comparison(Key(a, "client_request_id"), _STRING_OPS, st.sampled_from(["req-1", "req-3", "x"])),
+        _comparison(
+            Key(a, "client_request_id"), _STRING_OPS, st.sampled_from(["req-1", "req-3", "x"])
+        ),
         _comparison(Key(KeyKind.TAG, "env"), _STRING_OPS, st.sampled_from(ENVS)),
         _comparison(Key(KeyKind.TAG, "mlflow.user"), _STRING_OPS, st.sampled_from(["ann", "bob"])),
         _comparison(Key(KeyKind.METADATA, "user"), _STRING_OPS, st.sampled_from(["u1", "u2"])),

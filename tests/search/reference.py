@@ -82,7 +82,10 @@ def trace_value(trace: Trace, comparison: Comparison) -> Any:
             "trace_id": info.trace_id,
             "client_request_id": info.client_request_id,
             "cost_usd": info.cost_usd,
-            **{k: (info.token_usage or {}).get(k) for k in ("input_tokens", "output_tokens", "total_tokens")},
+            **{
+                k: (info.token_usage or {}).get(k)
+                for k in ("input_tokens", "output_tokens", "total_tokens")
+            },
         }[key.name]
     if key.kind is KeyKind.TAG:
         return info.tags.get(key.name, _MISSING)
@@ -116,7 +119,12 @@ def compare(value: Any, comparison: Comparison, *, json_value: bool) -> bool:
     if op is Op.EQ:
         return bool(value == literal)
     return bool(
-        {Op.LT: value < literal, Op.LE: value <= literal, Op.GT: value > literal, Op.GE: value >= literal}[op]
+        {
+            Op.LT: value < literal,
+            Op.LE: value <= literal,
+            Op.GT: value > literal,
+            Op.GE: value >= literal,
+        }[op]
     )
 
 

@@ -29,7 +29,7 @@ A, T = KeyKind.ATTRIBUTE, KeyKind.TAG
     [
         ("attributes.name = 'x'", Comparison(Key(A, "name"), Op.EQ, "x")),
         ("trace.status = 'OK'", Comparison(Key(A, "status"), Op.EQ, "OK")),
-        ("status != \"ERROR\"", Comparison(Key(A, "status"), Op.NE, "ERROR")),
+        ('status != "ERROR"', Comparison(Key(A, "status"), Op.NE, "ERROR")),
         ("attributes.request_id = 'tr-1'", Comparison(Key(A, "trace_id"), Op.EQ, "tr-1")),
         ("timestamp_ms >= 1.5e3", Comparison(Key(A, "timestamp_ms"), Op.GE, 1500.0)),
         ("attributes.execution_time_ms < -2", Comparison(Key(A, "execution_time_ms"), Op.LT, -2)),
@@ -48,7 +48,9 @@ A, T = KeyKind.ATTRIBUTE, KeyKind.TAG
         ),
         (
             "span.attributes.`gen_ai.request.model` = 'gpt-4o'",
-            SpanGroup(Comparison(Key(KeyKind.SPAN_ATTRIBUTE, "gen_ai.request.model"), Op.EQ, "gpt-4o")),
+            SpanGroup(
+                Comparison(Key(KeyKind.SPAN_ATTRIBUTE, "gen_ai.request.model"), Op.EQ, "gpt-4o")
+            ),
         ),
     ],
 )
@@ -81,21 +83,50 @@ def test_bare_span_conditions_joined_by_and_are_one_span() -> None:
 @pytest.mark.parametrize(
     ("text", "message", "position"),
     [
-        ("atributes.name = 'x'", "unknown key 'atributes.name' at 0; did you mean 'attributes.name'?", 0),
-        ("attributes.name = 'x' AND", "expected a key such as attributes.status or tags.env at 25, found end of filter", 25),
-        ("attributes.status = 'DONE'", "attributes.status must be one of OK, ERROR, IN_PROGRESS; got 'DONE' at 18", 18),
+        (
+            "atributes.name = 'x'",
+            "unknown key 'atributes.name' at 0; did you mean 'attributes.name'?",
+            0,
+        ),
+        (
+            "attributes.name = 'x' AND",
+            "expected a key such as attributes.status or tags.env at 25, found end of filter",
+            25,
+        ),
+        (
+            "attributes.status = 'DONE'",
+            "attributes.status must be one of OK, ERROR, IN_PROGRESS; got 'DONE' at 18",
+            18,
+        ),
         ("attributes.timestamp_ms = '5'", "attributes.timestamp_ms is a number; got '5' at 24", 24),
         ("attributes.name = 5", "attributes.name is a string; quote the value 5 at 16", 16),
-        ("timestamp_ms LIKE 'x%'", "comparator LIKE is not supported for attributes.timestamp_ms (number) at 13", 13),
-        ("status IS NULL", "comparator IS NULL is not supported for attributes.status (enum) at 7", 7),
+        (
+            "timestamp_ms LIKE 'x%'",
+            "comparator LIKE is not supported for attributes.timestamp_ms (number) at 13",
+            13,
+        ),
+        (
+            "status IS NULL",
+            "comparator IS NULL is not supported for attributes.status (enum) at 7",
+            7,
+        ),
         ("tags.env = 'prod", "unterminated string starting at 11", 11),
-        ("tags.env = 'a' tags.x = 'b'", "expected AND, OR or the end of the filter at 15, found 'tags.x'", 15),
+        (
+            "tags.env = 'a' tags.x = 'b'",
+            "expected AND, OR or the end of the filter at 15, found 'tags.x'",
+            15,
+        ),
         ("tags.env IN 'a'", "expected '(' after IN at 12, found 'a'", 12),
         ("(tags.env = 'a'", "expected ')' at 15, found end of filter", 15),
         ("tags.env = 'a' ; DROP TABLE traces", "unexpected character ';' at 15", 15),
         ("span(tags.env = 'a')", "span(...) at 0 may only contain span.* conditions", 0),
         ("feedback.ok > true", "true/false cannot be ordered at 12", 12),
-        ("tags.env", "expected a comparator (= != < <= > >= LIKE ILIKE IN NOT IN IS NULL) at 8, found end of filter", 8),
+        (
+            "tags.env",
+            "expected a comparator (= != < <= > >= LIKE ILIKE IN NOT IN IS NULL) at 8, "
+            "found end of filter",
+            8,
+        ),
     ],
 )
 def test_errors_name_the_problem_and_position(text: str, message: str, position: int) -> None:
@@ -106,7 +137,9 @@ def test_errors_name_the_problem_and_position(text: str, message: str, position:
 
 
 def test_sql_in_a_literal_is_just_a_string() -> None:
-    assert parse_filter("tags.env = ''' OR 1=1 --'") == Comparison(Key(T, "env"), Op.EQ, "' OR 1=1 --")
+    assert parse_filter("tags.env = ''' OR 1=1 --'") == Comparison(
+        Key(T, "env"), Op.EQ, "' OR 1=1 --"
+    )
 
 
 def test_empty_filter_means_no_filter() -> None:
@@ -128,7 +161,11 @@ def test_order_by() -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from(list("atgs.e=!<>()'\"` ,ANDORNTILKE%_0123456789-\\x")), max_size=40))
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("atgs.e=!<>()'\"` ,ANDORNTILKE%_0123456789-\\x")), max_size=40
+    )
+)
 def test_random_strings_only_ever_raise_invalid_filter_error(text: str) -> None:
     try:
         parse_filter(text)

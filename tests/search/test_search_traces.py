@@ -99,8 +99,14 @@ def test_page_token_must_match_the_order(store_uri: str) -> None:
         evaltrace.search_traces(max_results=2, page_token=page.token, order_by=["tags.env"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(alphabet=st.sampled_from(list("tagsenv.=!<>()' ,ANDORNTILKEU%_019-\\")), max_size=40))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("tagsenv.=!<>()' ,ANDORNTILKEU%_019-\\")), max_size=40
+    )
+)
 def test_random_filters_raise_only_invalid_filter_error(sqlite_uri: str, text: str) -> None:
     evaltrace.set_tracking_uri(sqlite_uri)
     try:

@@ -89,7 +89,9 @@ def test_writing_the_same_trace_twice_is_harmless(store_uri: str) -> None:
     store.write_traces([make_trace(1), make_trace(2)])
     store.write_traces([make_trace(2), make_trace(3)])
     page = store.search_traces(["0"], max_results=10)
-    assert [t.info.trace_id for t in page.traces] == [make_trace(n).info.trace_id for n in (3, 2, 1)]
+    assert [t.info.trace_id for t in page.traces] == [
+        make_trace(n).info.trace_id for n in (3, 2, 1)
+    ]
 
 
 def test_unknown_trace_id_is_a_typed_error(store_uri: str) -> None:
@@ -171,10 +173,19 @@ def test_search_traces_dataframe_columns(store_uri: str) -> None:
     ask("hi")
     frame = evaltrace.search_traces()
     assert list(frame.columns) == [
-        "trace_id", "trace", "client_request_id", "state", "request_time",
-        "execution_duration", "request", "response", "trace_metadata", "tags", "spans",
+        "trace_id",
+        "trace",
+        "client_request_id",
+        "state",
+        "request_time",
+        "execution_duration",
+        "request",
+        "response",
+        "trace_metadata",
+        "tags",
+        "spans",
         "assessments",
-    ]  # fmt: skip
+    ]
     row = frame.iloc[0]
     assert row["request"] == {"question": "hi"} and row["response"] == {"answer": "HI"}
     assert row["tags"] == {"t": "1"} and row["client_request_id"] == "c-1"

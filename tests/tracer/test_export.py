@@ -99,7 +99,9 @@ def test_forked_child_gets_a_working_writer_and_parent_keeps_its_queue() -> None
     assert os.read(read, 1) == b"1"
     os.waitpid(pid, 0)
     handle(-2)
-    inputs = sorted(t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list"))
+    inputs = sorted(
+        t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list")
+    )
     assert inputs == [-2, -1, 100, 101, 102, 103, 104]
 
 

@@ -37,7 +37,7 @@ def autolog(disable: bool = False) -> None:
         for key, (cls, wrapper) in targets.items():
             if disable:
                 if key in _originals:
-                    setattr(cls, "request", _originals.pop(key))
+                    cls.request = _originals.pop(key)
             elif key not in _originals:
                 _originals[key] = cls.__dict__["request"]
                 wrapt.wrap_function_wrapper(cls, "request", wrapper())

@@ -27,7 +27,9 @@ class CallSpan:
     @classmethod
     def start(cls, endpoint: Endpoint, body: Any, base_url: str) -> CallSpan | None:
         try:
-            attributes = span_attributes(endpoint.span_type, request_attributes(endpoint, body, base_url))
+            attributes = span_attributes(
+                endpoint.span_type, request_attributes(endpoint, body, base_url)
+            )
             attributes["evaltrace.span.inputs"] = to_json(body, get_settings().max_payload_chars)
             return cls(open_span(endpoint.name, attributes))
         except Exception as exc:
@@ -57,7 +59,9 @@ class CallSpan:
         try:
             limit = get_settings().max_payload_chars
             attributes = {**response_attributes(outputs), **extra}
-            self.span.set_attributes({key: to_json(value, limit) for key, value in attributes.items()})
+            self.span.set_attributes(
+                {key: to_json(value, limit) for key, value in attributes.items()}
+            )
             end_span_ok(self.span, to_json(outputs, limit))
         except Exception as exc:
             log_internal_error("openai autolog end", exc)

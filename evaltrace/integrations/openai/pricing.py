@@ -31,14 +31,19 @@ def set_model_price(model: str, *, input_per_million: float, output_per_million:
 
     if not isinstance(model, str) or not model:
         raise InvalidArgumentError(f"model must be a non-empty string, got {model!r}")
-    for name, price in (("input_per_million", input_per_million), ("output_per_million", output_per_million)):
+    for name, price in (
+        ("input_per_million", input_per_million),
+        ("output_per_million", output_per_million),
+    ):
         if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
             raise InvalidArgumentError(f"{name} must be a non-negative number, got {price!r}")
     with _lock:
         _PRICES[model] = (float(input_per_million), float(output_per_million))
 
 
-def estimate_cost(model: str | None, input_tokens: int | None, output_tokens: int | None) -> float | None:
+def estimate_cost(
+    model: str | None, input_tokens: int | None, output_tokens: int | None
+) -> float | None:
     """The estimated cost in USD, or None for a model without a known price."""
     if not model:
         return None

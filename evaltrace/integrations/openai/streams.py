@@ -65,7 +65,9 @@ class _Chat:
                 "content": "".join(state["content"]) if state["content"] else None,
             }
             if state["tool_calls"]:
-                message["tool_calls"] = [state["tool_calls"][i] for i in sorted(state["tool_calls"])]
+                message["tool_calls"] = [
+                    state["tool_calls"][i] for i in sorted(state["tool_calls"])
+                ]
             choices.append(
                 {"index": index, "message": message, "finish_reason": state.get("finish_reason")}
             )
@@ -175,7 +177,7 @@ class _StreamTracing:
 
 
 class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
-    """Behaves as the ``openai.Stream`` it wraps (iteration, ``with``, ``close()``, ``.response``)."""
+    """Behaves as the ``openai.Stream`` it wraps: iteration, ``with``, ``close()``, ``response``."""
 
     def __init__(self, stream: Any, call: CallSpan, accumulator: Any) -> None:
         super().__init__(stream)

@@ -22,7 +22,9 @@ def _options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return args[1] if len(args) > 1 else kwargs.get("options")
 
 
-def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[CallSpan | None, str]:
+def _start(
+    instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[CallSpan | None, str]:
     options = _options(args, kwargs)
     method = str(getattr(options, "method", "post"))
     url = str(getattr(options, "url", ""))
@@ -30,7 +32,9 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tupl
     body = getattr(options, "json_data", None)
     if body is None:
         body = getattr(options, "params", None) or None
-    return CallSpan.start(endpoint, body, str(getattr(instance, "base_url", ""))), endpoint.operation
+    return CallSpan.start(
+        endpoint, body, str(getattr(instance, "base_url", ""))
+    ), endpoint.operation
 
 
 def _is_stream(result: Any) -> bool:
@@ -38,7 +42,7 @@ def _is_stream(result: Any) -> bool:
 
 
 def _raw_mode(options: Any) -> str | None:
-    """"true" for with_raw_response, "stream" for with_streaming_response, else None."""
+    """ "true" for with_raw_response, "stream" for with_streaming_response, else None."""
     headers = getattr(options, "headers", None)
     if not isinstance(headers, dict):
         return None
@@ -60,7 +64,9 @@ def _finish(call: CallSpan, result: Any, options: Any) -> None:
 
 
 class SyncRequestWrapper:
-    def __call__(self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def __call__(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         call, operation = _start(instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
@@ -76,7 +82,9 @@ class SyncRequestWrapper:
 
 
 class AsyncRequestWrapper:
-    async def __call__(self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def __call__(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         call, operation = _start(instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)

@@ -35,7 +35,9 @@ def upgrade() -> None:
     op.create_table(
         "dataset_tags",
         sa.Column(
-            "dataset_id", sa.String(40), sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+            "dataset_id",
+            sa.String(40),
+            sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("key", sa.String(250), primary_key=True),
@@ -45,7 +47,9 @@ def upgrade() -> None:
     op.create_table(
         "dataset_experiments",
         sa.Column(
-            "dataset_id", sa.String(40), sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+            "dataset_id",
+            sa.String(40),
+            sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("experiment_id", sa.Integer, primary_key=True),
@@ -53,7 +57,9 @@ def upgrade() -> None:
     op.create_table(
         "dataset_versions",
         sa.Column(
-            "dataset_id", sa.String(40), sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+            "dataset_id",
+            sa.String(40),
+            sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("version", sa.Integer, primary_key=True),
@@ -69,7 +75,9 @@ def upgrade() -> None:
         "dataset_records",
         sa.Column("revision_id", sa.String(40), primary_key=True),
         sa.Column(
-            "dataset_id", sa.String(40), sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+            "dataset_id",
+            sa.String(40),
+            sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("dataset_record_id", sa.String(40), nullable=False),
@@ -92,11 +100,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_dataset_records_live", "dataset_records", ["dataset_id", "version_removed", "record_id"]
     )
-    op.create_index(
-        "ix_dataset_records_added", "dataset_records", ["dataset_id", "version_added"]
-    )
+    op.create_index("ix_dataset_records_added", "dataset_records", ["dataset_id", "version_added"])
 
 
 def downgrade() -> None:
-    for table in ("dataset_records", "dataset_versions", "dataset_experiments", "dataset_tags", "datasets"):
+    for table in (
+        "dataset_records",
+        "dataset_versions",
+        "dataset_experiments",
+        "dataset_tags",
+        "datasets",
+    ):
         op.drop_table(table)

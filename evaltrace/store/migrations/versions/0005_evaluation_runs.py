@@ -31,11 +31,15 @@ def upgrade() -> None:
         sa.Column("start_time", sa.BigInteger, nullable=False),
         sa.Column("end_time", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_evaluation_runs_experiment", "evaluation_runs", ["experiment_id", "start_time"])
+    op.create_index(
+        "ix_evaluation_runs_experiment", "evaluation_runs", ["experiment_id", "start_time"]
+    )
     op.create_table(
         "evaluation_results",
         sa.Column(
-            "run_id", sa.String(40), sa.ForeignKey("evaluation_runs.run_id", ondelete="CASCADE"),
+            "run_id",
+            sa.String(40),
+            sa.ForeignKey("evaluation_runs.run_id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("row_index", sa.Integer, primary_key=True),
