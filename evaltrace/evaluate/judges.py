@@ -54,7 +54,9 @@ class JudgeScorer(Scorer):
     def source(self) -> AssessmentSource:
         return AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id=self.model)
 
-    def question(self, **arguments: Any) -> str | None:
+    def question(
+        self, inputs: Any = None, outputs: Any = None, expectations: Any = None, trace: Any = None
+    ) -> str | None:
         """The question for the judge, or None when the record has nothing to judge against."""
         raise NotImplementedError
 

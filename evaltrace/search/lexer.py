@@ -63,8 +63,8 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(TokenType.COMMA, ch, i))
             i += 1
         elif ch.isdigit() or (ch in "-+." and i + 1 < n and text[i + 1] in "0123456789."):
-            value, i_end = _number(text, i)
-            tokens.append(Token(TokenType.NUMBER, value, i))
+            number, i_end = _number(text, i)
+            tokens.append(Token(TokenType.NUMBER, number, i))
             i = i_end
         elif ch.isalpha() or ch in "_`":
             token, i = _identifier(text, i)

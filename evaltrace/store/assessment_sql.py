@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_, update
@@ -29,8 +29,8 @@ __all__ = [
 
 
 def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
-    is_feedback = isinstance(assessment, Feedback)
-    has_value = not (is_feedback and assessment.value is None and assessment.error is not None)
+    feedback = assessment if isinstance(assessment, Feedback) else None
+    has_value = not (feedback and feedback.value is None and feedback.error is not None)
     view = (
         scalar_view(assessment.value)
         if has_value
@@ -48,15 +48,13 @@ def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
         "kind": assessment.kind,
         "value_json": json.dumps(assessment.value, ensure_ascii=False) if has_value else None,
         **view,
-        "rationale": assessment.rationale if is_feedback else None,
+        "rationale": feedback.rationale if feedback else None,
         "source_type": assessment.source.source_type.value,
         "source_id": assessment.source.source_id,
         "metadata": json.dumps(assessment.metadata, ensure_ascii=False)
         if assessment.metadata
         else None,
-        "error": json.dumps(assessment.error.to_dict())
-        if is_feedback and assessment.error
-        else None,
+        "error": json.dumps(feedback.error.to_dict()) if feedback and feedback.error else None,
         "create_time": assessment.create_time_ms,
         "update_time": assessment.last_update_time_ms,
         "valid": assessment.valid,
@@ -64,7 +62,7 @@ def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def assessment_from_row(row: Mapping[str, Any]) -> Assessment:
+def assessment_from_row(row: Any) -> Assessment:
     common = {
         "assessment_id": row["assessment_id"],
         "trace_id": row["trace_id"],

@@ -225,7 +225,9 @@ class SqlDatasets:
             dataset = self._require(connection, dataset_id, lock=True)
             version = dataset["version"] + 1
             existing = self._live_rows(connection, dataset_id, list(folded))
-            new_rows, removed, unchanged = [], [], 0
+            new_rows: list[dict[str, Any]] = []
+            removed: list[str] = []
+            unchanged = 0
             digest = dataset["digest"]
             profile = json.loads(dataset["profile"])
             schema = json.loads(dataset["schema"])
@@ -374,6 +376,7 @@ class SqlDatasets:
     def records(self, dataset_id: str, version: int | None = None) -> list[DatasetRecord]:
         """The records of the current version, or exactly those of ``version``."""
         r = models.dataset_records
+        live: Any
         if version is None:
             live = r.c.version_removed.is_(None)
         else:

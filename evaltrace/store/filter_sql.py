@@ -8,7 +8,7 @@ traces without an ``env`` tag, and a missing value fails ``=``, ``<``, ``LIKE`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement as Column
@@ -200,7 +200,10 @@ class FilterCompiler:
         op, value = comparison.op, comparison.value
         if op is Op.IN:
             return or_(
-                *(self._json_value(table, Comparison(comparison.key, Op.EQ, v)) for v in value)
+                *(
+                    self._json_value(table, Comparison(comparison.key, Op.EQ, v))
+                    for v in cast(tuple, value)
+                )
             )
         c = table.c
         if isinstance(value, bool):

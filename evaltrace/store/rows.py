@@ -167,7 +167,7 @@ def trace_from_rows(info: TraceInfo, span_rows: Iterable[Mapping[str, Any]]) -> 
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
 
 
-def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
+def experiment_from_row(row: Any) -> Experiment:
     return Experiment(
         experiment_id=str(row["experiment_id"]),
         name=row["name"],

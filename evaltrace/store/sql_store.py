@@ -214,6 +214,7 @@ class SqlStore(TraceStore):
 
     def _sort_expression(self, key: Key) -> Any:
         t = models.traces
+        column: Any
         if key.kind is KeyKind.ATTRIBUTE:
             # Timestamps sort by the root span's start in ns: same order as ms, without ties.
             column = (
@@ -438,6 +439,7 @@ def keyset_after(keys: Sequence[tuple[Any, bool]], values: Sequence[Any]) -> Any
     alternatives = []
     for i, (expression, descending) in enumerate(keys):
         value = values[i]
+        after: Any
         if value is None:
             after = false()  # only NULLs follow a NULL, and those are ties
         else:

@@ -68,7 +68,7 @@ class OpenAIServer:
     @property
     def base_url(self) -> str:
         host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def start(self) -> OpenAIServer:
         if self._thread is None:
@@ -245,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.text is not None
             else ("" if reply.tool_calls else f"You said: {prompt}")
         )
-        tool_calls = [
+        tool_calls: list[dict[str, Any]] = [
             {
                 "id": f"call_{i}",
                 "type": "function",

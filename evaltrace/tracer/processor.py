@@ -8,10 +8,11 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanContext
 
 from evaltrace._internal_errors import log_internal_error, logger
 
@@ -45,12 +46,12 @@ class FinishedSpan(NamedTuple):
     events: tuple[tuple[str, int, dict[str, Any]], ...]
 
     @classmethod
-    def of(cls, span: ReadableSpan) -> FinishedSpan:
+    def of(cls, span: ReadableSpan, context: SpanContext) -> FinishedSpan:
         parent = span.parent
         status = span.status
         events = span.events
         return cls(
-            span.context.span_id,  # type: ignore[union-attr]
+            context.span_id,
             None if parent is None else parent.span_id,
             span.name,
             span.start_time or 0,
@@ -112,7 +113,7 @@ class TraceAssembler(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            context = span.get_span_context()
+            context = cast(SpanContext, span.get_span_context())  # always set on SDK spans
             pending = self.pending.get(context.trace_id)
             if pending is None:
                 if self.enabled:
@@ -122,7 +123,7 @@ class TraceAssembler(SpanProcessor):
                         "span %r ended after its trace was finished; not stored", span.name
                     )
                 return
-            pending.spans.append(FinishedSpan.of(span))
+            pending.spans.append(FinishedSpan.of(span, context))
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id

@@ -151,13 +151,13 @@ def update_current_trace(
     for argument, value in (("tags", tags), ("metadata", metadata)):
         if value is not None and not isinstance(value, Mapping):
             raise InvalidArgumentError(f"{argument} must be a mapping, got {type(value).__name__}")
-    for argument, value in (
+    for argument, text in (
         ("request_preview", request_preview),
         ("response_preview", response_preview),
         ("client_request_id", client_request_id),
     ):
-        if value is not None and not isinstance(value, str):
-            raise InvalidArgumentError(f"{argument} must be a string, got {type(value).__name__}")
+        if text is not None and not isinstance(text, str):
+            raise InvalidArgumentError(f"{argument} must be a string, got {type(text).__name__}")
     span = otel_trace.get_current_span()
     pending = get_runtime().assembler.pending.get(span.get_span_context().trace_id)
     if pending is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from evaltrace.exceptions import MissingDependencyError
 
 __all__ = ["autolog"]
 
+_METHOD = "request"  # the one method every endpoint of the client goes through
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}  # "Sync" / "Async" -> the method as it was in the class dict
 
@@ -37,10 +38,10 @@ def autolog(disable: bool = False) -> None:
         for key, (cls, wrapper) in targets.items():
             if disable:
                 if key in _originals:
-                    cls.request = _originals.pop(key)
+                    setattr(cls, _METHOD, _originals.pop(key))
             elif key not in _originals:
-                _originals[key] = cls.__dict__["request"]
-                wrapt.wrap_function_wrapper(cls, "request", wrapper())
+                _originals[key] = cls.__dict__[_METHOD]
+                wrapt.wrap_function_wrapper(cls, _METHOD, cast(Any, wrapper()))
 
 
 def is_enabled() -> bool:

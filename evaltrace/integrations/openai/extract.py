@@ -98,7 +98,8 @@ def response_attributes(response: Any) -> dict[str, Any]:
         attributes["gen_ai.response.model"] = response["model"]
     if response.get("id"):
         attributes["gen_ai.response.id"] = response["id"]
-    finish_reasons, tool_calls = [], []
+    finish_reasons: list[Any] = []
+    tool_calls: list[Any] = []
     for choice in response.get("choices") or []:
         if choice.get("finish_reason"):
             finish_reasons.append(choice["finish_reason"])
