@@ -15,7 +15,7 @@ from typing import Any
 
 from evaltrace.exceptions import InvalidArgumentError
 
-__all__ = ["Settings", "configure", "get_settings", "reset"]
+__all__ = ["Settings", "configure", "current_user", "get_settings", "reset"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,3 +116,16 @@ def reset() -> None:
     with _lock:
         _overrides.clear()
         _settings = None
+
+
+def current_user() -> str | None:
+    """Who annotations and dataset changes are attributed to: EVALTRACE_USER, else the OS user."""
+    configured = get_settings().user
+    if configured:
+        return configured
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        return None

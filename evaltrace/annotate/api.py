@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from evaltrace._config import get_settings
+from evaltrace._config import current_user
+from evaltrace._validation import require_json
 from evaltrace.entities import (
     Assessment,
     AssessmentError,
@@ -143,7 +142,7 @@ def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int)
         "assessment_id": f"a-{uuid.uuid4().hex}",
         "trace_id": trace_id,
         "name": name,
-        "value": _json_value(value, "value", where),
+        "value": require_json(value, f"{where}value"),
         "source": _source(record.get("source"), kind, where),
         "create_time_ms": now,
         "last_update_time_ms": now,
@@ -171,33 +170,23 @@ def _text(value: Any, argument: str, where: str) -> str:
     return value
 
 
-def _json_value(value: Any, argument: str, where: str) -> Any:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f"{where}{argument} must be a JSON value (str, number, bool, list, dict): {exc}"
-        ) from None
-    return value
-
-
 def _metadata(metadata: Any, where: str) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
         raise InvalidArgumentError(f"{where}metadata must be a mapping with string keys")
-    return dict(_json_value(dict(metadata), "metadata", where))
+    return dict(require_json(dict(metadata), f"{where}metadata"))
 
 
 def _source(source: Any, kind: type[Assessment], where: str) -> AssessmentSource:
     if source is None:
         default = AssessmentSourceType.HUMAN if kind is Expectation else AssessmentSourceType.CODE
-        return AssessmentSource(source_type=default, source_id=_current_user())
+        return AssessmentSource(source_type=default, source_id=current_user())
     if isinstance(source, AssessmentSource):
         return source
     if isinstance(source, str):
         try:
-            return AssessmentSource(source_type=source, source_id=_current_user())  # type: ignore[arg-type]
+            return AssessmentSource(source_type=source, source_id=current_user())  # type: ignore[arg-type]
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"{where}source: {exc}") from None
     raise InvalidArgumentError(
@@ -213,16 +202,6 @@ def _error(error: Any, where: str) -> AssessmentError | None:
     if isinstance(error, str):
         return AssessmentError(error_code="ERROR", error_message=error)
     raise InvalidArgumentError(f"{where}error must be an AssessmentError, an exception or a string")
-
-
-def _current_user() -> str | None:
-    configured = get_settings().user
-    if configured:
-        return configured
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment
-        return None
 
 
 def _now_ms() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evaltrace._config import get_settings
+from evaltrace._config import current_user
 from evaltrace.datasets.dataset import EvaluationDataset
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
@@ -14,25 +14,12 @@ from evaltrace.store import get_store
 
 __all__ = [
     "create_dataset",
-    "current_user",
     "delete_dataset",
     "delete_dataset_tag",
     "get_dataset",
     "search_datasets",
     "set_dataset_tags",
 ]
-
-
-def current_user() -> str | None:
-    configured = get_settings().user
-    if configured:
-        return configured
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:
-        return None
 
 
 def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:

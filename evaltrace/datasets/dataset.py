@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaltrace._config import current_user
 from evaltrace.datasets.records import candidates_from
 from evaltrace.entities import DatasetInfo, DatasetRecord, DatasetVersion
 from evaltrace.exceptions import InvalidArgumentError
@@ -149,8 +150,6 @@ class EvaluationDataset:
         self._check_writable()
         candidates = candidates_from(records)
         flush_for_readers()
-        from evaltrace.datasets.api import current_user
-
         get_store().datasets.merge(self.dataset_id, candidates, current_user())
         self._refresh()
         return self
@@ -162,8 +161,6 @@ class EvaluationDataset:
             raise InvalidArgumentError(
                 "ids must be a list of dataset_record_id or record_id strings"
             )
-        from evaltrace.datasets.api import current_user
-
         result = get_store().datasets.delete_records(self.dataset_id, list(ids), current_user())
         self._refresh()
         return result.deleted

@@ -7,13 +7,13 @@ before anything is written.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaltrace._validation import require_json
 from evaltrace.entities import (
     DatasetRecordSource,
     DatasetRecordSourceType,
@@ -132,7 +132,7 @@ def _from_dict(record: Mapping[str, Any], index: int) -> Candidate:
     expectations = _json_dict(values.get("expectations") or {}, where, "expectations")
     tags = _json_dict(values.get("tags") or {}, where, "tags")
     has_outputs = "outputs" in values
-    outputs = _json(values.get("outputs"), where, "outputs")
+    outputs = require_json(values.get("outputs"), f"{where}: outputs")
     record_id = values.get("record_id")
     if record_id is None:
         record_id = inputs_key(inputs)
@@ -191,22 +191,12 @@ def _source(source: Any, expectations: dict[str, Any], where: str) -> DatasetRec
     return result
 
 
-def _json(value: Any, where: str, name: str) -> Any:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f"{where}: {name} must be JSON (str, number, bool, list, dict): {exc}"
-        ) from None
-    return value
-
-
 def _json_dict(value: Any, where: str, name: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidArgumentError(f"{where}: {name} must be a dict, got {_describe(value)}")
     if not all(isinstance(key, str) for key in value):
         raise InvalidArgumentError(f"{where}: {name} keys must be strings")
-    return dict(_json(dict(value), where, name))
+    return dict(require_json(dict(value), f"{where}: {name}"))
 
 
 def _describe(value: Any) -> str:

@@ -252,10 +252,7 @@ class SqlDatasets:
                 )
             if not new_rows:
                 return MergeResult(dataset["version"], 0, 0, unchanged)
-            for chunk in _chunks(removed):
-                connection.execute(
-                    update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
-                )
+            _remove_revisions(connection, removed, version)
             connection.execute(insert(r), new_rows)
             inserted = len(new_rows) - len(removed)
             self._new_version(
@@ -297,10 +294,7 @@ class SqlDatasets:
             for row in rows:
                 digest = _xor(digest, row["content_hash"])
                 _count_source(profile, row["source_type"], -1)
-            for chunk in _chunks([row["revision_id"] for row in rows]):
-                connection.execute(
-                    update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
-                )
+            _remove_revisions(connection, [row["revision_id"] for row in rows], version)
             self._new_version(
                 connection,
                 dataset_id,
@@ -425,6 +419,15 @@ class SqlDatasets:
                     )
                 ).scalar_one()
             )
+
+
+def _remove_revisions(connection: Connection, revision_ids: list[str], version: int) -> None:
+    """End these revisions' lives at ``version`` (they stay readable in older versions)."""
+    r = models.dataset_records
+    for chunk in _chunks(revision_ids):
+        connection.execute(
+            update(r).where(r.c.revision_id.in_(chunk)).values(version_removed=version)
+        )
 
 
 @contextmanager

@@ -168,7 +168,7 @@ def test_bad_records_are_typed_errors_and_write_nothing(store_uri: str) -> None:
         ),
         ([{"input": {"q": 1}}], "unknown field 'input' in record 0; did you mean 'inputs'?"),
         ([{"inputs": "question?"}], "record 0: inputs must be a non-empty dict, got str"),
-        ([{"inputs": {"q": {1, 2}}}], "record 0: inputs must be JSON"),
+        ([{"inputs": {"q": {1, 2}}}], "record 0: inputs must be a JSON value"),
         ([{"inputs": {"q": 1}, "expectations": [1]}], "record 0: expectations must be a dict"),
         ([42], "record 0 must be a Trace or a dict, got int"),
     ]
