@@ -34,6 +34,8 @@ class Settings:
     raise_internal_errors: bool = False
     user: str | None = None
     eval_max_workers: int = 4
+    redact: bool = True
+    redact_keys: str | None = None
 
 
 _ENV_PREFIX = "EVALTRACE_"

@@ -30,6 +30,7 @@ EXPECTED = {
     "get_evaluation_run",
     "search_evaluation_runs",
     "openai",
+    "set_redaction_callback",
     "Experiment",
     "LiveSpan",
     "Span",

@@ -3,6 +3,7 @@
 from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.decorator import trace
 from evaltrace.tracer.live_span import LiveSpan
+from evaltrace.tracer.redact import set_redaction_callback
 from evaltrace.tracer.runtime import add_span_processor
 from evaltrace.tracer.spans import (
     flush,
@@ -18,6 +19,7 @@ __all__ = [
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",
+    "set_redaction_callback",
     "start_span",
     "trace",
     "update_current_trace",

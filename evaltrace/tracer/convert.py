@@ -25,6 +25,7 @@ from evaltrace.entities.limits import (
 )
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.processor import FinishedSpan, PendingTrace
+from evaltrace.tracer.redact import redact
 from evaltrace.tracer.serialize import to_json
 
 __all__ = ["format_span_id", "format_trace_id", "to_trace"]
@@ -56,11 +57,11 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
         state=TraceState.ERROR
         if root.status.status_code is SpanStatusCode.ERROR
         else TraceState.OK,
-        request_preview=_preview(pending.request_preview, root.inputs),
-        response_preview=_preview(pending.response_preview, root.outputs),
+        request_preview=redact(_preview(pending.request_preview, root.inputs)),
+        response_preview=redact(_preview(pending.response_preview, root.outputs)),
         client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
-        tags=_string_map(pending.tags),
-        trace_metadata=_string_map(pending.metadata),
+        tags=redact(_string_map(pending.tags)),
+        trace_metadata=redact(_string_map(pending.metadata)),
         **_usage(spans),
     )
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
@@ -69,10 +70,10 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
 def to_span(span: FinishedSpan, trace_id: str) -> Span:
     raw = dict(span.attributes)
     ours = keys.SPAN_TYPE in raw
-    inputs = _decode(raw.pop(keys.SPAN_INPUTS, None))
-    outputs = _decode(raw.pop(keys.SPAN_OUTPUTS, None))
+    inputs = redact(_decode(raw.pop(keys.SPAN_INPUTS, None)), ("inputs",))
+    outputs = redact(_decode(raw.pop(keys.SPAN_OUTPUTS, None)), ("outputs",))
     span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
-    attributes = {k: _decode(v) if ours else _plain(v) for k, v in raw.items()}
+    attributes = redact({k: _decode(v) if ours else _plain(v) for k, v in raw.items()})
     return Span(
         trace_id=trace_id,
         span_id=format_span_id(span.span_id),
@@ -92,7 +93,7 @@ def to_span(span: FinishedSpan, trace_id: str) -> Span:
             SpanEvent(
                 name=name,
                 timestamp_ns=timestamp,
-                attributes={k: _plain(v) for k, v in attributes.items()},
+                attributes=redact({k: _plain(v) for k, v in attributes.items()}),
             )
             for name, timestamp, attributes in span.events
         ),
