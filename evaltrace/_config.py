@@ -36,6 +36,9 @@ class Settings:
     eval_max_workers: int = 4
     redact: bool = True
     redact_keys: str | None = None
+    spool: bool = True
+    spool_dir: str | None = None  # default: ~/.cache/evaltrace/spool
+    spool_max_bytes: int = 1_000_000_000
 
 
 _ENV_PREFIX = "EVALTRACE_"

@@ -103,6 +103,7 @@ def fresh_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[No
     At the end, no trace may have been dropped unless the test is marked ``allow_drops``.
     """
     reset_everything()
+    _config.configure(spool_dir=str(tmp_path / "spool"))
     uri = (
         request.getfixturevalue("store_uri")
         if "store_uri" in request.fixturenames

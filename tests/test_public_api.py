@@ -31,6 +31,7 @@ EXPECTED = {
     "search_evaluation_runs",
     "openai",
     "set_redaction_callback",
+    "recover",
     "Experiment",
     "LiveSpan",
     "Span",

@@ -4,7 +4,7 @@ from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.decorator import trace
 from evaltrace.tracer.live_span import LiveSpan
 from evaltrace.tracer.redact import set_redaction_callback
-from evaltrace.tracer.runtime import add_span_processor
+from evaltrace.tracer.runtime import add_span_processor, recover
 from evaltrace.tracer.spans import (
     flush,
     get_current_active_span,
@@ -19,6 +19,7 @@ __all__ = [
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",
+    "recover",
     "set_redaction_callback",
     "start_span",
     "trace",

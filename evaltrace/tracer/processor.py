@@ -132,7 +132,9 @@ class TraceAssembler(SpanProcessor):
             log_internal_error("span processor on_end", exc)
 
     def shutdown(self) -> None:
-        self._writer.flush(timeout=None)
+        from evaltrace._config import get_settings
+
+        self._writer.flush(timeout=get_settings().flush_on_exit_timeout)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return bool(self._writer.flush(timeout=timeout_millis / 1000))

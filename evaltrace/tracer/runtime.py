@@ -13,6 +13,9 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -23,6 +26,7 @@ from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Trace
 from evaltrace.store import get_store, get_tracking_uri
 from evaltrace.tracer.convert import to_trace
 from evaltrace.tracer.processor import ExperimentRef, PendingTrace, TraceAssembler
+from evaltrace.tracer.spool import Spool, default_spool_dir
 from evaltrace.tracer.writer import TraceWriter
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "flush_for_readers",
     "get_active_experiment",
     "get_runtime",
+    "recover",
     "reset_runtime",
     "set_active_experiment",
 ]
@@ -44,6 +49,7 @@ class Runtime:
     tracer: otel_trace.Tracer
     assembler: TraceAssembler
     writer: TraceWriter
+    spool: Spool | None
 
 
 _lock = threading.Lock()
@@ -89,11 +95,14 @@ def _create_runtime() -> Runtime:
         if _runtime is not None:
             return _runtime
         settings = get_settings()
+        spool = _make_spool(settings)
         writer = TraceWriter(
             _store_batch,
             asynchronous=settings.async_logging,
             max_queue_size=settings.max_queue_size,
             batch_size=settings.batch_size,
+            spill=None if spool is None else partial(_spill, spool),
+            replay=None if spool is None else partial(_replay, spool),
         )
         assembler = TraceAssembler(writer, _scope)
         provider = _provider(settings.use_global_provider)
@@ -103,7 +112,10 @@ def _create_runtime() -> Runtime:
             tracer=provider.get_tracer(_INSTRUMENTATION_NAME),
             assembler=assembler,
             writer=writer,
+            spool=spool,
         )
+        if spool is not None and spool.has_work():  # left by a process that died
+            writer.request_replay()
         if not _atexit_registered:
             atexit.register(_flush_at_exit)
             _atexit_registered = True
@@ -134,6 +146,7 @@ def reset_runtime() -> None:
         _active_experiment = None
     if runtime is not None:
         runtime.writer.flush(timeout=30)
+        runtime.writer.stop()
         # A provider shared with others (the global one) cannot drop a processor: disable ours.
         runtime.assembler.enabled = False
         if runtime.provider is not otel_trace.get_tracer_provider():
@@ -160,6 +173,8 @@ def _after_fork_in_child() -> None:
     runtime = _runtime
     if runtime is not None:
         runtime.writer.after_fork_in_child()
+        if runtime.spool is not None:
+            runtime.spool.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):
@@ -168,6 +183,45 @@ if hasattr(os, "register_at_fork"):
 
 _experiment_ids: dict[tuple[str, str], str] = {}
 _YIELD_EVERY = 16
+
+
+def _make_spool(settings: Any) -> Spool | None:
+    if not settings.spool:
+        return None
+    directory = Path(settings.spool_dir) if settings.spool_dir else default_spool_dir()
+    return Spool(directory, settings.spool_max_bytes)
+
+
+def _spill(spool: Spool, batch: Sequence[PendingTrace]) -> bool:
+    items = []
+    for pending in batch:
+        try:
+            experiment = pending.experiment.experiment_id or DEFAULT_EXPERIMENT_ID
+            if pending.experiment.experiment_id is None:
+                cached = _experiment_ids.get((pending.tracking_uri, pending.experiment.name or ""))
+                experiment = cached or DEFAULT_EXPERIMENT_ID
+            items.append((pending.tracking_uri, to_trace(pending, experiment)))
+        except Exception as exc:
+            log_internal_error("converting a finished trace", exc)
+    return spool.append(items)
+
+
+def _replay(spool: Spool) -> None:
+    spool.replay(lambda uri, traces: get_store(uri).write_traces(traces))
+
+
+def recover(timeout: float | None = 30.0) -> bool:
+    """Replay spooled traces (this process's, and those of processes that died) now.
+
+    Returns True when nothing is left in the spool; False if the store is still unreachable
+    when ``timeout`` runs out. Processes also do this by themselves when they start.
+    """
+    runtime = get_runtime()
+    if runtime.spool is None:
+        return True
+    if runtime.spool.has_work():
+        runtime.writer.request_replay()
+    return runtime.writer.flush(timeout)
 
 
 def _store_batch(batch: Sequence[PendingTrace]) -> None:

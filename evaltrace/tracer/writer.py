@@ -1,10 +1,12 @@
 """The background writer: takes finished traces off the application's thread and stores them.
 
 Traces wait in a bounded in-memory queue. One daemon thread takes batches and writes each in
-one transaction. If the store cannot be reached, the batch is kept and retried with backoff
-while new traces queue up to the bound; past the bound traces are dropped, counted and warned
-about. A batch the store rejects for its content is written trace by trace so that one bad
-trace cannot hold back the others.
+one transaction. If the store cannot be reached, or the queue is full, traces go to the durable
+spool (``spill``) and are replayed (``replay``) when the store is back; without a spool, the
+batch is kept and retried with backoff while new traces queue up to the bound. Only what
+neither the queue nor the spool can hold is dropped, counted and warned about. A batch the
+store rejects for its content is written trace by trace, so one bad trace cannot hold back
+the others.
 """
 
 from __future__ import annotations
@@ -27,15 +29,29 @@ _LINGER_S = 0.05
 _DROP_WARNING_INTERVAL_S = 10.0
 
 WriteBatch = Callable[[Sequence[PendingTrace]], None]
+Spill = Callable[[Sequence[PendingTrace]], bool]  # durably kept? (False: the spool is full)
+Replay = Callable[[], None]  # raises StoreUnavailableError while the store is down
+_REPLAY_INTERVAL_S = 2.0
 
 
 class TraceWriter:
     """Hands pending traces to ``write_batch``, on a background thread or synchronously."""
 
     def __init__(
-        self, write_batch: WriteBatch, *, asynchronous: bool, max_queue_size: int, batch_size: int
+        self,
+        write_batch: WriteBatch,
+        *,
+        asynchronous: bool,
+        max_queue_size: int,
+        batch_size: int,
+        spill: Spill | None = None,
+        replay: Replay | None = None,
     ) -> None:
         self._write_batch = write_batch
+        self._spill = spill
+        self._replay = replay
+        self.spilled = 0
+        self.spool_pending = False
         self._asynchronous = asynchronous
         self._max_queue_size = max_queue_size
         self._batch_size = batch_size
@@ -53,6 +69,7 @@ class TraceWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_drop_warning = 0.0
+        self._stopped = False
 
     # -- the application's side ---------------------------------------------------------------
 
@@ -62,7 +79,7 @@ class TraceWriter:
             self._write_synchronously(trace)
             return
         if len(self._queue) >= self._max_queue_size:
-            self._drop(1, "the export queue is full")
+            self._spill_or_drop([trace], "the export queue is full")
             return
         queue = self._queue
         queue.append(trace)
@@ -74,16 +91,30 @@ class TraceWriter:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued trace is written; False if ``timeout`` (s) ran out first."""
-        if not self._asynchronous or self._thread is None:
-            return not self._queue
+        if not self._asynchronous or self._thread is None or self._stopped:
+            return not self._queue and not self.spool_pending
         self._urgent.set()
         self._wakeup.set()
         with self._idle:
-            return self._idle.wait_for(lambda: not self._queue and not self._busy, timeout)
+            return self._idle.wait_for(
+                lambda: not self._queue and not self._busy and not self.spool_pending, timeout
+            )
+
+    def request_replay(self) -> None:
+        """There may be spooled traces (found at start): replay them in the background."""
+        self.spool_pending = True
+        if self._asynchronous and self._thread is None:
+            self._start()
+        self._wakeup.set()
 
     @property
     def pending(self) -> int:
         return len(self._queue) + (1 if self._busy else 0)
+
+    def stop(self) -> None:
+        """End the writer thread (what is still queued stays unwritten: flush first)."""
+        self._stopped = True
+        self._wakeup.set()
 
     def after_fork_in_child(self) -> None:
         """The parent writes what it had queued; the child starts empty, with a fresh thread."""
@@ -101,8 +132,12 @@ class TraceWriter:
 
     def _run(self) -> None:
         while True:
-            self._wakeup.wait()
+            self._wakeup.wait(_REPLAY_INTERVAL_S if self.spool_pending else None)
             self._wakeup.clear()
+            if self._stopped:
+                return
+            if self.spool_pending:
+                self._try_replay()
             if len(self._queue) < self._batch_size:
                 self._urgent.wait(_LINGER_S)
             self._urgent.clear()
@@ -129,6 +164,10 @@ class TraceWriter:
                     self._retrying = False
                 return
             except StoreUnavailableError as exc:
+                if self._spill is not None:
+                    self._warn_unavailable(len(batch), exc)
+                    self._spill_or_drop(batch, f"the store is unreachable: {exc}")
+                    return
                 if not self._retrying:
                     logger.warning(
                         "evaltrace: cannot write %d trace(s) to the store (%s); "
@@ -147,12 +186,52 @@ class TraceWriter:
                     self._write_until_done([trace])
                 return
 
+    def _try_replay(self) -> None:
+        if self._replay is None:
+            self.spool_pending = False
+            return
+        try:
+            self._replay()
+        except StoreUnavailableError:
+            return  # still down: try again at the next interval or flush
+        except Exception as exc:
+            log_internal_error("spool replay", exc)
+            return
+        self.spool_pending = False
+        if self._retrying:
+            logger.warning("evaltrace: the trace store is reachable again")
+            self._retrying = False
+        with self._idle:
+            self._idle.notify_all()
+
+    def _warn_unavailable(self, count: int, exc: Exception) -> None:
+        if not self._retrying:
+            logger.warning(
+                "evaltrace: cannot write %d trace(s) to the store (%s); spooling them to disk "
+                "and replaying when it is back",
+                count,
+                exc,
+            )
+            self._retrying = True
+
+    def _spill_or_drop(self, batch: Sequence[PendingTrace], reason: str) -> None:
+        if self._spill is not None:
+            try:
+                if self._spill(batch):
+                    self.spilled += len(batch)
+                    self.spool_pending = True
+                    return
+                reason = f"{reason}, and the spool is full"
+            except Exception as exc:  # a full or broken disk: counted and warned below
+                reason = f"{reason}, and the spool cannot be written: {exc}"
+        self._drop(len(batch), reason)
+
     def _write_synchronously(self, trace: PendingTrace) -> None:
         try:
             self._write_batch([trace])
             self.written += 1
         except StoreUnavailableError as exc:
-            self._drop(1, f"the store is unreachable: {exc}")
+            self._spill_or_drop([trace], f"the store is unreachable: {exc}")
         except Exception as exc:
             log_internal_error("synchronous trace write", exc)
             self.dropped += 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,7 +58,7 @@ def test_full_queue_drops_are_counted_and_warned(
     # A store that cannot be opened yet keeps the writer retrying while the queue fills.
     missing = tmp_path / "not-yet"
     evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
-    evaltrace.configure(max_queue_size=5, batch_size=1)
+    evaltrace.configure(max_queue_size=5, batch_size=1, spool=False)
     with caplog.at_level(logging.WARNING, logger="evaltrace"):
         results = [handle(i) for i in range(20)]
     assert results == list(range(20))
@@ -76,7 +79,8 @@ def test_unreachable_store_keeps_traces_queued_until_it_is_back(
     with caplog.at_level(logging.WARNING, logger="evaltrace"):
         assert [handle(i) for i in range(10)] == list(range(10))
         assert evaltrace.flush(timeout=0.3) is False
-    assert "cannot write" in caplog.text and "retrying" in caplog.text
+    assert "cannot write" in caplog.text and "spooling them to disk" in caplog.text
+    assert runtime.get_runtime().writer.spilled == 10
     missing.mkdir()
     assert evaltrace.flush(timeout=30) is True
     assert stored_count() == 10
@@ -127,3 +131,70 @@ def test_internal_errors_are_contained_unless_configured_to_raise(
     # ... and the traces are kept, with the items unreduced.
     outputs = [t.data.spans[0].outputs for t in evaltrace.search_traces(return_type="list")]
     assert outputs == [[1, 2], [1, 2]]
+
+
+def test_unreachable_store_without_spool_keeps_traces_in_memory(tmp_path: Path) -> None:
+    evaltrace.configure(spool=False)
+    missing = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    assert [handle(i) for i in range(5)] == list(range(5))
+    assert evaltrace.flush(timeout=0.3) is False
+    missing.mkdir()
+    assert evaltrace.flush(timeout=30) is True
+    assert stored_count() == 5
+
+
+def test_full_queue_spills_to_the_spool_and_nothing_is_lost(tmp_path: Path) -> None:
+    missing = tmp_path / "not-yet"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    evaltrace.configure(max_queue_size=3, batch_size=1)
+    assert [handle(i) for i in range(40)] == list(range(40))
+    writer = runtime.get_runtime().writer
+    assert writer.dropped == 0 and writer.spilled >= 30
+    missing.mkdir()
+    assert evaltrace.flush(timeout=30)
+    assert sorted(
+        t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list")
+    ) == list(range(40))
+
+
+@pytest.mark.allow_drops
+def test_spool_cap_drops_are_counted_and_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    evaltrace.set_tracking_uri(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    evaltrace.configure(spool_max_bytes=3_000, batch_size=1)
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        assert [handle(i) for i in range(30)] == list(range(30))
+        evaltrace.flush(timeout=1)
+    writer = runtime.get_runtime().writer
+    assert writer.dropped > 0 and writer.spilled > 0 and writer.dropped + writer.spilled == 30
+    assert "the spool is full" in caplog.text
+    (tmp_path / "missing").mkdir()  # the store comes back: what was spooled gets written
+    assert evaltrace.flush(timeout=30)
+    assert stored_count() == writer.spilled
+
+
+def test_sigkilled_process_traces_are_recovered_by_the_next_one(tmp_path: Path) -> None:
+    spool, missing = tmp_path / "spool", tmp_path / "db-later"
+    uri = f"sqlite:///{missing / 'db.sqlite'}"
+    child = (
+        "import os, signal, evaltrace\n"
+        f"evaltrace.configure(spool_dir={str(spool)!r}, tracking_uri={uri!r})\n"
+        "@evaltrace.trace\n"
+        "def work(i): return i\n"
+        "for i in range(25): work(i)\n"
+        "assert evaltrace.flush(timeout=2) is False  # the store is unreachable: spooled\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}
+    result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert list(spool.iterdir())
+    missing.mkdir()
+    evaltrace.configure(spool_dir=str(spool))
+    evaltrace.set_tracking_uri(uri)
+    assert evaltrace.recover(timeout=30) is True
+    found = sorted(t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list"))
+    assert found == list(range(25))
+    assert not list(spool.iterdir())

@@ -1,0 +1,150 @@
+"""The durable spool: finished traces that could not be stored yet, on local disk.
+
+When the store cannot be written, or the in-memory queue is full, traces are appended to a
+file of this process's own under the spool directory (one JSON line per trace, with its
+tracking URI). They are replayed into the store when it is reachable again — by this process,
+or by the next process that starts with the same spool directory if this one died. Writes are
+idempotent, so a replay cut short and done again stores each trace once. Past the size cap,
+traces are dropped (counted and warned about by the writer).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+
+from evaltrace._internal_errors import logger
+from evaltrace.entities import Trace
+
+__all__ = ["Spool", "default_spool_dir"]
+
+_SUFFIX = ".jsonl"
+_CLAIMED = ".replaying"
+
+
+def default_spool_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "evaltrace" / "spool"
+
+
+class Spool:
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._new_file()
+
+    def _new_file(self) -> None:
+        self.path = self.directory / f"spool-{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
+
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._new_file()
+
+    def append(self, items: Sequence[tuple[str, Trace]]) -> bool:
+        """Write (tracking URI, trace) pairs durably; False if that would pass the size cap."""
+        data = b"".join(
+            orjson.dumps({"uri": uri, "trace": trace.to_dict()}) + b"\n" for uri, trace in items
+        )
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if self.size() + len(data) > self.max_bytes:
+                return False
+            with open(self.path, "ab") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return True
+
+    def size(self) -> int:
+        try:
+            return sum(f.stat().st_size for f in self.directory.iterdir() if f.is_file())
+        except FileNotFoundError:
+            return 0
+
+    def has_work(self) -> bool:
+        return bool(self._replayable())
+
+    def _replayable(self) -> list[Path]:
+        """This process's own file and the files of processes that are gone."""
+        try:
+            files = sorted(self.directory.iterdir())
+        except FileNotFoundError:
+            return []
+        mine = []
+        for path in files:
+            pid = _pid_of(path)
+            if path == self.path or (pid is not None and not _alive(pid)):
+                mine.append(path)
+        return mine
+
+    def replay(self, write: Callable[[str, list[Trace]], None], batch_size: int = 500) -> int:
+        """Store every replayable trace, file by file, in order; returns how many.
+
+        A file is claimed by renaming it first, so two processes never replay one file. If the
+        store fails half way, the file goes back (its traces written so far are harmless to
+        write again) and the error propagates.
+        """
+        replayed = 0
+        with self._lock:
+            for path in self._replayable():
+                claimed = path.with_name(f"{path.stem}.{os.getpid()}{_CLAIMED}")
+                try:
+                    path.rename(claimed)
+                except FileNotFoundError:  # another process claimed it
+                    continue
+                try:
+                    replayed += _replay_file(claimed, write, batch_size)
+                except BaseException:
+                    claimed.rename(path)
+                    raise
+                claimed.unlink()
+        if replayed:
+            logger.warning("evaltrace: replayed %d spooled trace(s) into the store", replayed)
+        return replayed
+
+
+def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_size: int) -> int:
+    by_uri: dict[str, list[Trace]] = defaultdict(list)
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                item = orjson.loads(line)
+                by_uri[item["uri"]].append(Trace.from_dict(item["trace"]))
+            except (ValueError, KeyError, TypeError):  # a line torn by a crash mid-write
+                logger.warning("evaltrace: skipped an unreadable line in %s", path)
+                continue
+            count += 1
+    for uri, traces in by_uri.items():
+        for start in range(0, len(traces), batch_size):
+            write(uri, traces[start : start + batch_size])
+    return count
+
+
+def _pid_of(path: Path) -> int | None:
+    parts = path.name.split("-")
+    if len(parts) >= 3 and parts[0] == "spool" and path.name.endswith(_SUFFIX):
+        try:
+            return int(parts[1])
+        except ValueError:
+            return None
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
