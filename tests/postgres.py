@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["find_pg_bin", "postgres_server"]
+__all__ = ["PostgresCluster", "find_pg_bin", "postgres_server"]
 
 
 def find_pg_bin() -> str | None:
@@ -39,34 +39,58 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-@contextmanager
-def postgres_server(bin_dir: str) -> Iterator[str]:
-    """Start a cluster; yield its server URL (database ``postgres``)."""
-    root = tempfile.mkdtemp(prefix="evaltrace-pg-")
-    data = os.path.join(root, "data")
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    subprocess.run(
-        _as_postgres([f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]), **run
-    )
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_postgres(
-            [f"{bin_dir}/pg_ctl", "-D", data, "-o", options, "-l", f"{root}/log", "-w", "start"]
-        ),
-        **run,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
+class PostgresCluster:
+    """A throwaway cluster in a temporary directory, on a free port, that can stop and restart."""
+
+    def __init__(self, bin_dir: str) -> None:
+        self.bin_dir = bin_dir
+        self.root = tempfile.mkdtemp(prefix="evaltrace-pg-")
+        self.data = os.path.join(self.root, "data")
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         subprocess.run(
-            _as_postgres([f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]),
+            _as_postgres([f"{bin_dir}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200"
+        )
+        command = [f"{self.bin_dir}/pg_ctl", "-D", self.data, "-o", options]
+        subprocess.run(
+            _as_postgres([*command, "-l", f"{self.root}/log", "-w", "start"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres(
+                [f"{self.bin_dir}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"]
+            ),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        shutil.rmtree(root, ignore_errors=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server(bin_dir: str) -> Iterator[str]:
+    """Start a cluster; yield its server URL (database ``postgres``)."""
+    cluster = PostgresCluster(bin_dir)
+    cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.remove()
