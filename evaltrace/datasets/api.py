@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from evaltrace._config import current_user
@@ -96,19 +97,12 @@ def get_dataset(
         raise DatasetNotFoundError(
             f"dataset {info.name!r} has versions 0 to {info.version}; got {version!r}"
         )
-    pinned = info
+    digest, count = "0" * 64, 0  # version 0: the empty dataset
     if version > 0:
         found = datasets.version_info(info.dataset_id, version)
-        pinned = _at_version(info, version, found.digest, found.record_count)
-    else:
-        pinned = _at_version(info, 0, "0" * 64, 0)
+        digest, count = found.digest, found.record_count
+    pinned = replace(info, version=version, digest=digest, profile={"record_count": count})
     return EvaluationDataset(pinned, pinned=True)
-
-
-def _at_version(info: Any, version: int, digest: str, count: int) -> Any:
-    from dataclasses import replace
-
-    return replace(info, version=version, digest=digest, profile={"record_count": count})
 
 
 def search_datasets(

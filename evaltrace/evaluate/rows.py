@@ -65,7 +65,12 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
                 )
             )
         else:
-            (candidate,) = _candidate(candidates_from, item, index)
+            try:
+                (candidate,) = candidates_from([item])
+            except InvalidArgumentError as exc:  # name the row of *this* data, not "record 0"
+                raise InvalidArgumentError(
+                    str(exc).replace("record 0", f"record {index}")
+                ) from None
             rows.append(
                 Row(
                     index,
@@ -77,13 +82,6 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
                 )
             )
     return rows, None
-
-
-def _candidate(candidates_from: Callable[[Any], Any], item: Any, index: int) -> Any:
-    try:
-        return candidates_from([item])
-    except InvalidArgumentError as exc:  # name the row of *this* data, not "record 0"
-        raise InvalidArgumentError(str(exc).replace("record 0", f"record {index}")) from None
 
 
 def check_rows(rows: list[Row], predict_fn: Callable[..., Any] | None) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DisconnectionError,
     IntegrityError,
@@ -478,8 +479,6 @@ def decode_page_token(token: str, signature: list[str]) -> list[Any]:
 
 def _safe_uri(uri: str) -> str:
     """The URI without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(uri).render_as_string(hide_password=True)
     except Exception:
