@@ -182,7 +182,7 @@ if hasattr(os, "register_at_fork"):
 
 
 _experiment_ids: dict[tuple[str, str], str] = {}
-_YIELD_EVERY = 16
+_YIELD_EVERY = 4
 
 
 def _make_spool(settings: Any) -> Spool | None:
