@@ -29,6 +29,7 @@ class Settings:
     max_queue_size: int = 50_000
     batch_size: int = 500
     flush_on_exit_timeout: float = 30.0
+    flush_on_sigterm: bool = True
     max_payload_chars: int = 1_000_000
     use_global_provider: bool = False
     raise_internal_errors: bool = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import threading
 import time
 from collections import defaultdict
@@ -118,6 +119,7 @@ def _create_runtime() -> Runtime:
             writer.request_replay()
         if not _atexit_registered:
             atexit.register(_flush_at_exit)
+            _flush_on_sigterm(settings.flush_on_sigterm)
             _atexit_registered = True
         return _runtime
 
@@ -167,6 +169,25 @@ def _flush_at_exit() -> None:
     runtime = _runtime
     if runtime is not None:
         runtime.writer.flush(timeout=get_settings().flush_on_exit_timeout)
+
+
+def _flush_on_sigterm(enabled: bool) -> None:
+    """SIGTERM's default action ends the process without running atexit: when the application
+    has not set a handler of its own, flush first, then terminate as SIGTERM would."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # the application decides what SIGTERM does
+        signal.signal(signal.SIGTERM, _terminate_after_flush)
+    except (ValueError, OSError, AttributeError):  # no signals here (embedded interpreters)
+        pass
+
+
+def _terminate_after_flush(signum: int, frame: Any) -> None:
+    _flush_at_exit()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _after_fork_in_child() -> None:

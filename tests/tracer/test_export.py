@@ -198,3 +198,21 @@ def test_sigkilled_process_traces_are_recovered_by_the_next_one(tmp_path: Path) 
     found = sorted(t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list"))
     assert found == list(range(25))
     assert not list(spool.iterdir())
+
+
+def test_sigterm_flushes_before_the_process_ends(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    child = (
+        "import os, signal, evaltrace\n"
+        f"evaltrace.configure(tracking_uri={uri!r}, spool=False)\n"
+        "@evaltrace.trace\n"
+        "def work(i): return i\n"
+        "for i in range(200): work(i)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)  # no flush: the handler must do it\n"
+        "import time; time.sleep(30)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}
+    result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, timeout=60)
+    assert result.returncode == -signal.SIGTERM, result.stderr
+    evaltrace.set_tracking_uri(uri)
+    assert stored_count() == 200
