@@ -74,6 +74,7 @@ class Spool:
     def _replayable(self) -> list[Path]:
         """This process's own file and the files of processes that are gone."""
         try:
+            self._release_abandoned_claims()
             files = sorted(self.directory.iterdir())
         except FileNotFoundError:
             return []
@@ -83,6 +84,16 @@ class Spool:
             if path == self.path or (pid is not None and not _alive(pid)):
                 mine.append(path)
         return mine
+
+    def _release_abandoned_claims(self) -> None:
+        """A process that died while replaying a file leaves it claimed: give it back."""
+        for path in self.directory.glob(f"*{_CLAIMED}"):
+            stem, claimer = path.name[: -len(_CLAIMED)].rsplit(".", 1)
+            if claimer.isdigit() and not _alive(int(claimer)):
+                try:
+                    path.rename(path.with_name(stem + _SUFFIX))
+                except FileNotFoundError:  # released by another process just now
+                    pass
 
     def replay(self, write: Callable[[str, list[Trace]], None], batch_size: int = 500) -> int:
         """Store every replayable trace, file by file, in order; returns how many.

@@ -216,3 +216,29 @@ def test_sigterm_flushes_before_the_process_ends(tmp_path: Path) -> None:
     assert result.returncode == -signal.SIGTERM, result.stderr
     evaltrace.set_tracking_uri(uri)
     assert stored_count() == 200
+
+
+def test_a_replay_cut_short_by_a_crash_is_picked_up_again(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    evaltrace.configure(spool_dir=str(spool))
+    missing = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    assert [handle(i) for i in range(5)] == list(range(5))
+    assert evaltrace.flush(timeout=1) is False
+    writer = runtime.get_runtime().writer  # this "process" goes away without flushing ...
+    writer.stop()
+    writer._thread.join(timeout=10)  # type: ignore[union-attr]
+    runtime.reset_runtime()
+    # ... and its file is left claimed by a replayer that died too.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (spooled,) = spool.iterdir()
+    spooled.rename(spooled.with_name(f"spool-{dead}-cafe.{dead}.replaying"))
+    missing.mkdir()
+    evaltrace.configure(spool_dir=str(spool))
+    assert evaltrace.recover(timeout=30) is True
+    assert stored_count() == 5 and not list(spool.iterdir())
