@@ -10,6 +10,7 @@ import pytest
 import evaltrace
 from evaltrace.tracer import runtime
 from tests.postgres import PostgresCluster, find_pg_bin
+from tests.waiting import eventually
 
 
 @evaltrace.trace
@@ -35,7 +36,7 @@ def test_postgres_stopped_and_started_mid_run_loses_nothing() -> None:
         assert [handle(i) for i in range(20, 60)] == list(range(20, 60))  # the app carries on
         assert evaltrace.flush(timeout=2) is False  # ... its traces wait in the spool
         writer = runtime.get_runtime().writer
-        assert writer.spilled == 40 and writer.dropped == 0
+        assert eventually(lambda: writer.spilled == 40) and writer.dropped == 0
         time.sleep(1)
 
         cluster.start()
