@@ -11,51 +11,39 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def test_quickstart_runs_offline(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "quickstart.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    assert "Full refunds within 30 days" in result.stdout
-    assert "3 most recent traces in experiment 'support-bot'" in result.stdout
-    assert (tmp_path / "evaltrace.db").exists()
-
-
-def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> None:
+def run_example(name: str, cwd: Path) -> str:
+    """Run examples/<name> as a user would, in a clean environment; its standard output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "support_bot.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    assert "Full refunds within 30 days" in result.stdout
-    assert "1 annotated trace(s)" in result.stdout
-
-
-def test_reference_003_workflow_runs_as_written(tmp_path: Path) -> None:
-    """examples/_workflow_steps.py is reference/003's code with only the imports changed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "evaluation_workflow.py")],
-        cwd=tmp_path,
+        [sys.executable, str(EXAMPLES / name)],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         check=True,
         timeout=180,
     )
-    assert "'support_quality/score': 0.667" in result.stdout
-    assert "'contains_required_info/score': 1.0" in result.stdout
+    return result.stdout
+
+
+def test_quickstart_runs_offline(tmp_path: Path) -> None:
+    stdout = run_example("quickstart.py", tmp_path)
+    assert "Full refunds within 30 days" in stdout
+    assert "3 most recent traces in experiment 'support-bot'" in stdout
+    assert (tmp_path / "evaltrace.db").exists()
+
+
+def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> None:
+    stdout = run_example("support_bot.py", tmp_path)
+    assert "Full refunds within 30 days" in stdout
+    assert "1 annotated trace(s)" in stdout
+
+
+def test_reference_003_workflow_runs_as_written(tmp_path: Path) -> None:
+    """examples/_workflow_steps.py is reference/003's code with only the imports changed."""
+    stdout = run_example("evaluation_workflow.py", tmp_path)
+    assert "'support_quality/score': 0.667" in stdout
+    assert "'contains_required_info/score': 1.0" in stdout
     steps = (EXAMPLES / "_workflow_steps.py").read_text()
     assert not re.search(r"^\s*(from|import) mlflow", steps, re.MULTILINE)
     assert "import evaltrace as mlflow" in steps

@@ -7,6 +7,7 @@ before anything is written.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,8 +64,6 @@ class Candidate:
         }
 
     def content_hash(self) -> str:
-        import hashlib
-
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
 
 

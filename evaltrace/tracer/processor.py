@@ -14,6 +14,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext
 
+from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error, logger
 
 __all__ = ["ExperimentRef", "FinishedSpan", "PendingTrace", "TraceAssembler"]
@@ -132,8 +133,6 @@ class TraceAssembler(SpanProcessor):
             log_internal_error("span processor on_end", exc)
 
     def shutdown(self) -> None:
-        from evaltrace._config import get_settings
-
         self._writer.flush(timeout=get_settings().flush_on_exit_timeout)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
