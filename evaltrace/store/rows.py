@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,12 +27,23 @@ __all__ = [
     "span_attribute_rows",
     "span_from_row",
     "span_to_row",
+    "storable_text",
     "trace_info_from_row",
     "trace_to_rows",
 ]
 
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+# What neither SQLite's nor PostgreSQL's UTF-8 text can hold: NUL, and lone surrogates (which
+# Python strings carry from os.listdir, sys.argv or bytes decoded with "surrogateescape").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL and lone surrogates replaced by U+FFFD (the text itself if none)."""
+    if text.isascii() and "\x00" not in text:  # isascii() is O(1) on CPython strings
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _dumps(value: Any) -> str | None:
@@ -85,8 +97,7 @@ def scalar_view(value: Any) -> dict[str, Any]:
 def _clip(text: str | None) -> str | None:
     if text is None:
         return None
-    text = text.replace("\x00", "\ufffd") if "\x00" in text else text
-    return text[:MAX_TAG_VALUE_CHARS]
+    return storable_text(text)[:MAX_TAG_VALUE_CHARS]
 
 
 def span_attribute_rows(span: Span) -> list[dict[str, Any]]:

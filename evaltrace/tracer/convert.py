@@ -23,6 +23,7 @@ from evaltrace.entities.limits import (
     MAX_TAG_VALUE_CHARS,
     PREVIEW_CHARS,
 )
+from evaltrace.store.rows import storable_text
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.processor import FinishedSpan, PendingTrace
 from evaltrace.tracer.redact import redact
@@ -131,6 +132,7 @@ def _without_parent(span: Span) -> Span:
 def _decode(value: Any) -> Any:
     """Values evaltrace wrote are JSON text; anything else is kept as it is."""
     if isinstance(value, str):
+        value = storable_text(value)  # a surrogate can only sit inside a JSON string
         try:
             return json.loads(value)
         except ValueError:
@@ -139,7 +141,12 @@ def _decode(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """An OpenTelemetry attribute value as stored: sequences become lists, text storable."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, tuple):
+        return [storable_text(item) if isinstance(item, str) else item for item in value]
+    return value
 
 
 def _preview(override: str | None, value: Any) -> str | None:
@@ -152,11 +159,10 @@ def _preview(override: str | None, value: Any) -> str | None:
 
 
 def _clip(text: str | None, limit: int) -> str | None:
-    """At most ``limit`` characters, without NUL (which PostgreSQL text cannot hold)."""
+    """At most ``limit`` characters, without NUL or lone surrogates (the store holds neither)."""
     if text is None:
         return None
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
+    text = storable_text(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

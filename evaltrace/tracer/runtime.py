@@ -28,6 +28,7 @@ from evaltrace.store import get_store, get_tracking_uri
 from evaltrace.tracer.convert import to_trace
 from evaltrace.tracer.processor import ExperimentRef, PendingTrace, TraceAssembler
 from evaltrace.tracer.spool import Spool, default_spool_dir
+from evaltrace.tracer.worker_exit import flush_when_forked_worker_ends, flush_when_worker_ends
 from evaltrace.tracer.writer import TraceWriter
 
 __all__ = [
@@ -117,6 +118,7 @@ def _create_runtime() -> Runtime:
         )
         if spool is not None and spool.has_work():  # left by a process that died
             writer.request_replay()
+        flush_when_worker_ends(_flush_at_exit)
         if not _atexit_registered:
             atexit.register(_flush_at_exit)
             _flush_on_sigterm(settings.flush_on_sigterm)
@@ -185,9 +187,18 @@ def _flush_on_sigterm(enabled: bool) -> None:
 
 
 def _terminate_after_flush(signum: int, frame: Any) -> None:
-    _flush_at_exit()
+    # A handler runs on the main thread between two bytecodes, maybe while that thread holds
+    # one of the writer's locks (inside Event.set, say): flushing here could deadlock. Flush on
+    # a thread of its own instead; a second SIGTERM meanwhile ends the process at once.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=_flush_then_terminate, name="evaltrace-sigterm", daemon=True).start()
+
+
+def _flush_then_terminate() -> None:
+    try:
+        _flush_at_exit()
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _after_fork_in_child() -> None:
@@ -196,6 +207,7 @@ def _after_fork_in_child() -> None:
         runtime.writer.after_fork_in_child()
         if runtime.spool is not None:
             runtime.spool.after_fork_in_child()
+        flush_when_forked_worker_ends(_flush_at_exit)
 
 
 if hasattr(os, "register_at_fork"):
