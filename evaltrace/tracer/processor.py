@@ -133,7 +133,7 @@ class TraceAssembler(SpanProcessor):
             log_internal_error("span processor on_end", exc)
 
     def shutdown(self) -> None:
-        self._writer.flush(timeout=get_settings().flush_on_exit_timeout)
+        self._writer.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return bool(self._writer.flush(timeout=timeout_millis / 1000))

@@ -149,7 +149,7 @@ def reset_runtime() -> None:
         runtime, _runtime = _runtime, None
         _active_experiment = None
     if runtime is not None:
-        runtime.writer.flush(timeout=30)
+        runtime.writer.flush(timeout=30, settle_for_spool=True)
         runtime.writer.stop()
         # A provider shared with others (the global one) cannot drop a processor: disable ours.
         runtime.assembler.enabled = False
@@ -164,13 +164,13 @@ def flush_for_readers() -> None:
     """Write this process's finished traces before reading or annotating the store."""
     runtime = _runtime
     if runtime is not None:
-        runtime.writer.flush(timeout=_READER_FLUSH_TIMEOUT_S)
+        runtime.writer.flush(timeout=_READER_FLUSH_TIMEOUT_S, settle_for_spool=True)
 
 
 def _flush_at_exit() -> None:
     runtime = _runtime
     if runtime is not None:
-        runtime.writer.flush(timeout=get_settings().flush_on_exit_timeout)
+        runtime.writer.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
 
 
 def _flush_on_sigterm(enabled: bool) -> None:

@@ -56,10 +56,7 @@ class Spool:
             self.directory.mkdir(parents=True, exist_ok=True)
             if self.size() + len(data) > self.max_bytes:
                 return False
-            with open(self.path, "ab") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _append_durably(self.path, data)
         return True
 
     def size(self) -> int:
@@ -119,6 +116,23 @@ class Spool:
         if replayed:
             logger.warning("evaltrace: replayed %d spooled trace(s) into the store", replayed)
         return replayed
+
+
+def _append_durably(path: Path, data: bytes) -> None:
+    """All of ``data`` at the end of ``path``, synced, or none of it (a full disk raises)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]  # a full disk writes part, then raises
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)  # no torn line for the next append to run into
+            raise
+    finally:
+        os.close(fd)
 
 
 def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_size: int) -> int:

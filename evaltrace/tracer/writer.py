@@ -89,16 +89,25 @@ class TraceWriter:
         if queued == 1 or queued >= self._batch_size:
             self._wakeup.set()
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued trace is written; False if ``timeout`` (s) ran out first."""
+    def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
+        """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first.
+
+        ``settle_for_spool``: stop waiting once the store is known to be unreachable and every
+        trace is safe in the spool (at exit: the next process replays them).
+        """
         if not self._asynchronous or self._thread is None or self._stopped:
             return not self._queue and not self.spool_pending
+
+        def done() -> bool:
+            if self._queue or self._busy:
+                return False
+            return not self.spool_pending or (settle_for_spool and self._retrying)
+
         self._urgent.set()
         self._wakeup.set()
         with self._idle:
-            return self._idle.wait_for(
-                lambda: not self._queue and not self._busy and not self.spool_pending, timeout
-            )
+            self._idle.wait_for(done, timeout)
+            return not self._queue and not self._busy and not self.spool_pending
 
     def request_replay(self) -> None:
         """There may be spooled traces (found at start): replay them in the background."""
@@ -192,7 +201,16 @@ class TraceWriter:
             return
         try:
             self._replay()
-        except StoreUnavailableError:
+        except StoreUnavailableError as exc:
+            if not self._retrying:
+                logger.warning(
+                    "evaltrace: the trace store is unreachable (%s); spooled traces wait on "
+                    "disk and are replayed when it is back",
+                    exc,
+                )
+                self._retrying = True
+            with self._idle:
+                self._idle.notify_all()  # flushes that settle for the spool can stop waiting
             return  # still down: try again at the next interval or flush
         except Exception as exc:
             log_internal_error("spool replay", exc)
