@@ -136,6 +136,7 @@ def _append_durably(path: Path, data: bytes) -> None:
 
 
 def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_size: int) -> int:
+    """Stream the file into the store, a batch at a time (a spool can hold millions)."""
     by_uri: dict[str, list[Trace]] = defaultdict(list)
     count = 0
     with open(path, "rb") as handle:
@@ -144,14 +145,18 @@ def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_si
                 continue
             try:
                 item = orjson.loads(line)
-                by_uri[item["uri"]].append(Trace.from_dict(item["trace"]))
+                batch = by_uri[item["uri"]]
+                batch.append(Trace.from_dict(item["trace"]))
             except (ValueError, KeyError, TypeError):  # a line torn by a crash mid-write
                 logger.warning("evaltrace: skipped an unreadable line in %s", path)
                 continue
             count += 1
-    for uri, traces in by_uri.items():
-        for start in range(0, len(traces), batch_size):
-            write(uri, traces[start : start + batch_size])
+            if len(batch) >= batch_size:
+                write(item["uri"], batch)
+                batch.clear()
+    for uri, batch in by_uri.items():
+        if batch:
+            write(uri, batch)
     return count
 
 
