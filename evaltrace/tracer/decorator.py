@@ -16,6 +16,7 @@ from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import SpanType
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
+from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
 
@@ -307,6 +308,7 @@ def trace(
         if not callable(fn):
             raise InvalidArgumentError(f"@trace needs a callable, got {type(fn).__name__}")
         plan = _CallPlan(fn, name, span_type, attributes, output_reducer)
+        process_exit.watch_sigterm()  # decorating runs at import, on the main thread as a rule
         if inspect.isasyncgenfunction(fn):
             wrapper = _async_generator_wrapper(plan)
         elif inspect.isgeneratorfunction(fn):

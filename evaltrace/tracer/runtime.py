@@ -6,9 +6,7 @@ after ``fork()`` the child keeps the provider but gets an empty writer of its ow
 
 from __future__ import annotations
 
-import atexit
 import os
-import signal
 import threading
 import time
 from collections import defaultdict
@@ -25,10 +23,10 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Trace
 from evaltrace.store import get_store, get_tracking_uri
+from evaltrace.tracer import process_exit
 from evaltrace.tracer.convert import to_trace
 from evaltrace.tracer.processor import ExperimentRef, PendingTrace, TraceAssembler
 from evaltrace.tracer.spool import Spool, default_spool_dir
-from evaltrace.tracer.worker_exit import flush_when_forked_worker_ends, flush_when_worker_ends
 from evaltrace.tracer.writer import TraceWriter
 
 __all__ = [
@@ -57,7 +55,6 @@ class Runtime:
 _lock = threading.Lock()
 _runtime: Runtime | None = None
 _active_experiment: ExperimentRef | None = None
-_atexit_registered = False
 
 
 def set_active_experiment(ref: ExperimentRef | None) -> None:
@@ -92,7 +89,7 @@ def get_runtime() -> Runtime:
 
 
 def _create_runtime() -> Runtime:
-    global _runtime, _atexit_registered
+    global _runtime
     with _lock:
         if _runtime is not None:
             return _runtime
@@ -118,11 +115,7 @@ def _create_runtime() -> Runtime:
         )
         if spool is not None and spool.has_work():  # left by a process that died
             writer.request_replay()
-        flush_when_worker_ends(_flush_at_exit)
-        if not _atexit_registered:
-            atexit.register(_flush_at_exit)
-            _flush_on_sigterm(settings.flush_on_sigterm)
-            _atexit_registered = True
+        process_exit.on_runtime_created()
         return _runtime
 
 
@@ -173,32 +166,7 @@ def _flush_at_exit() -> None:
         runtime.writer.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
 
 
-def _flush_on_sigterm(enabled: bool) -> None:
-    """SIGTERM's default action ends the process without running atexit: when the application
-    has not set a handler of its own, flush first, then terminate as SIGTERM would."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return  # the application decides what SIGTERM does
-        signal.signal(signal.SIGTERM, _terminate_after_flush)
-    except (ValueError, OSError, AttributeError):  # no signals here (embedded interpreters)
-        pass
-
-
-def _terminate_after_flush(signum: int, frame: Any) -> None:
-    # A handler runs on the main thread between two bytecodes, maybe while that thread holds
-    # one of the writer's locks (inside Event.set, say): flushing here could deadlock. Flush on
-    # a thread of its own instead; a second SIGTERM meanwhile ends the process at once.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    threading.Thread(target=_flush_then_terminate, name="evaltrace-sigterm", daemon=True).start()
-
-
-def _flush_then_terminate() -> None:
-    try:
-        _flush_at_exit()
-    finally:
-        os.kill(os.getpid(), signal.SIGTERM)
+process_exit.flush_at_exit(_flush_at_exit)
 
 
 def _after_fork_in_child() -> None:
@@ -207,7 +175,7 @@ def _after_fork_in_child() -> None:
         runtime.writer.after_fork_in_child()
         if runtime.spool is not None:
             runtime.spool.after_fork_in_child()
-        flush_when_forked_worker_ends(_flush_at_exit)
+        process_exit.on_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

@@ -202,14 +202,23 @@ def test_sigkilled_process_traces_are_recovered_by_the_next_one(tmp_path: Path) 
     assert not list(spool.iterdir())
 
 
-def test_sigterm_flushes_before_the_process_ends(tmp_path: Path) -> None:
+@pytest.mark.parametrize("first_call_on", ["main thread", "another thread"])
+def test_sigterm_flushes_before_the_process_ends(first_call_on: str, tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    calls = (
+        "for i in range(200): work(i)\n"
+        if first_call_on == "main thread"
+        # A web server's first traced call runs on a request thread, where no signal handler
+        # can be installed: decorating (on the main thread, at import) has done it already.
+        else "import threading\n"
+        "t = threading.Thread(target=lambda: [work(i) for i in range(200)]); t.start(); t.join()\n"
+    )
     child = (
         "import os, signal, evaltrace\n"
         f"evaltrace.configure(tracking_uri={uri!r}, spool=False)\n"
         "@evaltrace.trace\n"
         "def work(i): return i\n"
-        "for i in range(200): work(i)\n"
+        f"{calls}"
         "os.kill(os.getpid(), signal.SIGTERM)  # no flush: the handler must do it\n"
         "import time; time.sleep(30)\n"
     )
