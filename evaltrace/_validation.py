@@ -1,21 +1,81 @@
-"""Checks shared by the public APIs that take user data (annotations, dataset records)."""
+"""Checks shared by the public APIs: bad input becomes an ``InvalidArgumentError`` that names
+the argument and what was wrong, before anything is written."""
 
 from __future__ import annotations
 
 import json
+import reprlib
+from collections.abc import Sequence
 from typing import Any
 
 from evaltrace.exceptions import InvalidArgumentError
 
-__all__ = ["require_json"]
+__all__ = ["require_count", "require_json", "require_text", "require_texts", "safe_str", "shown"]
+
+_MAX_ROW_ID = 2**63 - 1  # the largest integer both stores hold
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = 60
+
+
+def shown(value: Any) -> str:
+    """A short, never-failing description of ``value`` for an error message."""
+    try:
+        return _repr.repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+
+
+def safe_str(value: Any) -> str:
+    """``str(value)``, or a description when its ``__str__`` raises."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
 
 
 def require_json(value: Any, what: str) -> Any:
     """``value`` if it is JSON (str, number, bool, None, lists and dicts of them; no NaN)."""
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
         raise InvalidArgumentError(
             f"{what} must be a JSON value (str, number, bool, list, dict): {exc}"
         ) from None
+    return value
+
+
+def require_text(value: Any, what: str, *, optional: bool = False, empty: bool = False) -> Any:
+    """A string the store can hold (no NUL, no lone surrogate); non-empty unless ``empty``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        kind = "a string" if empty else "a non-empty string"
+        raise InvalidArgumentError(f"{what} must be {kind}, got {shown(value)}")
+    if "\x00" in value:
+        raise InvalidArgumentError(f"{what} must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(
+                f"{what} must be valid Unicode (it has a lone surrogate): {shown(value)}"
+            ) from None
+    return value
+
+
+def require_texts(value: Any, what: str) -> list[str] | None:
+    """None, or a list (or tuple) of strings as for ``require_text``."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(f"{what} must be a list of strings, got {shown(value)}")
+    return [require_text(item, f"{what}[{i}]") for i, item in enumerate(value)]
+
+
+def require_count(value: Any, what: str) -> int | None:
+    """None, or a positive integer (not a bool)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_ROW_ID:
+        raise InvalidArgumentError(f"{what} must be a positive integer, got {shown(value)}")
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from evaltrace._validation import require_count, require_text, require_texts, shown
 from evaltrace.entities import Experiment, Trace
 from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
@@ -48,9 +49,7 @@ TRACE_COLUMNS = [
 
 def set_tracking_uri(uri: str) -> None:
     """Send traces to, and read them from, the store at ``uri`` (a SQLAlchemy URL)."""
-    if not isinstance(uri, str) or not uri:
-        raise InvalidArgumentError(f"tracking uri must be a non-empty string, got {uri!r}")
-    registry.set_tracking_uri(uri)
+    registry.set_tracking_uri(require_text(uri, "tracking uri"))
 
 
 def get_tracking_uri() -> str:
@@ -65,23 +64,22 @@ def set_experiment(
         raise InvalidArgumentError("give exactly one of experiment_name and experiment_id")
     store = get_store()
     if experiment_id is not None:
-        experiment = store.get_experiment(str(experiment_id))
+        experiment = store.get_experiment(require_text(experiment_id, "experiment_id"))
     else:
-        if not isinstance(experiment_name, str) or not experiment_name.strip():
-            raise InvalidArgumentError(
-                f"experiment_name must be a non-empty string, got {experiment_name!r}"
-            )
-        experiment = store.get_or_create_experiment(experiment_name)
+        experiment = store.get_or_create_experiment(
+            require_text(experiment_name, "experiment_name")
+        )
     set_active_experiment(ExperimentRef(experiment_id=experiment.experiment_id))
     return experiment
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    return get_store().get_experiment_by_name(name)
+    return get_store().get_experiment_by_name(require_text(name, "name"))
 
 
 def get_trace(trace_id: str) -> Trace:
     """The trace with this id; raises ``TraceNotFoundError`` if there is none."""
+    require_text(trace_id, "trace_id")
     flush_for_readers()
     return get_store().get_trace(trace_id)
 
@@ -111,14 +109,14 @@ def search_traces(
     """
     if return_type not in ("pandas", "list"):
         raise InvalidArgumentError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
-    ):
-        raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
-    if page_token is not None and not isinstance(page_token, str):
-        raise InvalidArgumentError(f"page_token must be a string, got {page_token!r}")
+    require_count(max_results, "max_results")
+    require_text(page_token, "page_token", optional=True)
+    if not isinstance(include_spans, bool):
+        raise InvalidArgumentError(
+            f"include_spans must be True or False, got {shown(include_spans)}"
+        )
     condition = parse_filter(filter_string)
-    order = parse_order_by(order_by)
+    order = parse_order_by(require_texts(order_by, "order_by"))
     experiment_ids = _experiment_ids(experiment_ids)
     flush_for_readers()
     store = get_store()
@@ -156,11 +154,7 @@ def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:
         if found is None:
             raise ExperimentNotFoundError(f"experiment {active.name!r} not found")
         return [found.experiment_id]
-    if isinstance(experiment_ids, str) or not all(isinstance(e, str) for e in experiment_ids):
-        raise InvalidArgumentError(
-            f"experiment_ids must be a list of strings, got {experiment_ids!r}"
-        )
-    return list(experiment_ids)
+    return require_texts(experiment_ids, "experiment_ids") or []
 
 
 def traces_to_dataframe(traces: Sequence[Trace]) -> pandas.DataFrame:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from evaltrace._config import current_user
-from evaltrace._validation import require_json
+from evaltrace._validation import require_json, require_text, safe_str, shown
 from evaltrace.entities import (
     Assessment,
     AssessmentError,
@@ -21,6 +21,7 @@ from evaltrace.entities import (
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.store import get_store
+from evaltrace.store.rows import storable_text
 from evaltrace.tracer.runtime import flush_for_readers
 
 __all__ = [
@@ -119,7 +120,7 @@ def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> 
         if not isinstance(record, Mapping):
             raise InvalidArgumentError(f"{where}must be a mapping, got {type(record).__name__}")
         fields = _FEEDBACK_FIELDS if kind is Feedback else _EXPECTATION_FIELDS
-        unknown = sorted(set(record) - fields)
+        unknown = [shown(key) for key in record if key not in fields]
         if unknown:
             raise InvalidArgumentError(f"{where}unknown field(s) {', '.join(unknown)}")
         built.append(_build(kind, dict(record), where, now))
@@ -156,18 +157,14 @@ def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int)
     error = _error(record.get("error"), where)
     if value is None and error is None:
         raise InvalidArgumentError(f"{where}a feedback needs a value or an error")
-    rationale = record.get("rationale")
-    if rationale is not None and not isinstance(rationale, str):
-        raise InvalidArgumentError(
-            f"{where}rationale must be a string, got {type(rationale).__name__}"
-        )
+    rationale = require_text(
+        record.get("rationale"), f"{where}rationale", optional=True, empty=True
+    )
     return Feedback(**common, rationale=rationale, error=error)
 
 
 def _text(value: Any, argument: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(f"{where}{argument} must be a non-empty string, got {value!r}")
-    return value
+    return str(require_text(value, f"{where}{argument}"))
 
 
 def _metadata(metadata: Any, where: str) -> dict[str, Any]:
@@ -198,9 +195,11 @@ def _error(error: Any, where: str) -> AssessmentError | None:
     if error is None or isinstance(error, AssessmentError):
         return error
     if isinstance(error, BaseException):
-        return AssessmentError(error_code=type(error).__name__, error_message=str(error))
+        message = storable_text(safe_str(error))
+        return AssessmentError(error_code=type(error).__name__, error_message=message)
     if isinstance(error, str):
-        return AssessmentError(error_code="ERROR", error_message=error)
+        message = require_text(error, f"{where}error", empty=True)
+        return AssessmentError(error_code="ERROR", error_message=message)
     raise InvalidArgumentError(f"{where}error must be an AssessmentError, an exception or a string")
 
 
@@ -212,6 +211,8 @@ def _now_ms() -> int:
 
 
 def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
+    require_text(trace_id, "trace_id")
+    require_text(assessment_id, "assessment_id")
     flush_for_readers()
     return get_store().get_assessment(trace_id, assessment_id)
 
@@ -221,6 +222,8 @@ def get_assessment_history(trace_id: str, name: str) -> list[Assessment]:
 
     Who changed a label, when, from what: ``overrides`` links each one to the one it replaced.
     """
+    require_text(trace_id, "trace_id")
+    require_text(name, "name")
     flush_for_readers()
     return get_store().assessment_history(trace_id, name)
 
@@ -302,5 +305,7 @@ def update_assessment(
 
 def delete_assessment(trace_id: str, assessment_id: str) -> None:
     """Delete an assessment; one it had overridden becomes valid again."""
+    require_text(trace_id, "trace_id")
+    require_text(assessment_id, "assessment_id")
     flush_for_readers()
     get_store().delete_assessment(trace_id, assessment_id)

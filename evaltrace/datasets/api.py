@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from evaltrace._config import current_user
+from evaltrace._validation import require_count, require_text, require_texts, safe_str, shown
 from evaltrace.datasets.dataset import EvaluationDataset
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
@@ -30,11 +31,14 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
         raise InvalidArgumentError(f"tags must be a mapping, got {type(tags).__name__}")
     clean = {}
     for key, value in tags.items():
-        if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY_CHARS:
+        require_text(key, "tag key")
+        if len(key) > MAX_TAG_KEY_CHARS:
             raise InvalidArgumentError(
-                f"tag key must be a string of 1 to {MAX_TAG_KEY_CHARS} characters, got {key!r}"
+                f"tag key must be at most {MAX_TAG_KEY_CHARS} characters, got {shown(key)}"
             )
-        text = value if isinstance(value, str) else str(value)
+        text = require_text(
+            value if isinstance(value, str) else safe_str(value), f"tag {key!r}", empty=True
+        )
         if len(text) > MAX_TAG_VALUE_CHARS:
             raise InvalidArgumentError(
                 f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters"
@@ -49,11 +53,20 @@ def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
 
         active = get_active_experiment().experiment_id
         return [active] if active is not None else []
-    ids = [experiment_id] if isinstance(experiment_id, (str, int)) else list(experiment_id)
+    ids = [experiment_id] if isinstance(experiment_id, (str, int)) else experiment_id
+    ids = require_texts(
+        [str(e) if isinstance(e, int) else e for e in _sequence(ids)], "experiment_id"
+    )
     store = get_store()
     for e in ids:
         store.get_experiment(str(e))  # raises ExperimentNotFoundError naming it
     return [str(e) for e in ids]
+
+
+def _sequence(value: Any) -> list[Any]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(f"experiment_id must be a string or a list, got {shown(value)}")
+    return list(value)
 
 
 def create_dataset(
@@ -62,10 +75,9 @@ def create_dataset(
     tags: Mapping[str, Any] | None = None,
 ) -> EvaluationDataset:
     """A new, empty dataset (version 0). Names are unique."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
-        raise InvalidArgumentError(
-            f"name must be a string of 1 to {MAX_NAME_CHARS} characters, got {name!r}"
-        )
+    require_text(name, "name")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidArgumentError(f"name must be at most {MAX_NAME_CHARS} characters")
     info = get_store().datasets.create(
         name, _experiment_ids(experiment_id), _tags(tags), current_user()
     )
@@ -76,8 +88,8 @@ def _resolve(name: str | None, dataset_id: str | None) -> str:
     if (name is None) == (dataset_id is None):
         raise InvalidArgumentError("give exactly one of name and dataset_id")
     if dataset_id is not None:
-        return dataset_id
-    return get_store().datasets.get(name=name).dataset_id
+        return str(require_text(dataset_id, "dataset_id"))
+    return get_store().datasets.get(name=require_text(name, "name")).dataset_id
 
 
 def get_dataset(
@@ -113,14 +125,11 @@ def search_datasets(
 ) -> list[EvaluationDataset]:
     """Datasets matching ``filter_string`` (the search_traces language over ``name``,
     ``dataset_id``, ``created_time``, ``last_update_time`` and ``tags.<key>``)."""
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
-    ):
-        raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}")
+    require_count(max_results, "max_results")
     condition = parse_filter(filter_string, DATASETS)
     order = parse_order_by(order_by, DATASETS)
     infos = get_store().datasets.search(
-        None if experiment_ids is None else [str(e) for e in experiment_ids],
+        require_texts(experiment_ids, "experiment_ids"),
         condition,
         order,
         max_results,
@@ -142,6 +151,5 @@ def set_dataset_tags(
 def delete_dataset_tag(
     dataset_id: str | None = None, key: str | None = None, *, name: str | None = None
 ) -> None:
-    if not isinstance(key, str) or not key:
-        raise InvalidArgumentError(f"key must be a non-empty string, got {key!r}")
+    require_text(key, "key")
     get_store().datasets.delete_tag(_resolve(name, dataset_id), key)

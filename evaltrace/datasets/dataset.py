@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaltrace._config import current_user
+from evaltrace._validation import require_texts
 from evaltrace.datasets.records import candidates_from
 from evaltrace.entities import DatasetInfo, DatasetRecord, DatasetVersion
 from evaltrace.exceptions import InvalidArgumentError
@@ -157,11 +158,12 @@ class EvaluationDataset:
     def delete_records(self, ids: Sequence[str]) -> int:
         """Delete records by dataset_record_id or record_id; returns how many were deleted."""
         self._check_writable()
-        if isinstance(ids, str) or not all(isinstance(i, str) for i in ids):
+        wanted = require_texts(ids, "ids")
+        if wanted is None:
             raise InvalidArgumentError(
                 "ids must be a list of dataset_record_id or record_id strings"
             )
-        result = get_store().datasets.delete_records(self.dataset_id, list(ids), current_user())
+        result = get_store().datasets.delete_records(self.dataset_id, wanted, current_user())
         self._refresh()
         return result.deleted
 

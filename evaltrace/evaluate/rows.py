@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evaltrace._validation import shown
 from evaltrace.entities import Trace
 from evaltrace.exceptions import InvalidArgumentError
 
@@ -47,8 +48,12 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
         data = _dataframe_rows(data)
     if isinstance(data, Trace):
         data = [data]
-    if not isinstance(data, list):
-        data = list(data)
+    if isinstance(data, (str, bytes, Mapping)) or not isinstance(data, Iterable):
+        raise InvalidArgumentError(
+            "data must be an EvaluationDataset, a list of dicts or Traces, or a DataFrame; "
+            f"got {shown(data)}"
+        )
+    data = list(data)
     rows = []
     for index, item in enumerate(data):
         if isinstance(item, Trace):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 
 from evaltrace._config import get_settings
+from evaltrace._validation import require_count, require_text, shown
 from evaltrace.entities import SpanType, Trace
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
 from evaltrace.evaluate.metrics import metrics_of, to_score
@@ -64,17 +65,27 @@ def evaluate(
     record with ``scorers``, log each judgment as Feedback on the record's trace, and store
     the run. ``data``: an EvaluationDataset (its current version, pinned for the run), a list
     of dicts, a DataFrame, a list of Traces or the search_traces DataFrame."""
+    if isinstance(scorers, Scorer):
+        scorers = [scorers]
+    if isinstance(scorers, (str, bytes)) or not isinstance(scorers, Iterable):
+        raise InvalidArgumentError(
+            f"scorers must be a list of Scorer objects, got {shown(scorers)}"
+        )
     scorers = list(scorers)
     for item in scorers:
         if not isinstance(item, Scorer):
             raise InvalidArgumentError(
-                f"scorers must be Scorer objects (use @scorer on functions), got {item!r}"
+                f"scorers must be Scorer objects (use @scorer on functions), got {shown(item)}"
             )
+    if predict_fn is not None and not callable(predict_fn):
+        raise InvalidArgumentError(f"predict_fn must be callable, got {shown(predict_fn)}")
+    require_text(model_id, "model_id", optional=True)
+    require_text(run_name, "run_name", optional=True)
+    workers = require_count(max_workers, "max_workers") or get_settings().eval_max_workers
     rows, pin = rows_from(data)
     check_rows(rows, predict_fn)
     run_id = f"run-{uuid.uuid4().hex}"
     started = time.time_ns() // 1_000_000
-    workers = max_workers or get_settings().eval_max_workers
     worker = with_current_context(lambda row: _run_row(row, predict_fn, scorers, run_id))
     outcomes: list[_Outcome] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaltrace-eval") as pool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaltrace._validation import shown
 from evaltrace.exceptions import InvalidFilterError
 from evaltrace.search.ast import Key, KeyKind
 from evaltrace.search.keys import TRACES, Catalogue, resolve_key
@@ -29,8 +30,12 @@ def parse_order_by(
 ) -> tuple[OrderKey, ...]:
     if clauses is None:
         return ()
-    if isinstance(clauses, str) or not all(isinstance(c, str) for c in clauses):
-        raise InvalidFilterError(f"order_by must be a list of strings, got {clauses!r}")
+    if (
+        isinstance(clauses, (str, bytes))
+        or not isinstance(clauses, Sequence)
+        or not all(isinstance(c, str) for c in clauses)
+    ):
+        raise InvalidFilterError(f"order_by must be a list of strings, got {shown(clauses)}")
     return tuple(_parse_clause(clause, catalogue) for clause in clauses)
 
 

@@ -85,14 +85,14 @@ def to_span(span: FinishedSpan, trace_id: str) -> Span:
         end_time_ns=span.end_time,
         status=SpanStatus(
             status_code=SpanStatusCode(span.status),
-            description=span.status_message or "",
+            description=storable_text(span.status_message or ""),
         ),
         inputs=inputs,
         outputs=outputs,
         attributes=attributes,
         events=tuple(
             SpanEvent(
-                name=name,
+                name=storable_text(name),
                 timestamp_ns=timestamp,
                 attributes=redact({k: _plain(v) for k, v in attributes.items()}),
             )

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace import Span as OtelSpan
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
+from evaltrace._validation import require_text
 from evaltrace.entities import SpanType
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
@@ -301,6 +302,8 @@ def trace(
     """
     if output_reducer is not None and not callable(output_reducer):
         raise InvalidArgumentError("output_reducer must be callable")
+    require_text(name, "name", optional=True)
+    span_attributes(span_type, attributes)  # bad ones raise here, where they were written
 
     def decorate(fn: Any) -> Any:
         if isinstance(fn, (staticmethod, classmethod)):

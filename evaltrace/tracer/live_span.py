@@ -10,6 +10,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors
+from evaltrace._validation import require_text, shown
 from evaltrace.entities import SpanStatusCode
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
@@ -28,11 +29,15 @@ _OTEL_STATUS = {
 
 def event_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     """Event attributes as OpenTelemetry accepts them: primitives as they are, the rest as JSON."""
-    if not attributes:
+    if attributes is None:
         return {}
+    if not isinstance(attributes, Mapping):
+        raise InvalidArgumentError(f"event attributes must be a mapping, got {shown(attributes)}")
     limit = get_settings().max_payload_chars
     return {
-        str(k): v if isinstance(v, _PRIMITIVES) else to_json(v, limit)
+        require_text(k, "event attribute key"): v
+        if isinstance(v, _PRIMITIVES)
+        else to_json(v, limit)
         for k, v in attributes.items()
     }
 
@@ -64,8 +69,7 @@ class LiveSpan:
         self.set_attribute(keys.SPAN_OUTPUTS, outputs)
 
     def set_attribute(self, key: str, value: Any) -> None:
-        if not isinstance(key, str) or not key:
-            raise InvalidArgumentError(f"attribute key must be a non-empty string, got {key!r}")
+        require_text(key, "attribute key")
         with handle_internal_errors("LiveSpan.set_attribute"):
             self._span.set_attribute(key, to_json(value, get_settings().max_payload_chars))
 
@@ -83,16 +87,25 @@ class LiveSpan:
         attributes: Mapping[str, Any] | None = None,
         timestamp_ns: int | None = None,
     ) -> None:
+        require_text(name, "event name")
+        if timestamp_ns is not None and (
+            isinstance(timestamp_ns, bool) or not isinstance(timestamp_ns, int) or timestamp_ns < 0
+        ):
+            raise InvalidArgumentError(
+                f"timestamp_ns must be an int >= 0, got {shown(timestamp_ns)}"
+            )
+        encoded = event_attributes(attributes)
         with handle_internal_errors("LiveSpan.add_event"):
-            self._span.add_event(name, event_attributes(attributes), timestamp_ns)
+            self._span.add_event(name, encoded, timestamp_ns)
 
     def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None:
         try:
             code = SpanStatusCode(status)
         except ValueError:
             raise InvalidArgumentError(
-                f"status must be one of OK, ERROR, UNSET; got {status!r}"
+                f"status must be one of OK, ERROR, UNSET; got {shown(status)}"
             ) from None
+        require_text(description, "description", optional=True, empty=True)
         with handle_internal_errors("LiveSpan.set_status"):
             self._span.set_status(Status(_OTEL_STATUS[code], description))
 

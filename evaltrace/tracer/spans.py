@@ -14,6 +14,7 @@ from opentelemetry.trace import Link, Status, StatusCode
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors, logger
+from evaltrace._validation import require_text
 from evaltrace.entities import SpanType
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
@@ -68,9 +69,9 @@ def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dic
     if attributes is not None and not isinstance(attributes, Mapping):
         raise InvalidArgumentError(f"attributes must be a mapping, got {type(attributes).__name__}")
     limit = get_settings().max_payload_chars
-    encoded = {keys.SPAN_TYPE: to_json(str(span_type), limit)}
+    encoded = {keys.SPAN_TYPE: to_json(str(require_text(span_type, "span_type")), limit)}
     for key, value in (attributes or {}).items():
-        encoded[str(key)] = to_json(value, limit)
+        encoded[require_text(key, "attribute key")] = to_json(value, limit)
     return encoded
 
 

@@ -127,3 +127,20 @@ def test_lone_surrogates_survive_the_spool(tmp_path: Path) -> None:
     later.mkdir()
     assert evaltrace.recover(timeout=30) is True
     assert last_trace().data.spans[0].outputs == "report-\ufffd.csv"
+
+
+def test_an_exception_naming_a_non_utf8_file_is_stored(store_uri: str) -> None:
+    name = b"r\xe9sum\xe9.txt".decode("utf-8", "surrogateescape")  # as os.listdir gives it
+
+    @evaltrace.trace
+    def check(filename: str) -> None:
+        raise ValueError(f"cannot parse {filename}")
+
+    try:
+        check(name)
+    except ValueError as exc:
+        assert name in str(exc)  # the app's own exception, unchanged
+    (span,) = last_trace().data.spans
+    assert span.status.status_code == "ERROR"
+    assert span.status.description == "ValueError: cannot parse r\ufffdsum\ufffd.txt"
+    assert span.events[0].attributes["exception.message"] == "cannot parse r\ufffdsum\ufffd.txt"
