@@ -53,14 +53,12 @@ def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
 
         active = get_active_experiment().experiment_id
         return [active] if active is not None else []
-    ids = [experiment_id] if isinstance(experiment_id, (str, int)) else experiment_id
-    ids = require_texts(
-        [str(e) if isinstance(e, int) else e for e in _sequence(ids)], "experiment_id"
-    )
+    given = [experiment_id] if isinstance(experiment_id, (str, int)) else _sequence(experiment_id)
+    ids = require_texts([str(e) if type(e) is int else e for e in given], "experiment_id") or []
     store = get_store()
     for e in ids:
-        store.get_experiment(str(e))  # raises ExperimentNotFoundError naming it
-    return [str(e) for e in ids]
+        store.get_experiment(e)  # raises ExperimentNotFoundError naming it
+    return ids
 
 
 def _sequence(value: Any) -> list[Any]:
