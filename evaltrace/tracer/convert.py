@@ -6,6 +6,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
+from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import (
     Span,
     SpanEvent,
@@ -70,6 +73,11 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
 
 def to_span(span: FinishedSpan, trace_id: str) -> Span:
     raw = dict(span.attributes)
+    if span.late is not None:
+        try:
+            raw.update(span.late())
+        except Exception as exc:  # the span is stored without them
+            log_internal_error("late span attributes", exc)
     ours = keys.SPAN_TYPE in raw
     inputs = redact(_decode(raw.pop(keys.SPAN_INPUTS, None)), ("inputs",))
     outputs = redact(_decode(raw.pop(keys.SPAN_OUTPUTS, None)), ("outputs",))
@@ -134,9 +142,12 @@ def _decode(value: Any) -> Any:
     if isinstance(value, str):
         value = storable_text(value)  # a surrogate can only sit inside a JSON string
         try:
-            return json.loads(value)
-        except ValueError:
-            return value
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            try:
+                return json.loads(value)  # integers past 64 bits, which orjson refuses
+            except ValueError:
+                return value
     return _plain(value)
 
 

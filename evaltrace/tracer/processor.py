@@ -7,6 +7,7 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -17,7 +18,11 @@ from opentelemetry.trace import SpanContext
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error, logger
 
-__all__ = ["ExperimentRef", "FinishedSpan", "PendingTrace", "TraceAssembler"]
+__all__ = ["ExperimentRef", "FinishedSpan", "LateAttributes", "PendingTrace", "TraceAssembler"]
+
+# Attributes worked out on the writer's thread, not the application's: a function returning
+# {key: JSON text}. Its arguments must be the caller's own snapshot (nothing the app can change).
+LateAttributes = Callable[[], dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +50,12 @@ class FinishedSpan(NamedTuple):
     status_message: str | None
     attributes: dict[str, Any]
     events: tuple[tuple[str, int, dict[str, Any]], ...]
+    late: LateAttributes | None = None
 
     @classmethod
-    def of(cls, span: ReadableSpan, context: SpanContext) -> FinishedSpan:
+    def of(
+        cls, span: ReadableSpan, context: SpanContext, late: LateAttributes | None
+    ) -> FinishedSpan:
         parent = span.parent
         status = span.status
         events = span.events
@@ -63,6 +71,7 @@ class FinishedSpan(NamedTuple):
             tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events)
             if events
             else (),
+            late,
         )
 
 
@@ -88,6 +97,7 @@ class TraceAssembler(SpanProcessor):
         self._writer = writer
         self._scope = scope
         self.pending: dict[int, PendingTrace] = {}
+        self.late: dict[int, LateAttributes] = {}  # by span id, until the span ends
         self.last_trace_id: int | None = None
         self.late_spans = 0
         self.enabled = True
@@ -115,6 +125,7 @@ class TraceAssembler(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             context = cast(SpanContext, span.get_span_context())  # always set on SDK spans
+            late = self.late.pop(context.span_id, None) if self.late else None
             pending = self.pending.get(context.trace_id)
             if pending is None:
                 if self.enabled:
@@ -124,7 +135,7 @@ class TraceAssembler(SpanProcessor):
                         "span %r ended after its trace was finished; not stored", span.name
                     )
                 return
-            pending.spans.append(FinishedSpan.of(span, context))
+            pending.spans.append(FinishedSpan.of(span, context, late))
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id

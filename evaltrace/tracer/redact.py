@@ -91,7 +91,21 @@ def _secret_key(key: Any, value: Any, keys: re.Pattern[str]) -> bool:
         or isinstance(value, (bool, int, float))
     ):
         return False
-    return keys.search(key) is not None
+    return _names_a_secret(key, keys)
+
+
+_MAX_REMEMBERED_KEYS = 10_000
+_remembered: dict[tuple[str, re.Pattern[str]], bool] = {}
+
+
+def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
+    """``keys.search(key)``, remembered: the same few hundred keys come back in every trace."""
+    found = _remembered.get((key, keys))
+    if found is None:
+        if len(_remembered) >= _MAX_REMEMBERED_KEYS:
+            _remembered.clear()  # keys made from data (ids as keys): start again, stay bounded
+        found = _remembered[(key, keys)] = keys.search(key) is not None
+    return found
 
 
 def _looks_secret(text: str) -> bool:
@@ -100,6 +114,9 @@ def _looks_secret(text: str) -> bool:
         "sk-" in text
         or "earer" in text
         or "AKIA" in text
-        or ("gh" in text and "_" in text)
         or "PRIVATE" in text
+        or ("gh" in text and _GITHUB_PREFIX.search(text) is not None)
     )
+
+
+_GITHUB_PREFIX = re.compile(r"gh[pousr]_")

@@ -20,6 +20,7 @@ from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
+from evaltrace.tracer.processor import LateAttributes
 from evaltrace.tracer.runtime import get_runtime
 from evaltrace.tracer.serialize import to_json
 
@@ -51,16 +52,27 @@ def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
     return runtime.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
 
 
-def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
+def end_span_ok(
+    span: OtelSpan, outputs_json: str | None, late: LateAttributes | None = None
+) -> None:
     if outputs_json is not None:
         span.set_attribute(keys.SPAN_OUTPUTS, outputs_json)
     if span.status.status_code is StatusCode.UNSET:
         span.set_status(_OK)
-    span.end()
+    _end(span, late)
 
 
-def end_span_error(span: OtelSpan, exception: BaseException) -> None:
+def end_span_error(
+    span: OtelSpan, exception: BaseException, late: LateAttributes | None = None
+) -> None:
     record_error(span, exception)
+    _end(span, late)
+
+
+def _end(span: OtelSpan, late: LateAttributes | None) -> None:
+    """End the span; ``late`` adds attributes later, on the writer's thread."""
+    if late is not None:
+        get_runtime().assembler.late[span.context.span_id] = late
     span.end()
 
 

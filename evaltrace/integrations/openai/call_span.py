@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from opentelemetry.sdk.trace import Span as OtelSpan
@@ -10,6 +11,7 @@ from opentelemetry.sdk.trace import Span as OtelSpan
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
+from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
 
@@ -17,21 +19,26 @@ __all__ = ["CallSpan"]
 
 
 class CallSpan:
-    __slots__ = ("_ended", "_lock", "span")
+    """The caller's thread only starts and ends the span and snapshots the request and the
+    response; the ``gen_ai.*`` attributes and the outputs' JSON are worked out on the writer's
+    thread (late attributes), where they cost the application nothing."""
 
-    def __init__(self, span: OtelSpan) -> None:
+    __slots__ = ("_ended", "_lock", "_request", "span")
+
+    def __init__(self, span: OtelSpan, request: tuple[Endpoint, Any, str]) -> None:
         self.span = span
+        self._request = request
         self._ended = False
         self._lock = threading.Lock()
 
     @classmethod
     def start(cls, endpoint: Endpoint, body: Any, base_url: str) -> CallSpan | None:
         try:
-            attributes = span_attributes(
-                endpoint.span_type, request_attributes(endpoint, body, base_url)
-            )
+            attributes = span_attributes(endpoint.span_type, None)
             attributes["evaltrace.span.inputs"] = to_json(body, get_settings().max_payload_chars)
-            return cls(open_span(endpoint.name, attributes))
+            # A shallow copy is the snapshot the request settings are read from, later.
+            request = (endpoint, dict(body) if isinstance(body, dict) else None, base_url)
+            return cls(open_span(endpoint.name, attributes), request)
         except Exception as exc:
             log_internal_error("openai autolog start", exc)
             return None
@@ -54,15 +61,11 @@ class CallSpan:
             log_internal_error("openai autolog attribute", exc)
 
     def succeed(self, outputs: Any, **extra: Any) -> None:
+        """End OK; ``outputs`` must be the caller's own snapshot (a fresh dict, not the app's)."""
         if not self._claim():
             return
         try:
-            limit = get_settings().max_payload_chars
-            attributes = {**response_attributes(outputs), **extra}
-            self.span.set_attributes(
-                {key: to_json(value, limit) for key, value in attributes.items()}
-            )
-            end_span_ok(self.span, to_json(outputs, limit))
+            end_span_ok(self.span, None, partial(_late_attributes, self._request, outputs, extra))
         except Exception as exc:
             log_internal_error("openai autolog end", exc)
 
@@ -70,10 +73,19 @@ class CallSpan:
         if not self._claim():
             return
         try:
-            if outputs is not None:
-                self.span.set_attribute(
-                    "evaltrace.span.outputs", to_json(outputs, get_settings().max_payload_chars)
-                )
-            end_span_error(self.span, exception)
+            late = partial(_late_attributes, self._request, outputs, {})
+            end_span_error(self.span, exception, late)
         except Exception as exc:
             log_internal_error("openai autolog error", exc)
+
+
+def _late_attributes(
+    request: tuple[Endpoint, Any, str], outputs: Any, extra: dict[str, Any]
+) -> dict[str, str]:
+    """Runs on the writer's thread: request settings, response facts and outputs, as JSON."""
+    limit = get_settings().max_payload_chars
+    attributes = {**request_attributes(*request), **response_attributes(outputs), **extra}
+    encoded = {key: to_json(value, limit) for key, value in attributes.items()}
+    if outputs is not None:
+        encoded[keys.SPAN_OUTPUTS] = to_json(outputs, limit)
+    return encoded

@@ -7,6 +7,7 @@ exist. Nothing here reads headers: the API key never reaches a span.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
@@ -73,19 +74,25 @@ def request_attributes(endpoint: Endpoint, body: Any, base_url: str) -> dict[str
     attributes: dict[str, Any] = {
         "gen_ai.system": "openai",
         "gen_ai.operation.name": endpoint.operation,
-        "evaltrace.openai.base_url": base_url,
+        **_server_attributes(base_url),
     }
-    parsed = urlparse(base_url)
-    if parsed.hostname:
-        attributes["server.address"] = parsed.hostname
-    if parsed.port:
-        attributes["server.port"] = parsed.port
     if isinstance(body, dict):
         if "model" in body:
             attributes["gen_ai.request.model"] = body["model"]
         for key, attribute in _REQUEST_SETTINGS.items():
             if key in body and body[key] is not None:
                 attributes[attribute] = body[key]
+    return attributes
+
+
+@lru_cache(maxsize=64)
+def _server_attributes(base_url: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"evaltrace.openai.base_url": base_url}
+    parsed = urlparse(base_url)
+    if parsed.hostname:
+        attributes["server.address"] = parsed.hostname
+    if parsed.port:
+        attributes["server.port"] = parsed.port
     return attributes
 
 

@@ -38,7 +38,9 @@ def _start(
 
 
 def _is_stream(result: Any) -> bool:
-    return hasattr(result, "__stream__") and hasattr(result, "response")
+    from openai import AsyncStream, Stream  # imported already: the client is running
+
+    return isinstance(result, (Stream, AsyncStream))
 
 
 def _raw_mode(options: Any) -> str | None:
