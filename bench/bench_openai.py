@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import openai
-from _common import fresh_sqlite_uri, report
+from _common import fresh_sqlite_uri, median_us_per_call, report
 
 import evaltrace
 import evaltrace.openai
@@ -26,6 +26,7 @@ MESSAGES = [{"role": "user", "content": "What is your refund policy?"}]
 
 def main(calls: int = 100, runs: int = 25) -> None:
     evaltrace.set_tracking_uri(fresh_sqlite_uri())
+    _measure_span_code()
     server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
     base_url = server.stdout.readline().strip()  # type: ignore[union-attr]
     try:
@@ -42,6 +43,50 @@ _SERVER = (
     "    print(server.base_url, flush=True)\n"
     "    time.sleep(3600)\n"
 )
+
+
+def _measure_span_code() -> None:
+    """Autolog's own work on the caller's thread (no HTTP), against a bare OTel span."""
+    from openai.types.chat import ChatCompletion
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from evaltrace.integrations.openai.call_span import CallSpan
+    from evaltrace.integrations.openai.extract import endpoint_for, to_plain
+
+    response = ChatCompletion.model_validate(_RESPONSE)
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+    endpoint = endpoint_for("post", "/chat/completions")
+    bare = TracerProvider().get_tracer("bench")
+
+    def bare_span() -> None:
+        bare.start_span("bare").end()
+
+    def traced() -> None:
+        call = CallSpan.start(endpoint, body, "http://127.0.0.1:1/v1/")
+        call.succeed(to_plain(response))  # type: ignore[union-attr]
+
+    baseline = median_us_per_call(bare_span, calls=2000, clock=time.thread_time_ns)
+    report("bare OTel span (caller CPU, baseline)", baseline, "us/call")
+    span_code = median_us_per_call(
+        traced, calls=2000, clock=time.thread_time_ns, between_runs=evaltrace.flush
+    )
+    report("autolog span code alone, no HTTP (caller CPU)", span_code, "us/call", baseline)
+
+
+_RESPONSE = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Refunds within 30 days."},
+        }
+    ],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+}
 
 
 def _measure(base_url: str, calls: int, runs: int) -> None:
