@@ -67,6 +67,7 @@ class TraceWriter:
         self._idle = threading.Condition()
         self._busy = False
         self._retrying = False
+        self._failed_replays = 0
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_drop_warning = 0.0
@@ -93,16 +94,20 @@ class TraceWriter:
     def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
         """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first.
 
-        ``settle_for_spool``: stop waiting once the store is known to be unreachable and every
-        trace is safe in the spool (at exit: the next process replays them).
+        ``settle_for_spool``: once every trace is written or spooled, stop waiting if a replay
+        tried since this call began has failed: the store is down, and the spooled traces are
+        safe for the next process (at exit). A replay that can succeed is waited for.
         """
         if not self._asynchronous or self._thread is None or self._stopped:
             return not self._queue and not self.spool_pending
+        failures_before = self._failed_replays
 
         def done() -> bool:
             if self._queue or self._busy:
                 return False
-            return not self.spool_pending or (settle_for_spool and self._retrying)
+            return not self.spool_pending or (
+                settle_for_spool and self._failed_replays > failures_before
+            )
 
         self._urgent.set()
         self._wakeup.set()
@@ -203,20 +208,20 @@ class TraceWriter:
             return
         try:
             self._replay()
-        except StoreUnavailableError as exc:
-            if not self._retrying:
+        except Exception as exc:
+            self._failed_replays += 1
+            with self._idle:
+                self._idle.notify_all()  # flushes that settle for the spool can stop waiting
+            if not isinstance(exc, StoreUnavailableError):
+                log_internal_error("spool replay", exc)
+            elif not self._retrying:
                 logger.warning(
                     "evaltrace: the trace store is unreachable (%s); spooled traces wait on "
                     "disk and are replayed when it is back",
                     exc,
                 )
                 self._retrying = True
-            with self._idle:
-                self._idle.notify_all()  # flushes that settle for the spool can stop waiting
-            return  # still down: try again at the next interval or flush
-        except Exception as exc:
-            log_internal_error("spool replay", exc)
-            return
+            return  # try again at the next interval or flush
         self.spool_pending = False
         if self._retrying:
             logger.warning("evaltrace: the trace store is reachable again")
