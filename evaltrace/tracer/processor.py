@@ -38,7 +38,8 @@ class FinishedSpan(NamedTuple):
 
     Only strings, numbers and a plain dict: the garbage collector stops tracking such tuples,
     where each SDK ReadableSpan is a dozen tracked objects that, queued by the thousand, made
-    full collections cost more than tracing itself.
+    full collections cost more than tracing itself. (``late`` is set only on spans whose
+    attributes are finished on the writer's thread, OpenAI calls: a few per trace at most.)
     """
 
     span_id: int
