@@ -274,8 +274,8 @@ class TraceWriter:
             )
 
 
-# Measured (bench_openai.py, two paired runs each): niceness 0 / 5 / 10 gave an autolog overhead
-# of ~310 / ~190 / ~120 us of caller CPU per chat call.
+# Measured by hand (bench_openai.py with this constant edited, two runs each): niceness 0 / 5 / 10
+# gave an autolog overhead of ~310 / ~190 / ~120 us of caller CPU per chat call.
 _WRITER_NICENESS = 10
 
 

@@ -6,6 +6,7 @@ embeddings and any other call (the last as a generic span).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from evaltrace.integrations.openai.call_span import CallSpan
@@ -37,10 +38,15 @@ def _start(
     ), endpoint.operation
 
 
-def _is_stream(result: Any) -> bool:
+@lru_cache(maxsize=1)
+def _stream_types() -> tuple[type, ...]:
     from openai import AsyncStream, Stream  # imported already: the client is running
 
-    return isinstance(result, (Stream, AsyncStream))
+    return (Stream, AsyncStream)
+
+
+def _is_stream(result: Any) -> bool:
+    return isinstance(result, _stream_types())
 
 
 def _raw_mode(options: Any) -> str | None:
