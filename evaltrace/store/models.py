@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
@@ -135,8 +136,21 @@ span_attributes = Table(
     ForeignKeyConstraint(
         ["trace_id", "span_id"], ["spans.trace_id", "spans.span_id"], ondelete="CASCADE"
     ),
-    Index("ix_span_attributes_key_text", "key", "value_text"),
-    Index("ix_span_attributes_key_num", "key", "value_num"),
+    # Partial (migration 0006): a row holds text or a number, and each index only the one.
+    Index(
+        "ix_span_attributes_key_text",
+        "key",
+        "value_text",
+        sqlite_where=text("value_text IS NOT NULL"),
+        postgresql_where=text("value_text IS NOT NULL"),
+    ),
+    Index(
+        "ix_span_attributes_key_num",
+        "key",
+        "value_num",
+        sqlite_where=text("value_num IS NOT NULL"),
+        postgresql_where=text("value_num IS NOT NULL"),
+    ),
 )
 
 assessments = Table(

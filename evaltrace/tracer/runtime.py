@@ -25,6 +25,7 @@ from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Trace
 from evaltrace.store import get_store, get_tracking_uri
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.convert import to_trace
+from evaltrace.tracer.ids import TimeOrderedIdGenerator
 from evaltrace.tracer.processor import ExperimentRef, PendingTrace, TraceAssembler
 from evaltrace.tracer.spool import Spool, default_spool_dir
 from evaltrace.tracer.writer import TraceWriter
@@ -121,11 +122,11 @@ def _create_runtime() -> Runtime:
 
 def _provider(use_global: bool) -> TracerProvider:
     if not use_global:
-        return TracerProvider()
+        return TracerProvider(id_generator=TimeOrderedIdGenerator())
     current = otel_trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
-        return current
-    provider = TracerProvider()
+        return current  # the application's own provider, with its own ids
+    provider = TracerProvider(id_generator=TimeOrderedIdGenerator())
     otel_trace.set_tracer_provider(provider)
     return provider
 

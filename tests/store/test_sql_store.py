@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 
 import evaltrace
@@ -24,7 +27,7 @@ from evaltrace.exceptions import (
     InvalidArgumentError,
     TraceNotFoundError,
 )
-from evaltrace.store import get_store
+from evaltrace.store import get_store, migrate
 from evaltrace.store.sql_store import SqlStore
 
 
@@ -243,3 +246,50 @@ def test_concurrent_first_use_migrates_once_on_postgres(
     with admin.connect() as connection:
         connection.execute(text("DROP DATABASE evaltrace_race WITH (FORCE)"))
     admin.dispose()
+
+
+def _with_attributes(n: int) -> Trace:
+    trace = make_trace(n)
+    root, child = trace.data.spans
+    root = dataclasses.replace(root, attributes={"model": f"m{n}", "tokens": n, "ok": True})
+    return Trace(info=trace.info, data=TraceData(spans=(root, child)))
+
+
+def _attribute_indexes(store: SqlStore) -> dict[str, bool]:
+    """Index name -> whether it is partial."""
+    where = f"{store.engine.dialect.name}_where"
+    indexes = inspect(store.engine).get_indexes("span_attributes")  # type: ignore[union-attr]
+    return {index["name"]: index["dialect_options"].get(where) is not None for index in indexes}
+
+
+def test_attribute_indexes_become_partial_and_searches_still_find_everything(
+    store_uri: str,
+) -> None:
+    store = get_store(store_uri)
+    assert isinstance(store, SqlStore)
+    names = {"ix_span_attributes_key_text", "ix_span_attributes_key_num"}
+    assert _attribute_indexes(store) == dict.fromkeys(names, True)
+    store.write_traces([_with_attributes(n) for n in (1, 2)])
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate._SCRIPT_LOCATION))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert _attribute_indexes(store) == dict.fromkeys(names, False)
+    store.write_traces([_with_attributes(3)])  # written under the old indexes
+
+    migrate.upgrade_to_head(store.engine)
+    assert _attribute_indexes(store) == dict.fromkeys(names, True)
+    store.write_traces([_with_attributes(4)])
+
+    def found(filter_string: str) -> list[str]:
+        traces = evaltrace.search_traces(filter_string=filter_string, return_type="list")
+        return sorted(trace.info.trace_id for trace in traces)
+
+    ids = {n: make_trace(n).info.trace_id for n in (1, 2, 3, 4)}
+    assert found("span.attributes.model = 'm3'") == [ids[3]]
+    assert found("span.attributes.model IN ('m1', 'm4')") == [ids[1], ids[4]]
+    assert found("span.attributes.model LIKE 'm%'") == sorted(ids.values())
+    assert found("span.attributes.tokens >= 2") == [ids[2], ids[3], ids[4]]
+    assert found("span.attributes.ok = true") == sorted(ids.values())
