@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from evaltrace.entities import (
     Assessment,
     Experiment,
@@ -48,6 +50,17 @@ def storable_text(text: str) -> str:
 
 def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _compact_json(value: Any) -> str | None:
+    """JSON text for a column only read back by ``json.loads`` (orjson: several times faster;
+    what it refuses, integers past 64 bits or non-string keys, goes to ``json``)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _loads(text: str | None) -> Any:
@@ -124,10 +137,10 @@ def span_to_row(span: Span) -> dict[str, Any]:
         "start_time_ns": span.start_time_ns,
         "end_time_ns": span.end_time_ns,
         "duration_ns": span.duration_ns,
-        "inputs": _dumps(span.inputs),
-        "outputs": _dumps(span.outputs),
-        "attributes": _dumps(span.attributes),
-        "events": _dumps([event.to_dict() for event in span.events]),
+        "inputs": _compact_json(span.inputs),
+        "outputs": _compact_json(span.outputs),
+        "attributes": _compact_json(span.attributes),
+        "events": _compact_json([event.to_dict() for event in span.events]),
     }
 
 

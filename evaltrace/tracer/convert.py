@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -45,10 +46,16 @@ def format_span_id(otel_span_id: int) -> str:
 
 def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
     trace_id = format_trace_id(pending.otel_trace_id)
-    spans = sorted(
-        (to_span(span, trace_id) for span in pending.spans), key=lambda s: s.start_time_ns
-    )
-    root = next(s for s in spans if s.span_id == format_span_id(pending.root_span_id))
+    root_span_id = format_span_id(pending.root_span_id)
+    spans, root, root_texts = [], None, _NO_TEXTS
+    for finished in pending.spans:
+        span, texts = _to_span(finished, trace_id)
+        spans.append(span)
+        if span.span_id == root_span_id:
+            root, root_texts = span, texts
+    if root is None:
+        raise ValueError(f"trace {trace_id} has no span {root_span_id}")
+    spans.sort(key=lambda s: s.start_time_ns)
     if root.parent_id is not None:
         # The root's parent lives in another process or tracer: it is our root all the same.
         spans = [_without_parent(s) if s is root else s for s in spans]
@@ -61,8 +68,8 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
         state=TraceState.ERROR
         if root.status.status_code is SpanStatusCode.ERROR
         else TraceState.OK,
-        request_preview=redact(_preview(pending.request_preview, root.inputs)),
-        response_preview=redact(_preview(pending.response_preview, root.outputs)),
+        request_preview=redact(_preview(pending.request_preview, root.inputs, root_texts[0])),
+        response_preview=redact(_preview(pending.response_preview, root.outputs, root_texts[1])),
         client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
         tags=redact(_string_map(pending.tags)),
         trace_metadata=redact(_string_map(pending.metadata)),
@@ -71,19 +78,28 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
 
 
+# The JSON texts a span's inputs and outputs arrived as, where redaction left them unchanged.
+_Texts = tuple[str | None, str | None]
+_NO_TEXTS: _Texts = (None, None)
+
+
 def to_span(span: FinishedSpan, trace_id: str) -> Span:
+    return _to_span(span, trace_id)[0]
+
+
+def _to_span(span: FinishedSpan, trace_id: str) -> tuple[Span, _Texts]:
     raw = dict(span.attributes)
-    if span.late is not None:
-        try:
-            raw.update(span.late())
-        except Exception as exc:  # the span is stored without them
-            log_internal_error("late span attributes", exc)
+    late = _late_attributes(span)
+    for key in (keys.SPAN_INPUTS, keys.SPAN_OUTPUTS):
+        if key in late:
+            raw[key] = late.pop(key)
     ours = keys.SPAN_TYPE in raw
-    inputs = redact(_decode(raw.pop(keys.SPAN_INPUTS, None)), ("inputs",))
-    outputs = redact(_decode(raw.pop(keys.SPAN_OUTPUTS, None)), ("outputs",))
+    inputs, inputs_text = _payload(raw.pop(keys.SPAN_INPUTS, None), "inputs")
+    outputs, outputs_text = _payload(raw.pop(keys.SPAN_OUTPUTS, None), "outputs")
     span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
-    attributes = redact({k: _decode(v) if ours else _plain(v) for k, v in raw.items()})
-    return Span(
+    attributes = {k: _decode(v) if ours else _plain(v) for k, v in raw.items()}
+    attributes.update(late)
+    converted = Span(
         trace_id=trace_id,
         span_id=format_span_id(span.span_id),
         parent_id=None if span.parent_id is None else format_span_id(span.parent_id),
@@ -97,16 +113,35 @@ def to_span(span: FinishedSpan, trace_id: str) -> Span:
         ),
         inputs=inputs,
         outputs=outputs,
-        attributes=attributes,
+        attributes=redact(attributes),
         events=tuple(
             SpanEvent(
                 name=storable_text(name),
                 timestamp_ns=timestamp,
-                attributes=redact({k: _plain(v) for k, v in attributes.items()}),
+                attributes=redact({k: _plain(v) for k, v in event_attributes.items()}),
             )
-            for name, timestamp, attributes in span.events
+            for name, timestamp, event_attributes in span.events
         ),
     )
+    return converted, (inputs_text, outputs_text)
+
+
+def _late_attributes(span: FinishedSpan) -> dict[str, Any]:
+    if span.late is None:
+        return {}
+    try:
+        return dict(span.late())
+    except Exception as exc:  # the span is stored without them
+        log_internal_error("late span attributes", exc)
+        return {}
+
+
+def _payload(text: Any, name: str) -> tuple[Any, str | None]:
+    """Inputs or outputs, decoded and redacted; the text too, when redaction changed nothing."""
+    decoded = _decode(text)
+    redacted = redact(decoded, (name,), text=text if isinstance(text, str) else None)
+    unchanged = redacted is decoded and isinstance(text, str) and decoded is not text
+    return redacted, storable_text(text) if unchanged else None
 
 
 _USAGE_ATTRIBUTES = {
@@ -152,20 +187,29 @@ def _decode(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """An OpenTelemetry attribute value as stored: sequences become lists, text storable."""
+    """An OpenTelemetry attribute value as stored: sequences become lists, text storable, and
+    NaN or infinities their names (JSON has no such numbers; evaltrace's own values do the same).
+    """
     if isinstance(value, str):
         return storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, tuple):
-        return [storable_text(item) if isinstance(item, str) else item for item in value]
+        return [_plain(item) for item in value]
     return value
 
 
-def _preview(override: str | None, value: Any) -> str | None:
+def _preview(override: str | None, value: Any, text: str | None) -> str | None:
+    """The override, else a string value itself, else the value's JSON: ``text`` when the value
+    came as that text, unchanged."""
     if override is not None:
         return _clip(override, PREVIEW_CHARS)
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        text = value
+    elif text is None:
+        text = json.dumps(value, ensure_ascii=False)
     return _clip(text, PREVIEW_CHARS)
 
 

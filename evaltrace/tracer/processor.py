@@ -21,8 +21,10 @@ from evaltrace._internal_errors import log_internal_error, logger
 __all__ = ["ExperimentRef", "FinishedSpan", "LateAttributes", "PendingTrace", "TraceAssembler"]
 
 # Attributes worked out on the writer's thread, not the application's: a function returning
-# {key: JSON text}. Its arguments must be the caller's own snapshot (nothing the app can change).
-LateAttributes = Callable[[], dict[str, str]]
+# {key: value}, values JSON-safe and storable already (see serialize.to_plain_json), except the
+# span's inputs and outputs, which are JSON text as always. Its arguments must be the caller's
+# own snapshot (nothing the app can change).
+LateAttributes = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)

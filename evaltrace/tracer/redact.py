@@ -59,52 +59,71 @@ def _key_pattern(extra: str | None) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE)
 
 
-def redact(value: Any, path: tuple[str, ...] = ()) -> Any:
-    """A copy of ``value`` with secrets replaced (the value itself when nothing matched)."""
+def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -> Any:
+    """``value`` with secrets replaced: a copy where something matched, else ``value`` itself
+    (so callers can keep the JSON text they already have).
+
+    ``text``: the JSON text ``value`` was decoded from. When no credential pattern occurs in
+    it, no string inside can hold one, and only the keys are looked at.
+    """
     settings = get_settings()
     if not settings.redact:
         return value
-    return _walk(value, path, _key_pattern(settings.redact_keys))
+    strings = _callback is not None or text is None or _looks_secret(text)
+    return _walk(value, path, _key_pattern(settings.redact_keys), strings)
 
 
-def _walk(value: Any, path: tuple[str, ...], keys: re.Pattern[str]) -> Any:
+def _walk(value: Any, path: tuple[str, ...], keys: re.Pattern[str], strings: bool) -> Any:
     if isinstance(value, str):
+        if not strings:
+            return value
         text = _SECRET_VALUES.sub(MARKER, value) if _looks_secret(value) else value
-        return _callback(path, text) if _callback is not None else text
+        if _callback is not None:
+            text = _callback(path, text)
+        return value if text == value else text
     if isinstance(value, dict):
-        return {
-            k: MARKER if _secret_key(k, value[k], keys) else _walk(value[k], (*path, str(k)), keys)
-            for k in value
-        }
+        secret = _secret_keys(value, keys)
+        copy = None
+        for key, item in value.items():
+            if key in secret and _could_be_secret(item):
+                new = MARKER
+            elif isinstance(item, (dict, list)) or (strings and isinstance(item, str)):
+                child_path = (*path, str(key)) if _callback is not None else path
+                new = _walk(item, child_path, keys, strings)
+            else:
+                continue
+            if new is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = new
+        return value if copy is None else copy
     if isinstance(value, list):
-        return [_walk(item, path, keys) for item in value]
+        changed = [_walk(item, path, keys, strings) for item in value]
+        return value if all(new is old for new, old in zip(changed, value)) else changed
     return value
 
 
-def _secret_key(key: Any, value: Any, keys: re.Pattern[str]) -> bool:
-    """A key that names a secret, holding something that could be one (numbers, booleans and
-    empty values are left alone: ``time_to_first_token_ns`` is a duration)."""
-    if (
-        not isinstance(key, str)
-        or value is None
-        or value == ""
-        or isinstance(value, (bool, int, float))
-    ):
-        return False
-    return _names_a_secret(key, keys)
+def _could_be_secret(value: Any) -> bool:
+    """Numbers, booleans and empty values are left alone: ``time_to_first_token_ns`` under a
+    key with "token" in it is a duration."""
+    return not (value is None or value == "" or isinstance(value, (bool, int, float)))
 
 
-_MAX_REMEMBERED_KEYS = 10_000
-_remembered: dict[tuple[str, re.Pattern[str]], bool] = {}
+_MAX_REMEMBERED_SHAPES = 10_000
+_remembered: dict[tuple[tuple[Any, ...], re.Pattern[str]], frozenset[str]] = {}
 
 
-def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
-    """``keys.search(key)``, remembered: the same few hundred keys come back in every trace."""
-    found = _remembered.get((key, keys))
+def _secret_keys(mapping: dict[Any, Any], keys: re.Pattern[str]) -> frozenset[str]:
+    """The keys of ``mapping`` that name a secret, remembered by the mapping's keys: the same
+    few shapes of dict (a chat message, a usage record) come back in every trace."""
+    shape = tuple(mapping)
+    found = _remembered.get((shape, keys))
     if found is None:
-        if len(_remembered) >= _MAX_REMEMBERED_KEYS:
-            _remembered.clear()  # keys made from data (ids as keys): start again, stay bounded
-        found = _remembered[(key, keys)] = keys.search(key) is not None
+        if len(_remembered) >= _MAX_REMEMBERED_SHAPES:
+            _remembered.clear()  # shapes made from data (ids as keys): start again, stay bounded
+        found = _remembered[(shape, keys)] = frozenset(
+            key for key in shape if isinstance(key, str) and keys.search(key) is not None
+        )
     return found
 
 

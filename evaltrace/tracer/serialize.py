@@ -17,7 +17,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TRUNCATION_MARKER", "to_json"]
+import orjson
+
+from evaltrace.store.rows import storable_text
+
+__all__ = ["TRUNCATION_MARKER", "to_json", "to_plain_json"]
 
 TRUNCATION_MARKER = "[evaltrace: truncated"
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C version
@@ -41,6 +45,23 @@ def to_json(value: Any, max_chars: int) -> str:
     if len(text) > max_chars:
         return _truncate(text, max_chars)
     return text
+
+
+def to_plain_json(value: Any, max_chars: int) -> Any:
+    """What ``to_json(value, max_chars)`` decodes back to, made without the text where it can:
+    plain values for the store, on the writer's thread."""
+    kind = type(value)
+    if kind is str and len(value) * 6 + 2 <= max_chars:  # its JSON text cannot be cut
+        return storable_text(value)
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)
+    text = storable_text(to_json(value, max_chars))
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # integers past 64 bits, which orjson refuses
 
 
 def _truncate(text: str, max_chars: int) -> str:

@@ -360,3 +360,18 @@ def test_autolog_without_openai_says_how_to_install() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "pip install 'evaltrace[openai]'" in result.stdout
+
+
+def test_a_credential_in_the_prompt_and_echoed_in_the_response_is_redacted(
+    client: openai.OpenAI,
+) -> None:
+    leaked = "AKIAZZZZYYYYXXXXWWWW"
+    messages = [{"role": "user", "content": f"is {leaked} my key?"}]
+    response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert leaked in (response.choices[0].message.content or "")  # the app still sees it
+    trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+    assert leaked not in trace.to_json() and leaked not in str(trace.info.to_dict())
+    (span,) = trace.data.spans
+    assert span.inputs["messages"][0]["content"] == "is [REDACTED] my key?"
+    assert "[REDACTED]" in span.outputs["choices"][0]["message"]["content"]
+    assert span.attributes["gen_ai.usage.total_tokens"] == response.usage.total_tokens

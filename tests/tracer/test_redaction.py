@@ -68,3 +68,64 @@ def test_redaction_can_be_extended_and_turned_off() -> None:
     login("ann", "pw", {})
     root = stored().data._get_root_span()
     assert root is not None and root.inputs["password"] == "pw"
+
+
+CREDENTIALS = {
+    "openai": OPENAI_KEY,
+    "aws": "AKIAABCDEFGHIJKLMNOP",
+    "github": "ghp_" + "a1B2" * 9,
+    "bearer": "Bearer eyJhbGciOi.payload.sig",
+    # Its newlines are escaped in the JSON text the value is decoded from.
+    "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CREDENTIALS))
+def test_each_credential_pattern_is_redacted_deep_inside_inputs_outputs_and_previews(
+    kind: str,
+) -> None:
+    credential = CREDENTIALS[kind]
+
+    @evaltrace.trace
+    def handle(request: dict) -> list:
+        return [{"reply": {"text": f"you sent <{credential}>"}}]
+
+    handle({"messages": [{"role": "user", "content": f"my key: {credential}"}]})
+    trace = stored()
+    root = trace.data._get_root_span()
+    assert root is not None
+    assert root.inputs == {
+        "request": {"messages": [{"role": "user", "content": f"my key: {MARKER}"}]}
+    }
+    assert root.outputs == [{"reply": {"text": f"you sent <{MARKER}>"}}]
+    for preview in (trace.info.request_preview, trace.info.response_preview):
+        assert preview is not None and MARKER in preview
+    secret_part = credential.split()[-1][-12:]
+    assert secret_part not in trace.to_json() and secret_part not in str(trace.info.to_dict())
+
+
+def test_previews_keep_the_applications_json_when_nothing_is_redacted() -> None:
+    @evaltrace.trace
+    def answer(question: str, options: dict) -> dict:
+        return {"answer": "Ja, gern \u2603", "tokens": 3, "nested": [1, {"password": ""}]}
+
+    answer("Geht das?", {"temperature": 0.5, "tags": ["a", "b"]})
+    info = stored().info
+    assert info.request_preview == (
+        '{"question": "Geht das?", "options": {"temperature": 0.5, "tags": ["a", "b"]}}'
+    )
+    assert info.response_preview == (
+        '{"answer": "Ja, gern \u2603", "tokens": 3, "nested": [1, {"password": ""}]}'
+    )
+
+
+def test_a_secret_key_among_ordinary_keys_of_a_repeated_shape_is_redacted_every_time() -> None:
+    @evaltrace.trace
+    def connect(settings: dict) -> None:
+        return None
+
+    for token in ("t-1", "t-2", "t-3"):
+        connect({"host": "db", "refresh_token": token, "max_tokens": 5})
+        root = stored().data._get_root_span()
+        assert root is not None
+        assert root.inputs == {"settings": {"host": "db", "refresh_token": MARKER, "max_tokens": 5}}

@@ -12,7 +12,7 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
 from evaltrace.tracer import attributes as keys
-from evaltrace.tracer.serialize import to_json
+from evaltrace.tracer.serialize import to_json, to_plain_json
 from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
 
 __all__ = ["CallSpan"]
@@ -81,11 +81,12 @@ class CallSpan:
 
 def _late_attributes(
     request: tuple[Endpoint, Any, str], outputs: Any, extra: dict[str, Any]
-) -> dict[str, str]:
-    """Runs on the writer's thread: request settings, response facts and outputs, as JSON."""
+) -> dict[str, Any]:
+    """Runs on the writer's thread: request settings and response facts as plain values, and
+    the outputs as JSON text."""
     limit = get_settings().max_payload_chars
     attributes = {**request_attributes(*request), **response_attributes(outputs), **extra}
-    encoded = {key: to_json(value, limit) for key, value in attributes.items()}
+    late = {key: to_plain_json(value, limit) for key, value in attributes.items()}
     if outputs is not None:
-        encoded[keys.SPAN_OUTPUTS] = to_json(outputs, limit)
-    return encoded
+        late[keys.SPAN_OUTPUTS] = to_json(outputs, limit)
+    return late
