@@ -70,7 +70,7 @@ class SqlStore(TraceStore):
         self.datasets = SqlDatasets(self)
         self.runs = SqlRuns(self)
         self._written_since_analyze = 0
-        self._insert_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._insert_statements: dict[str, str] = {}  # by table name
         self._next_analyze = _FIRST_ANALYZE
         with self._translate_errors("open"):
             upgrade_to_head(self.engine)
@@ -108,21 +108,19 @@ class SqlStore(TraceStore):
             yield connection
 
     def _insert_many_ignoring_duplicates(
-        self, connection: Connection, table: Table, rows: list[dict[str, Any]]
+        self, connection: Connection, table: Table, columns: tuple[str, ...], values: list[rows.Row]
     ) -> None:
         """One executemany straight to the driver: the trace path writes thousands of rows a
         second, and SQLAlchemy's per-row parameter processing cost more than the inserts.
-        The rows of one table share one key order (each comes from one builder in rows.py)."""
-        columns = list(rows[0])
-        statement = self._insert_statements.get((table.name, tuple(columns)))
+        (Multi-row INSERT statements were tried instead: no faster here, by bench_openai.py.)"""
+        statement = self._insert_statements.get(table.name)
         if statement is None:
             placeholder = "?" if self._dialect == "sqlite" else "%s"
-            statement = (
+            statement = self._insert_statements[table.name] = (
                 f"INSERT INTO {table.name} ({', '.join(columns)}) "
                 f"VALUES ({', '.join([placeholder] * len(columns))}) ON CONFLICT DO NOTHING"
             )
-            self._insert_statements[(table.name, tuple(columns))] = statement
-        connection.exec_driver_sql(statement, [tuple(row.values()) for row in rows])
+        connection.exec_driver_sql(statement, values)
 
     # -- traces -------------------------------------------------------------------------------
 
@@ -139,15 +137,15 @@ class SqlStore(TraceStore):
                 span_rows.append(rows.span_to_row(span))
                 attribute_rows.extend(rows.span_attribute_rows(span))
         with self._write() as connection:
-            for table, table_rows in (
-                (models.traces, trace_rows),
-                (models.trace_tags, tag_rows),
-                (models.trace_metadata, metadata_rows),
-                (models.spans, span_rows),
-                (models.span_attributes, attribute_rows),
+            for table, columns, table_rows in (
+                (models.traces, rows.TRACE_COLUMNS, trace_rows),
+                (models.trace_tags, rows.KEY_VALUE_COLUMNS, tag_rows),
+                (models.trace_metadata, rows.KEY_VALUE_COLUMNS, metadata_rows),
+                (models.spans, rows.SPAN_COLUMNS, span_rows),
+                (models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows),
             ):
                 if table_rows:
-                    self._insert_many_ignoring_duplicates(connection, table, table_rows)
+                    self._insert_many_ignoring_duplicates(connection, table, columns, table_rows)
         self._written_since_analyze += len(traces)
         if self._written_since_analyze >= self._next_analyze:
             self.analyze()
