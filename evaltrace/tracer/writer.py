@@ -24,8 +24,8 @@ from evaltrace.tracer.processor import PendingTrace
 __all__ = ["TraceWriter"]
 
 _MAX_BACKOFF_S = 5.0
-# After the first trace of a quiet spell arrives, wait this long for more before writing: a
-# batch per transaction, and far fewer thread switches stealing the application's GIL.
+# Before writing a batch short of batch_size, wait this long for more: big batches per
+# transaction, and far fewer thread switches stealing the application's GIL.
 _LINGER_S = 0.05
 _DROP_WARNING_INTERVAL_S = 10.0
 
@@ -68,6 +68,7 @@ class TraceWriter:
         self._busy = False
         self._retrying = False
         self._failed_replays = 0
+        self._next_replay = 0.0
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._last_drop_warning = 0.0
@@ -154,20 +155,31 @@ class TraceWriter:
                 return
             if self.spool_pending:
                 self._try_replay()
+            self._drain()
+
+    def _drain(self) -> None:
+        """Write batches until the queue is empty. Before each batch short of ``batch_size``,
+        linger for more (unless a flush is waiting): under a steady stream of traces the batches
+        stay large, where taking whatever had just arrived made a transaction per trace or two.
+        """
+        while True:
+            if self._stopped:
+                return
+            if self.spool_pending and time.monotonic() >= self._next_replay:
+                self._try_replay()  # traffic that never lets the queue empty must not stall it
             if len(self._queue) < self._batch_size:
                 self._urgent.wait(_LINGER_S)
-            self._urgent.clear()
-            while True:
-                with self._idle:
-                    batch = [
-                        self._queue.popleft()
-                        for _ in range(min(self._batch_size, len(self._queue)))
-                    ]
-                    self._busy = bool(batch)
-                    if not batch:
-                        self._idle.notify_all()
-                        break
-                self._write_until_done(batch)
+            with self._idle:
+                batch = [
+                    self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
+                ]
+                self._busy = bool(batch)
+                if not batch:
+                    self._urgent.clear()
+                    self._idle.notify_all()
+                    return
+            self._write_until_done(batch)
+            self._busy = False
 
     def _write_until_done(self, batch: list[PendingTrace]) -> None:
         backoff = 0.05
@@ -203,6 +215,7 @@ class TraceWriter:
                 return
 
     def _try_replay(self) -> None:
+        self._next_replay = time.monotonic() + _REPLAY_INTERVAL_S
         if self._replay is None:
             self.spool_pending = False
             return

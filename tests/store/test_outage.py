@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 import evaltrace
+from evaltrace.store import registry
 from evaltrace.tracer import runtime
 from tests.postgres import PostgresCluster, find_pg_bin
 from tests.waiting import eventually
@@ -18,7 +21,9 @@ def handle(i: int) -> int:
     return i
 
 
-def test_postgres_stopped_and_started_mid_run_loses_nothing() -> None:
+@pytest.fixture
+def cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL server of this test's own, to stop and start."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         if os.environ.get("CI") or os.environ.get("EVALTRACE_REQUIRE_POSTGRES"):
@@ -28,27 +33,62 @@ def test_postgres_stopped_and_started_mid_run_loses_nothing() -> None:
     cluster.start()
     try:
         evaltrace.set_tracking_uri(cluster.url)
-        assert [handle(i) for i in range(20)] == list(range(20))
-        assert evaltrace.flush(timeout=30)
-
-        cluster.stop()
-        started = time.monotonic()
-        assert [handle(i) for i in range(20, 60)] == list(range(20, 60))  # the app carries on
-        assert evaltrace.flush(timeout=2) is False  # ... its traces wait in the spool
-        writer = runtime.get_runtime().writer
-        assert eventually(lambda: writer.spilled == 40) and writer.dropped == 0
-        time.sleep(1)
-
-        cluster.start()
-        assert evaltrace.flush(timeout=60)
-        outage = time.monotonic() - started
-        inputs = sorted(
-            t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list")
-        )
-        assert inputs == list(range(60)), f"outage of {outage:.1f}s"
+        yield cluster
     finally:
         evaltrace.flush(timeout=10)
-        from evaltrace.store import registry
-
         registry.reset_stores()
         cluster.remove()
+
+
+def test_postgres_stopped_and_started_mid_run_loses_nothing(cluster: PostgresCluster) -> None:
+    assert [handle(i) for i in range(20)] == list(range(20))
+    assert evaltrace.flush(timeout=30)
+
+    cluster.stop()
+    started = time.monotonic()
+    assert [handle(i) for i in range(20, 60)] == list(range(20, 60))  # the app carries on
+    assert evaltrace.flush(timeout=2) is False  # ... its traces wait in the spool
+    writer = runtime.get_runtime().writer
+    assert eventually(lambda: writer.spilled == 40) and writer.dropped == 0
+    time.sleep(1)
+
+    cluster.start()
+    assert evaltrace.flush(timeout=60)
+    outage = time.monotonic() - started
+    inputs = sorted(
+        t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list")
+    )
+    assert inputs == list(range(60)), f"outage of {outage:.1f}s"
+
+
+def test_spooled_traces_are_replayed_while_traffic_never_stops(cluster: PostgresCluster) -> None:
+    """The writer lingers for full batches, so a steady stream never empties its queue: the
+    replay must not wait for a quiet moment."""
+    sent = 0
+    stop = threading.Event()
+
+    def traffic() -> None:  # a trace every 2 ms, through the outage and after it
+        nonlocal sent
+        while not stop.is_set():
+            handle(sent)
+            sent += 1
+            time.sleep(0.002)
+
+    writer = runtime.get_runtime().writer
+    cluster.stop()
+    app = threading.Thread(target=traffic)
+    app.start()
+    try:
+        assert eventually(lambda: writer.spilled >= 30)
+        cluster.start()
+        assert eventually(lambda: not writer.spool_pending, timeout=30), "not replayed"
+        assert app.is_alive()  # ... while the traffic went on
+    finally:
+        stop.set()
+        app.join()
+    assert evaltrace.flush(timeout=30)
+    inputs = sorted(
+        t.data.spans[0].inputs["i"]
+        for t in evaltrace.search_traces(return_type="list", max_results=sent + 10)
+    )
+    assert inputs == list(range(sent)) and writer.dropped == 0
