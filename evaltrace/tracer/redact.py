@@ -75,19 +75,18 @@ def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -
 
 def _walk(value: Any, path: tuple[str, ...], keys: re.Pattern[str], strings: bool) -> Any:
     if isinstance(value, str):
-        if not strings:
-            return value
-        text = _SECRET_VALUES.sub(MARKER, value) if _looks_secret(value) else value
-        if _callback is not None:
-            text = _callback(path, text)
-        return value if text == value else text
+        return _text(value, path) if strings else value
     if isinstance(value, dict):
         secret = _secret_keys(value, keys)
         copy = None
         for key, item in value.items():
             if key in secret and _could_be_secret(item):
                 new = MARKER
-            elif isinstance(item, (dict, list)) or (strings and isinstance(item, str)):
+            elif isinstance(item, str):
+                if not strings or (_callback is None and not _looks_secret(item)):
+                    continue  # the common case, decided without a call
+                new = _text(item, (*path, str(key)))
+            elif isinstance(item, (dict, list)):
                 child_path = (*path, str(key)) if _callback is not None else path
                 new = _walk(item, child_path, keys, strings)
             else:
@@ -101,6 +100,13 @@ def _walk(value: Any, path: tuple[str, ...], keys: re.Pattern[str], strings: boo
         changed = [_walk(item, path, keys, strings) for item in value]
         return value if all(new is old for new, old in zip(changed, value)) else changed
     return value
+
+
+def _text(value: str, path: tuple[str, ...]) -> Any:
+    text = _SECRET_VALUES.sub(MARKER, value) if _looks_secret(value) else value
+    if _callback is not None:
+        text = _callback(path, text)
+    return value if text == value else text
 
 
 def _could_be_secret(value: Any) -> bool:
