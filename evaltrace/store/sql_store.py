@@ -59,6 +59,7 @@ _SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: approximate stats in mi
 
 # SQLite allows 32766 bound parameters per statement; stay well below for IN lists.
 _IN_CHUNK = 900
+_YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 
 
 class SqlStore(TraceStore):
@@ -128,7 +129,9 @@ class SqlStore(TraceStore):
         if not traces:
             return
         trace_rows, tag_rows, metadata_rows, span_rows, attribute_rows = [], [], [], [], []
-        for trace in traces:
+        for count, trace in enumerate(traces, 1):
+            if count % _YIELD_EVERY == 0:
+                time.sleep(0)  # hand the GIL to other threads: the application's, mostly
             trace_row, tags, metadata = rows.trace_to_rows(trace)
             trace_rows.append(trace_row)
             tag_rows.extend(tags)

@@ -184,7 +184,7 @@ if hasattr(os, "register_at_fork"):
 
 
 _experiment_ids: dict[tuple[str, str], str] = {}
-_WRITE_CHUNK = 32
+_YIELD_EVERY = 4  # traces converted between two hand-backs of the GIL
 
 
 def _make_spool(settings: Any) -> Spool | None:
@@ -227,29 +227,27 @@ def recover(timeout: float | None = 30.0) -> bool:
 
 
 def _store_batch(batch: Sequence[PendingTrace]) -> None:
-    """Convert pending traces and write them, a transaction per tracking URI and chunk.
+    """Convert pending traces and write them, one transaction per tracking URI.
 
-    The writer hands the GIL back to the application after every trace it converts and every
-    chunk it writes: a whole batch at once would hold it for a switch interval (5 ms) at a time,
-    and the application's thread would wait that long to run again after each network call.
-    (bench_openai.py, saturated loop: chunks of 32 cut the wall-time overhead from 300-500 to
-    ~280 us per call; chunks of 8 were no better.)
+    The writer hands the GIL back to the application every few traces it converts (and the
+    store every few traces it turns into rows): a whole batch at once would hold it for a
+    switch interval (5 ms) at a time, and the application's thread would wait that long to run
+    again after each network call.
     """
     by_uri: dict[str, list[PendingTrace]] = defaultdict(list)
     for pending in batch:
         by_uri[pending.tracking_uri].append(pending)
     for uri, group in by_uri.items():
         store = get_store(uri)
-        for start in range(0, len(group), _WRITE_CHUNK):
-            traces: list[Trace] = []
-            for pending in group[start : start + _WRITE_CHUNK]:
-                try:
-                    traces.append(to_trace(pending, _experiment_id(uri, pending.experiment)))
-                except Exception as exc:
-                    log_internal_error("converting a finished trace", exc)
+        traces: list[Trace] = []
+        for count, pending in enumerate(group, 1):
+            try:
+                traces.append(to_trace(pending, _experiment_id(uri, pending.experiment)))
+            except Exception as exc:
+                log_internal_error("converting a finished trace", exc)
+            if count % _YIELD_EVERY == 0:
                 time.sleep(0)
-            store.write_traces(traces)
-            time.sleep(0)
+        store.write_traces(traces)
 
 
 def _experiment_id(uri: str, ref: ExperimentRef) -> str:
