@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +28,7 @@ from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models
 from evaltrace.store.filter_sql import DATASET_TARGET
+from evaltrace.store.rows import loads_json
 
 __all__ = ["MergeResult", "SqlDatasets"]
 
@@ -518,15 +518,15 @@ def _row(
 
 
 def _record(row: Any) -> DatasetRecord:
-    # orjson: reading a 100,000-record version is mostly JSON parsing.
+    # loads_json (orjson where exact): reading a 100,000-record version is mostly JSON parsing.
     return DatasetRecord(
         dataset_record_id=row["dataset_record_id"],
         record_id=row["record_id"],
-        inputs=orjson.loads(row["inputs"]),
-        outputs=None if row["outputs"] is None else orjson.loads(row["outputs"]),
-        expectations=orjson.loads(row["expectations"]),
-        tags=orjson.loads(row["tags"]),
-        source=DatasetRecordSource.from_dict(orjson.loads(row["source"])),
+        inputs=loads_json(row["inputs"]),
+        outputs=None if row["outputs"] is None else loads_json(row["outputs"]),
+        expectations=loads_json(row["expectations"]),
+        tags=loads_json(row["tags"]),
+        source=DatasetRecordSource.from_dict(loads_json(row["source"])),
         created_time=row["created_time"],
         last_update_time=row["last_update_time"],
         created_by=row["created_by"],

@@ -6,12 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select
 
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
 from evaltrace.exceptions import EvaluationRunNotFoundError
 from evaltrace.store import models
+from evaltrace.store.rows import loads_json
 
 __all__ = ["SqlRuns"]
 
@@ -108,9 +108,9 @@ def _result(row: Any) -> RunResult:
         row_index=row["row_index"],
         record_key=row["record_key"],
         trace_id=row["trace_id"],
-        inputs=orjson.loads(row["inputs"]),
-        outputs=orjson.loads(row["outputs"]),
-        expectations=orjson.loads(row["expectations"]),
+        inputs=loads_json(row["inputs"]),
+        outputs=loads_json(row["outputs"]),
+        expectations=loads_json(row["expectations"]),
         error=row["error"],
-        scores=orjson.loads(row["scores"]),
+        scores=loads_json(row["scores"]),
     )

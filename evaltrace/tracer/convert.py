@@ -7,8 +7,6 @@ import math
 from dataclasses import replace
 from typing import Any
 
-import orjson
-
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import (
     Span,
@@ -27,7 +25,7 @@ from evaltrace.entities.limits import (
     MAX_TAG_VALUE_CHARS,
     PREVIEW_CHARS,
 )
-from evaltrace.store.rows import storable_text
+from evaltrace.store.rows import loads_json, storable_text
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.processor import FinishedSpan, PendingTrace
 from evaltrace.tracer.redact import redact
@@ -177,12 +175,9 @@ def _decode(value: Any) -> Any:
     if isinstance(value, str):
         value = storable_text(value)  # a surrogate can only sit inside a JSON string
         try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            try:
-                return json.loads(value)  # integers past 64 bits, which orjson refuses
-            except ValueError:
-                return value
+            return loads_json(value)
+        except ValueError:  # not JSON: a value another tracer set
+            return value
     return _plain(value)
 
 

@@ -17,9 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from evaltrace.store.rows import storable_text
+from evaltrace.store.rows import loads_json, storable_text
 
 __all__ = ["TRUNCATION_MARKER", "to_json", "to_plain_json"]
 
@@ -47,21 +45,21 @@ def to_json(value: Any, max_chars: int) -> str:
     return text
 
 
+_LONGEST_NUMBER = 32  # characters: a 64-bit integer's or a float's JSON text is shorter
+
+
 def to_plain_json(value: Any, max_chars: int) -> Any:
     """What ``to_json(value, max_chars)`` decodes back to, made without the text where it can:
     plain values for the store, on the writer's thread."""
     kind = type(value)
     if kind is str and len(value) * 6 + 2 <= max_chars:  # its JSON text cannot be cut
         return storable_text(value)
-    if kind is int or kind is bool or value is None:
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else str(value)
-    text = storable_text(to_json(value, max_chars))
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)  # integers past 64 bits, which orjson refuses
+    if max_chars >= _LONGEST_NUMBER:
+        if kind is bool or value is None or (kind is int and -(2**63) < value < 2**63):
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else str(value)
+    return loads_json(storable_text(to_json(value, max_chars)))
 
 
 def _truncate(text: str, max_chars: int) -> str:

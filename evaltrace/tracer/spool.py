@@ -17,10 +17,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import orjson
-
 from evaltrace._internal_errors import logger
 from evaltrace.entities import Trace
+from evaltrace.store.rows import dumps_json_bytes, loads_json
 
 __all__ = ["Spool", "default_spool_dir"]
 
@@ -50,7 +49,7 @@ class Spool:
     def append(self, items: Sequence[tuple[str, Trace]]) -> bool:
         """Write (tracking URI, trace) pairs durably; False if that would pass the size cap."""
         data = b"".join(
-            orjson.dumps({"uri": uri, "trace": trace.to_dict()}) + b"\n" for uri, trace in items
+            dumps_json_bytes({"uri": uri, "trace": trace.to_dict()}) + b"\n" for uri, trace in items
         )
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -144,7 +143,7 @@ def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_si
             if not line.strip():
                 continue
             try:
-                item = orjson.loads(line)
+                item = loads_json(line.decode("utf-8"))
                 batch = by_uri[item["uri"]]
                 batch.append(Trace.from_dict(item["trace"]))
             except (ValueError, KeyError, TypeError):  # a line torn by a crash mid-write

@@ -309,3 +309,11 @@ def test_concurrent_merges_lose_nothing(store_uri: str) -> None:
         "record_count": 300,
         "source_types": {"CODE": 300},
     }
+
+
+def test_integers_past_64_bits_are_kept_exactly(store_uri: str) -> None:
+    ds = create_dataset("big-numbers")
+    ds.merge_records([{"inputs": {"id": 2**70}, "expectations": {"min": -(2**63) - 1}}])
+    (record,) = get_dataset(name="big-numbers").records
+    assert record.inputs == {"id": 2**70} and record.expectations == {"min": -(2**63) - 1}
+    assert type(record.inputs["id"]) is int

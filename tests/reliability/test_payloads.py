@@ -144,3 +144,23 @@ def test_an_exception_naming_a_non_utf8_file_is_stored(store_uri: str) -> None:
     assert span.status.status_code == "ERROR"
     assert span.status.description == "ValueError: cannot parse r\ufffdsum\ufffd.txt"
     assert span.events[0].attributes["exception.message"] == "cannot parse r\ufffdsum\ufffd.txt"
+
+
+BIG = {"past_64_bits": 2**70, "below_int64": -(2**63) - 1, "u64_max_plus_one": 2**64}
+
+
+def test_integers_past_64_bits_are_stored_exactly(store_uri: str) -> None:
+    assert echo(BIG) == BIG
+    span = last_trace().data.spans[0]
+    assert span.inputs == {"value": BIG} and span.outputs == BIG
+    assert all(type(v) is int for v in span.outputs.values())
+
+
+def test_integers_past_64_bits_survive_the_spool(tmp_path: Path) -> None:
+    later = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{later / 'db.sqlite'}")  # unreachable: spooled
+    assert echo(BIG) == BIG
+    assert evaltrace.flush(timeout=1) is False
+    later.mkdir()
+    assert evaltrace.recover(timeout=30) is True
+    assert last_trace().data.spans[0].outputs == BIG
