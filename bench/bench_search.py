@@ -30,6 +30,7 @@ from evaltrace.entities import (
     TraceState,
 )
 from evaltrace.search import parse_filter
+from evaltrace.store import sql_store
 from evaltrace.store.sql_store import SqlStore
 
 NAMES = [f"endpoint_{i}" for i in range(100)]
@@ -61,7 +62,10 @@ def make_traces(
                     status=SpanStatus(status_code=SpanStatusCode.OK),
                     inputs={"question": f"q{n}"},
                     outputs="answer",
-                    attributes={"model": rng.choice(["gpt-4o", "gpt-4o-mini"])},
+                    attributes={
+                        "model": rng.choice(["gpt-4o", "gpt-4o-mini"]),
+                        "response_id": f"resp-{n}-{s}",  # one span in the whole store
+                    },
                 )
             )
         info = TraceInfo(
@@ -121,6 +125,22 @@ def measure(store: SqlStore, label: str, size: int, ten_span_experiment: str) ->
         "ms",
         baseline,
     )
+    rare = parse_filter(f"span.attributes.response_id = 'resp-{size // 2}-0'")
+    report(
+        f"[{label} {size:>9,}] span.attributes = a value one span holds",
+        median_ms(lambda: store.search_traces(["0"], filter=rare, max_results=100)),
+        "ms",
+        baseline,
+    )
+    if label == "sqlite":  # the same query as SQLite planned it before the rare-value subquery
+        sql_store._RARE, rare_limit = 0, sql_store._RARE
+        report(
+            f"[{label} {size:>9,}]   same, without the rare-value subquery",
+            median_ms(lambda: store.search_traces(["0"], filter=rare, max_results=100), runs=3),
+            "ms",
+            baseline,
+        )
+        sql_store._RARE = rare_limit
     if size >= 100_000:
         # Page through 100,000 traces, 100 at a time, spans not loaded.
         token, tokens = None, {}

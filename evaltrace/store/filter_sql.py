@@ -80,6 +80,36 @@ class FilterCompiler:
         self._target = target
         return self._trace_level(expr)
 
+    def narrowing_subqueries(self, expr: Expr, target: Target = TRACE_TARGET) -> list[Any]:
+        """For each equality that every match must satisfy (a top-level conjunct) on a side
+        table with a value index: a SELECT of the ids satisfying it, from that index.
+
+        The compiled filter checks side tables per row of ``target`` (EXISTS), which stops
+        early when matches are common but reads every row when they are rare. ``id IN
+        (subquery)`` next to it starts from the index instead: the store adds it when a probe
+        finds the value rare. It is implied by the conjunct, so results never change.
+        """
+        self._target = target
+        subqueries = []
+        for item in expr.items if isinstance(expr, And) else (expr,):
+            in_span = isinstance(item, SpanGroup)
+            condition = item.condition if isinstance(item, SpanGroup) else item
+            for comparison in condition.items if isinstance(condition, And) else (condition,):
+                if not isinstance(comparison, Comparison) or comparison.op is not Op.EQ:
+                    continue
+                kind, name = comparison.key.kind, comparison.key.name
+                if in_span and kind is KeyKind.SPAN_ATTRIBUTE:
+                    a = models.span_attributes
+                    where = self._json_value(a, comparison)
+                    subqueries.append(select(a.c.trace_id).where(a.c.key == name, where))
+                elif not in_span and kind in target.side_tables:
+                    side = target.side_tables[kind]
+                    where = self._column(side.c.value, comparison, False)
+                    subqueries.append(
+                        select(side.c[target.id_column]).where(side.c.key == name, where)
+                    )
+        return subqueries
+
     # -- trace level --------------------------------------------------------------------------
 
     def _trace_level(self, expr: Expr) -> ColumnElement[bool]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    func,
     or_,
     select,
     update,
@@ -59,6 +60,8 @@ _SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: approximate stats in mi
 
 # SQLite allows 32766 bound parameters per statement; stay well below for IN lists.
 _IN_CHUNK = 900
+# A filter value matched by fewer rows than this is rare: the search starts from its index.
+_RARE = 1000
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 
 
@@ -209,6 +212,9 @@ class SqlStore(TraceStore):
         )
         query = query.limit(max_results + 1)
         with self._read() as connection:
+            if filter is not None:
+                for ids in self._rare_value_subqueries(connection, filter):
+                    query = query.where(t.c.trace_id.in_(ids))
             found = connection.execute(query).mappings().all()
             page, more = found[:max_results], len(found) > max_results
             traces = self._load_traces(connection, page, include_spans=include_spans)
@@ -217,6 +223,23 @@ class SqlStore(TraceStore):
             last = page[-1]
             next_token = encode_page_token(signature, [last[f"_sort{i}"] for i in range(len(keys))])
         return TracePage(traces=traces, next_page_token=next_token)
+
+    def _rare_value_subqueries(self, connection: Connection, filter: Expr) -> list[Any]:
+        """The filter's narrowing subqueries (see FilterCompiler) whose values are rare: fewer
+        than _RARE matching rows, counted from the value index and stopping at _RARE.
+
+        SQLite only: its planner always runs EXISTS per trace, so a rare value meant reading
+        every trace (0.25-0.5 s at 100,000 traces; 2-3 ms with the subquery). PostgreSQL's
+        planner already weighs both ways, and was a little slower with the extra probe.
+        """
+        if self._dialect != "sqlite":
+            return []
+        rare = []
+        for ids in self._filters.narrowing_subqueries(filter):
+            probe = select(func.count()).select_from(ids.limit(_RARE).subquery())
+            if connection.execute(probe).scalar_one() < _RARE:
+                rare.append(ids)
+        return rare
 
     def _sort_keys(self, order_by: Sequence[OrderKey]) -> list[tuple[Any, bool]]:
         """(expression, descending) per sort key, ending with the trace id as tie-breaker."""

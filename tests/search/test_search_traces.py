@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evaltrace
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
-from evaltrace.store import get_store
+from evaltrace.store import get_store, sql_store
 from tests.search.corpus import corpus
 
 
@@ -113,3 +114,46 @@ def test_random_filters_raise_only_invalid_filter_error(sqlite_uri: str, text: s
         evaltrace.search_traces(filter_string=text, return_type="list")
     except InvalidFilterError:
         pass
+
+
+def test_rare_values_start_from_their_index_and_find_the_same_traces(
+    sqlite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite checks side tables per trace (EXISTS): for a value fewer than _RARE rows hold,
+    the store adds ``trace_id IN (...)`` from the value index. Results must not change."""
+    monkeypatch.setattr(sql_store, "_RARE", 3)
+    for question in "abcde":
+        bot(question, env="prod", model="big")
+    bot("r", env="qa", model="rare")
+    bot("s", env="prod", model="small")
+    statements: list[tuple[str, object]] = []
+    engine = get_store().engine  # type: ignore[attr-defined]
+    sqlalchemy.event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3]))
+    )
+
+    def plan(filter_string: str) -> str:
+        statements.clear()
+        ids(filter_string)
+        text, parameters = next((s, p) for s, p in statements if "ORDER BY" in s)
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + text, parameters)
+            return "\n".join(row[3] for row in rows)
+
+    cases = {
+        "span.attributes.model = 'rare'": {"r"},
+        "span.attributes.model = 'big'": set("abcde"),
+        "span.attributes.model = 'missing'": set(),
+        "tags.env = 'qa'": {"r"},
+        "tags.env = 'prod' AND span.attributes.model = 'small'": {"s"},
+        "span.type = 'LLM' AND span.attributes.model = 'rare'": {"r"},
+        "span.type = 'TOOL' AND span.attributes.model = 'rare'": set(),  # one span must hold both
+        "NOT span.attributes.model = 'rare'": set("abcders"),  # some span is not rare
+        "span.attributes.model = 'rare' OR tags.env = 'qa'": {"r"},
+    }
+    for filter_string, expected in cases.items():
+        assert ids(filter_string) == expected, filter_string
+    assert "ix_span_attributes_key_text" in plan("span.attributes.model = 'rare'")
+    assert "ix_trace_tags_key_value" in plan("tags.env = 'qa'")
+    assert "ix_span_attributes_key_text" not in plan("span.attributes.model = 'big'")
+    assert "ix_trace_tags_key_value" not in plan("tags.env = 'prod'")
