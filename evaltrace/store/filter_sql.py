@@ -81,7 +81,7 @@ class FilterCompiler:
         return self._trace_level(expr)
 
     def narrowing_subqueries(self, expr: Expr, target: Target = TRACE_TARGET) -> list[Any]:
-        """For each equality that every match must satisfy (a top-level conjunct) on a side
+        """For each ``=`` or ``IN`` that every match must satisfy (a top-level conjunct) on a side
         table with a value index: a SELECT of the ids satisfying it, from that index.
 
         The compiled filter checks side tables per row of ``target`` (EXISTS), which stops
@@ -95,7 +95,7 @@ class FilterCompiler:
             in_span = isinstance(item, SpanGroup)
             condition = item.condition if isinstance(item, SpanGroup) else item
             for comparison in condition.items if isinstance(condition, And) else (condition,):
-                if not isinstance(comparison, Comparison) or comparison.op is not Op.EQ:
+                if not isinstance(comparison, Comparison) or comparison.op not in (Op.EQ, Op.IN):
                     continue
                 kind, name = comparison.key.kind, comparison.key.name
                 if in_span and kind is KeyKind.SPAN_ATTRIBUTE:

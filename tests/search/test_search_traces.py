@@ -150,10 +150,15 @@ def test_rare_values_start_from_their_index_and_find_the_same_traces(
         "span.type = 'TOOL' AND span.attributes.model = 'rare'": set(),  # one span must hold both
         "NOT span.attributes.model = 'rare'": set("abcders"),  # some span is not rare
         "span.attributes.model = 'rare' OR tags.env = 'qa'": {"r"},
+        "span.attributes.model IN ('rare', 'small')": {"r", "s"},
+        "span.attributes.model IN ('rare', 'big')": set("abcder"),
+        "tags.env IN ('qa', 'nowhere') AND span.type = 'LLM'": {"r"},
     }
     for filter_string, expected in cases.items():
         assert ids(filter_string) == expected, filter_string
     assert "ix_span_attributes_key_text" in plan("span.attributes.model = 'rare'")
+    assert "ix_span_attributes_key_text" in plan("span.attributes.model IN ('rare', 'small')")
     assert "ix_trace_tags_key_value" in plan("tags.env = 'qa'")
     assert "ix_span_attributes_key_text" not in plan("span.attributes.model = 'big'")
+    assert "ix_span_attributes_key_text" not in plan("span.attributes.model IN ('rare', 'big')")
     assert "ix_trace_tags_key_value" not in plan("tags.env = 'prod'")
