@@ -116,7 +116,8 @@ class SqlStore(TraceStore):
     ) -> None:
         """One executemany straight to the driver: the trace path writes thousands of rows a
         second, and SQLAlchemy's per-row parameter processing cost more than the inserts.
-        (Multi-row INSERT statements were tried instead: no faster here, by bench_openai.py.)"""
+        (Multi-row INSERTs were tried instead: no faster on SQLite, and on PostgreSQL they cost
+        the client more CPU than psycopg's pipelined executemany.)"""
         statement = self._insert_statements.get(table.name)
         if statement is None:
             placeholder = "?" if self._dialect == "sqlite" else "%s"
@@ -229,8 +230,8 @@ class SqlStore(TraceStore):
         than _RARE matching rows, counted from the value index and stopping at _RARE.
 
         SQLite only: its planner always runs EXISTS per trace, so a rare value meant reading
-        every trace (0.25-0.5 s at 100,000 traces; 2-3 ms with the subquery). PostgreSQL's
-        planner already weighs both ways, and was a little slower with the extra probe.
+        every trace (630 ms at 100,000 traces, 2 ms with the subquery: bench_search.py).
+        PostgreSQL's planner already weighs both ways, and was a little slower with the probe.
         """
         if self._dialect != "sqlite":
             return []
