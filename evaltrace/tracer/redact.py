@@ -115,21 +115,38 @@ def _could_be_secret(value: Any) -> bool:
     return not (value is None or value == "" or isinstance(value, (bool, int, float)))
 
 
-_MAX_REMEMBERED_SHAPES = 10_000
-_remembered: dict[tuple[tuple[Any, ...], re.Pattern[str]], frozenset[str]] = {}
+# Bounded memory: at most 2,000 shapes of at most 32 keys, and 10,000 single keys (a few MB).
+_MAX_REMEMBERED_SHAPES = 2_000
+_MAX_SHAPE_KEYS = 32
+_MAX_REMEMBERED_KEYS = 10_000
+_shapes: dict[tuple[tuple[Any, ...], re.Pattern[str]], frozenset[str]] = {}
+_keys: dict[tuple[str, re.Pattern[str]], bool] = {}
 
 
 def _secret_keys(mapping: dict[Any, Any], keys: re.Pattern[str]) -> frozenset[str]:
     """The keys of ``mapping`` that name a secret, remembered by the mapping's keys: the same
-    few shapes of dict (a chat message, a usage record) come back in every trace."""
+    few shapes of dict (a chat message, a usage record) come back in every trace. Big dicts
+    (keyed by data, ids as keys) are looked at key by key."""
+    if len(mapping) > _MAX_SHAPE_KEYS:
+        return frozenset(k for k in mapping if isinstance(k, str) and _names_a_secret(k, keys))
     shape = tuple(mapping)
-    found = _remembered.get((shape, keys))
+    found = _shapes.get((shape, keys))
     if found is None:
-        if len(_remembered) >= _MAX_REMEMBERED_SHAPES:
-            _remembered.clear()  # shapes made from data (ids as keys): start again, stay bounded
-        found = _remembered[(shape, keys)] = frozenset(
-            key for key in shape if isinstance(key, str) and keys.search(key) is not None
+        if len(_shapes) >= _MAX_REMEMBERED_SHAPES:
+            _shapes.clear()  # shapes made from data: start again, stay bounded
+        found = _shapes[(shape, keys)] = frozenset(
+            k for k in shape if isinstance(k, str) and _names_a_secret(k, keys)
         )
+    return found
+
+
+def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
+    """``keys.search(key)``, remembered."""
+    found = _keys.get((key, keys))
+    if found is None:
+        if len(_keys) >= _MAX_REMEMBERED_KEYS:
+            _keys.clear()
+        found = _keys[(key, keys)] = keys.search(key) is not None
     return found
 
 

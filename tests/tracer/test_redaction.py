@@ -129,3 +129,16 @@ def test_a_secret_key_among_ordinary_keys_of_a_repeated_shape_is_redacted_every_
         root = stored().data._get_root_span()
         assert root is not None
         assert root.inputs == {"settings": {"host": "db", "refresh_token": MARKER, "max_tokens": 5}}
+
+
+def test_what_redaction_remembers_stays_bounded_for_dicts_keyed_by_data() -> None:
+    from evaltrace.tracer import redact
+
+    for n in range(3_000):
+        big = {f"user-{n}-{i}": "x" for i in range(40)} | {"api_key": "k"}
+        assert redact.redact(big)["api_key"] == MARKER
+        small = {f"id-{n}": "x", "password": "p"}
+        assert redact.redact(small) == {f"id-{n}": "x", "password": MARKER}
+    assert len(redact._shapes) <= redact._MAX_REMEMBERED_SHAPES
+    assert all(len(shape) <= redact._MAX_SHAPE_KEYS for shape, _ in redact._shapes)
+    assert len(redact._keys) <= redact._MAX_REMEMBERED_KEYS
