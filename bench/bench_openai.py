@@ -6,11 +6,12 @@ application for the GIL. The baseline is the same call untraced (autolog disable
 in the same run, alternating traced and untraced rounds. Figures: median over rounds of the
 mean per call, for the caller thread's CPU time and for wall time.
 
-Two regimes:
-- calls as an application makes them against a real API: short bursts (10 calls, ~15 ms,
-  shorter than the writer's 50 ms linger) with the writer storing the traces in between (the
-  benchmark prints in how many bursts it did not wait). This is the work autolog adds on the
-  caller's thread.
+Three regimes:
+- short bursts (10 calls, ~15 ms, shorter than the writer's 50 ms linger) with the writer
+  storing the traces in between (the benchmark prints in how many bursts it did not wait): the
+  work autolog adds on the caller's thread, alone.
+- steady calls against a server that takes 20 ms to answer (real APIs take longer), the writer
+  storing traces at the same time, as in an application: caller CPU.
 - a saturated loop: 300 calls back to back against a server that answers in a millisecond,
   the writer storing traces at the same time on the same two cores. The difference then also
   holds the writer's share of the machine, which is printed on its own as CPU per trace.
@@ -31,7 +32,7 @@ from _common import fresh_sqlite_uri, median_us_per_call, report
 
 import evaltrace
 import evaltrace.openai
-from evaltrace.tracer.runtime import get_runtime
+from evaltrace._session import get_session
 
 MESSAGES = [{"role": "user", "content": "What is your refund policy?"}]
 
@@ -39,22 +40,31 @@ MESSAGES = [{"role": "user", "content": "What is your refund policy?"}]
 def main(runs: int = 15) -> None:
     evaltrace.set_tracking_uri(fresh_sqlite_uri())
     _measure_span_code()
-    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
-    base_url = server.stdout.readline().strip()  # type: ignore[union-attr]
+    servers = [_start_server(delay) for delay in (0.0, _STEADY_LATENCY_S)]
     try:
-        _measure(base_url, runs)
+        instant, slow = (server.stdout.readline().strip() for server in servers)  # type: ignore[union-attr]
+        _measure(instant, runs)
+        _measure_steady(slow, runs)
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
 
 
-_SERVER = (
-    "import time\n"
+def _start_server(delay: float) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", _SERVER, str(delay)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+_SERVER = (  # argv[1]: seconds the server takes to answer
+    "import sys, time\n"
     "from evaltrace.testing import OpenAIServer\n"
-    "with OpenAIServer() as server:\n"
+    "delay = float(sys.argv[1])\n"
+    "with OpenAIServer(responder=lambda body: time.sleep(delay)) as server:\n"
     "    print(server.base_url, flush=True)\n"
     "    time.sleep(3600)\n"
 )
+_STEADY_LATENCY_S = 0.02
 
 
 def _measure_span_code() -> None:
@@ -101,16 +111,32 @@ _RESPONSE = {
 }
 
 
+Batch = Callable[[Callable[[], int], int], float]
+
+
+def _batch(client: openai.OpenAI) -> Batch:
+    def batch(clock: Callable[[], int], count: int) -> float:
+        start = clock()
+        for _ in range(count):
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        return (clock() - start) / count / 1000
+
+    batch(time.perf_counter_ns, 20)  # warm up the connection
+    return batch
+
+
+def _measure_steady(base_url: str, runs: int) -> None:
+    """Calls back to back against a server that takes 20 ms (real APIs take longer), the writer
+    storing traces meanwhile, as it does in an application. Caller CPU only: 20 ms of network
+    jitter per call would drown a wall-time difference of tens of microseconds."""
+    with openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0) as client:
+        batch = _batch(client)
+        _paired_rounds(batch, time.thread_time_ns, 50, runs, "steady, 20 ms server, caller CPU")
+
+
 def _measure(base_url: str, runs: int) -> None:
     with openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0) as client:
-
-        def batch(clock: Callable[[], int], count: int) -> float:
-            start = clock()
-            for _ in range(count):
-                client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-            return (clock() - start) / count / 1000
-
-        batch(time.perf_counter_ns, 50)  # warm up the connection
+        batch = _batch(client)
         for regime, count, rounds in (("bursts", 10, runs * 20), ("saturated", 300, runs)):
             for clock_name, clock in (
                 ("caller CPU", time.thread_time_ns),
@@ -121,14 +147,14 @@ def _measure(base_url: str, runs: int) -> None:
 
 
 def _paired_rounds(
-    batch: Callable[[Callable[[], int], int], float],
+    batch: Batch,
     clock: Callable[[], int],
     count: int,
     rounds: int,
     label: str,
 ) -> None:
     plain, traced, overheads, rounds_with_writes = [], [], [], 0
-    writer = get_runtime().writer
+    writer = get_session().pipeline().writer
     for _ in range(rounds):  # short alternating rounds: the machine drifts
         evaltrace.openai.autolog(disable=True)
         plain.append(batch(clock, count))
@@ -150,7 +176,7 @@ def _paired_rounds(
     print(f"  (the writer stored traces during {rounds_with_writes} of {rounds} traced rounds)")
 
 
-def _writer_cost(batch: Callable[[Callable[[], int], int], float]) -> None:
+def _writer_cost(batch: Batch) -> None:
     """CPU the background writer spends per trace (converting, redacting, inserting)."""
     evaltrace.openai.autolog()
     batch(time.perf_counter_ns, 10)

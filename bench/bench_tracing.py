@@ -24,7 +24,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import fresh_sqlite_uri, median_us_per_call, report
 
 import evaltrace
-from evaltrace.store import get_store
+from evaltrace._session import get_session
 
 CLOCKS = {"caller CPU": time.thread_time_ns, "wall": time.perf_counter_ns}
 
@@ -69,7 +69,7 @@ def bench_end_to_end(count: int = 10_000, runs: int = 3) -> None:
     for _ in range(runs):
         uri = fresh_sqlite_uri()
         evaltrace.set_tracking_uri(uri)
-        get_store(uri)  # schema created before the clock starts
+        get_session().store(uri)  # schema created before the clock starts
 
         @evaltrace.trace
         def handle(request_id: int) -> dict:

@@ -1,7 +1,8 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
 from evaltrace import datasets, openai
-from evaltrace._config import configure
+from evaltrace._config import Settings
+from evaltrace._session import Session
 from evaltrace.annotate import (
     delete_assessment,
     get_assessment,
@@ -14,6 +15,8 @@ from evaltrace.annotate import (
     update_assessment,
 )
 from evaltrace.client import (
+    PagedList,
+    configure,
     get_experiment_by_name,
     get_trace,
     get_tracking_uri,
@@ -45,6 +48,21 @@ from evaltrace.evaluate import (
     get_evaluation_run,
     search_evaluation_runs,
 )
+from evaltrace.exceptions import (
+    AssessmentNotFoundError,
+    DatasetNotFoundError,
+    DatasetValidationError,
+    EvaltraceError,
+    EvaluationRunNotFoundError,
+    ExperimentNotFoundError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    MissingDependencyError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+    TraceNotFoundError,
+)
 from evaltrace.tracer import (
     LiveSpan,
     add_span_processor,
@@ -58,26 +76,44 @@ from evaltrace.tracer import (
     update_current_trace,
     with_current_context,
 )
+from evaltrace.tracer.export import ExportStats
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Assessment",
     "AssessmentError",
+    "AssessmentNotFoundError",
     "AssessmentSource",
     "AssessmentSourceType",
+    "DatasetNotFoundError",
+    "DatasetValidationError",
+    "EvaltraceError",
+    "EvaluationRunNotFoundError",
     "Expectation",
     "Experiment",
+    "ExperimentNotFoundError",
+    "ExportStats",
     "Feedback",
+    "InvalidArgumentError",
+    "InvalidFilterError",
     "LiveSpan",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PagedList",
+    "Session",
+    "Settings",
     "Span",
     "SpanEvent",
     "SpanStatus",
     "SpanStatusCode",
     "SpanType",
+    "StoreError",
+    "StoreUnavailableError",
     "Trace",
     "TraceData",
     "TraceInfo",
+    "TraceNotFoundError",
     "TraceState",
     "__version__",
     "add_span_processor",

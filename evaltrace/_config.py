@@ -1,21 +1,33 @@
-"""Settings: an explicit argument wins over an ``EVALTRACE_*`` variable, then the default.
+"""Settings: each declared once, with its type, default and ``EVALTRACE_*`` variable.
 
-Settings are resolved once, on first use, into a frozen :class:`Settings`. ``configure()``
-replaces individual values for the rest of the process; ``reset()`` forgets everything
-(tests use it to pick up a changed environment).
+An explicit value (``configure(...)``, ``set_tracking_uri``) wins over the variable, which wins
+over the default. The values belong to a Session (evaltrace/_session.py): this module only
+declares, parses and checks them, and ``get_settings()`` answers with the settings of the
+session in force (the default session unless one was installed).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import threading
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from evaltrace._validation import shown
 from evaltrace.exceptions import InvalidArgumentError
 
-__all__ = ["Settings", "configure", "current_user", "get_settings", "reset"]
+__all__ = [
+    "Settings",
+    "bind_settings_source",
+    "check_overrides",
+    "current_user",
+    "get_settings",
+    "resolve_settings",
+]
+
+
+def _positive(minimum: float = 1) -> dict[str, Any]:
+    return {"min": minimum}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,33 +38,42 @@ class Settings:
     experiment_name: str | None = None
     experiment_id: str | None = None
     async_logging: bool = True
-    max_queue_size: int = 50_000
-    batch_size: int = 500
-    flush_on_exit_timeout: float = 30.0
+    max_queue_size: int = field(default=50_000, metadata=_positive())
+    batch_size: int = field(default=500, metadata=_positive())
+    flush_on_exit_timeout: float = field(default=30.0, metadata=_positive(0))
     flush_on_sigterm: bool = True
-    max_payload_chars: int = 1_000_000
+    max_payload_chars: int = field(default=1_000_000, metadata=_positive(100))
     use_global_provider: bool = False
     raise_internal_errors: bool = False
     user: str | None = None
-    eval_max_workers: int = 4
+    eval_max_workers: int = field(default=4, metadata=_positive())
     redact: bool = True
     redact_keys: str | None = None
     spool: bool = True
     spool_dir: str | None = None  # default: ~/.cache/evaltrace/spool
-    spool_max_bytes: int = 1_000_000_000
+    spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
 
 
 _ENV_PREFIX = "EVALTRACE_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-_lock = threading.Lock()
-_settings: Settings | None = None
-_overrides: dict[str, Any] = {}
+_FIELDS = {f.name: f for f in fields(Settings)}
 
 
-def _parse(name: str, raw: str, kind: type) -> Any:
-    value = raw.strip()
+def _kind(name: str) -> type:
+    annotation = str(_FIELDS[name].type)
+    for kind in (bool, int, float):
+        if annotation.startswith(kind.__name__):
+            return kind
+    return str
+
+
+def _optional(name: str) -> bool:
+    return "None" in str(_FIELDS[name].type)
+
+
+def _parse_env(name: str, raw: str) -> Any:
+    value, kind = raw.strip(), _kind(name)
     try:
         if kind is bool:
             if value.lower() in _TRUE:
@@ -71,57 +92,61 @@ def _parse(name: str, raw: str, kind: type) -> Any:
     return value or None
 
 
-def _field_kind(field: dataclasses.Field[Any]) -> type:
-    annotation = str(field.type)
-    for kind in (bool, int, float):
-        if annotation.startswith(kind.__name__):
-            return kind
-    return str
+def _check(name: str, value: Any, where: str) -> Any:
+    """``value`` if it fits setting ``name``, else InvalidArgumentError naming both."""
+    kind = _kind(name)
+    if value is None and _optional(name):
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if (kind in (int, float) and isinstance(value, bool)) or not isinstance(value, kind):
+        raise InvalidArgumentError(f"{where} must be a {kind.__name__}, got {shown(value)}")
+    minimum = _FIELDS[name].metadata.get("min")
+    if minimum is not None and value < minimum:
+        raise InvalidArgumentError(f"{where} must be at least {minimum}, got {shown(value)}")
+    if isinstance(value, str) and not value.strip():
+        raise InvalidArgumentError(f"{where} must not be empty")
+    return value
 
 
-def _resolve() -> Settings:
+def check_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Known setting names with values of the right type and range; else InvalidArgumentError."""
+    unknown = sorted(set(overrides) - set(_FIELDS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(_FIELDS)}"
+        )
+    return {name: _check(name, value, f"setting {name}") for name, value in overrides.items()}
+
+
+def resolve_settings(overrides: Mapping[str, Any]) -> Settings:
+    """The environment's values under ``overrides`` (already checked)."""
     values: dict[str, Any] = {}
-    for field in fields(Settings):
-        raw = os.environ.get(_ENV_PREFIX + field.name.upper())
+    for name in _FIELDS:
+        raw = os.environ.get(_ENV_PREFIX + name.upper())
         if raw is not None:
-            values[field.name] = _parse(field.name, raw, _field_kind(field))
-    values.update(_overrides)
+            parsed = _parse_env(name, raw)
+            values[name] = _check(name, parsed, f"{_ENV_PREFIX}{name.upper()}")
+    values.update(overrides)
     return Settings(**values)
 
 
+def _environment_only() -> Settings:
+    return resolve_settings({})
+
+
+_source: Callable[[], Settings] = _environment_only
+
+
+def bind_settings_source(source: Callable[[], Settings]) -> None:
+    """Where ``get_settings()`` takes its answer from (the session module binds itself)."""
+    global _source
+    _source = source
+
+
 def get_settings() -> Settings:
-    """The settings in force, resolved on first call."""
-    global _settings
-    settings = _settings
-    if settings is None:
-        with _lock:
-            if _settings is None:
-                _settings = _resolve()
-            settings = _settings
-    return settings
-
-
-def configure(**overrides: Any) -> Settings:
-    """Override settings by name for the rest of the process; returns the new settings."""
-    global _settings
-    known = {field.name for field in fields(Settings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise InvalidArgumentError(
-            f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}"
-        )
-    with _lock:
-        _overrides.update(overrides)
-        _settings = _resolve()
-        return _settings
-
-
-def reset() -> None:
-    """Forget overrides and resolved values; the next ``get_settings()`` reads the environment."""
-    global _settings
-    with _lock:
-        _overrides.clear()
-        _settings = None
+    """The settings in force: those of the current session."""
+    return _source()
 
 
 def current_user() -> str | None:

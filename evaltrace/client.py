@@ -5,23 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from evaltrace._config import Settings
+from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, shown
 from evaltrace.entities import Experiment, Trace
-from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
+from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
-from evaltrace.store import get_store, registry
-from evaltrace.tracer.processor import ExperimentRef
-from evaltrace.tracer.runtime import (
-    flush_for_readers,
-    get_active_experiment,
-    set_active_experiment,
-)
 
 if TYPE_CHECKING:
     import pandas
 
 __all__ = [
     "PagedList",
+    "configure",
     "get_experiment_by_name",
     "get_trace",
     "get_tracking_uri",
@@ -47,41 +43,65 @@ TRACE_COLUMNS = [
 ]
 
 
+_UNSET: Any = object()
+
+
+def configure(
+    *,
+    tracking_uri: str = _UNSET,
+    experiment_name: str | None = _UNSET,
+    experiment_id: str | None = _UNSET,
+    async_logging: bool = _UNSET,
+    max_queue_size: int = _UNSET,
+    batch_size: int = _UNSET,
+    flush_on_exit_timeout: float = _UNSET,
+    flush_on_sigterm: bool = _UNSET,
+    max_payload_chars: int = _UNSET,
+    use_global_provider: bool = _UNSET,
+    raise_internal_errors: bool = _UNSET,
+    user: str | None = _UNSET,
+    eval_max_workers: int = _UNSET,
+    redact: bool = _UNSET,
+    redact_keys: str | None = _UNSET,
+    spool: bool = _UNSET,
+    spool_dir: str | None = _UNSET,
+    spool_max_bytes: int = _UNSET,
+) -> Settings:
+    """Set settings in code (they win over ``EVALTRACE_*`` variables); returns the settings in
+    force. Each value is checked first (type and range): a bad one raises
+    ``InvalidArgumentError`` naming the setting, and nothing changes. The pipeline's own
+    settings (queue, batch size, spool) apply from the next session: set them before tracing.
+    """
+    given = {name: value for name, value in locals().items() if value is not _UNSET}
+    return get_session().configure(**given)
+
+
 def set_tracking_uri(uri: str) -> None:
     """Send traces to, and read them from, the store at ``uri`` (a SQLAlchemy URL)."""
-    registry.set_tracking_uri(require_text(uri, "tracking uri"))
+    get_session().set_tracking_uri(uri)
 
 
 def get_tracking_uri() -> str:
-    return registry.get_tracking_uri()
+    return get_session().tracking_uri
 
 
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
     """Make an experiment active for the traces that start from now on (created if new)."""
-    if (experiment_name is None) == (experiment_id is None):
-        raise InvalidArgumentError("give exactly one of experiment_name and experiment_id")
-    store = get_store()
-    if experiment_id is not None:
-        experiment = store.get_experiment(require_text(experiment_id, "experiment_id"))
-    else:
-        experiment = store.get_or_create_experiment(
-            require_text(experiment_name, "experiment_name")
-        )
-    set_active_experiment(ExperimentRef(experiment_id=experiment.experiment_id))
-    return experiment
+    return get_session().set_experiment(experiment_name, experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    return get_store().get_experiment_by_name(require_text(name, "name"))
+    return get_session().store().get_experiment_by_name(require_text(name, "name"))
 
 
 def get_trace(trace_id: str) -> Trace:
     """The trace with this id; raises ``TraceNotFoundError`` if there is none."""
     require_text(trace_id, "trace_id")
-    flush_for_readers()
-    return get_store().get_trace(trace_id)
+    session = get_session()
+    session.flush_for_readers()
+    return session.store().get_trace(trace_id)
 
 
 class PagedList(list):  # type: ignore[type-arg]
@@ -117,9 +137,10 @@ def search_traces(
         )
     condition = parse_filter(filter_string)
     order = parse_order_by(require_texts(order_by, "order_by"))
+    session = get_session()
     experiment_ids = _experiment_ids(experiment_ids)
-    flush_for_readers()
-    store = get_store()
+    session.flush_for_readers()
+    store = session.store()
     traces = PagedList()
     token = page_token
     while max_results is None or len(traces) < max_results:
@@ -146,14 +167,9 @@ def search_traces(
 
 def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:
     if experiment_ids is None:
-        active = get_active_experiment()
-        if active.experiment_id is not None:
-            return [active.experiment_id]
-        assert active.name is not None
-        found = get_store().get_experiment_by_name(active.name)
-        if found is None:
-            raise ExperimentNotFoundError(f"experiment {active.name!r} not found")
-        return [found.experiment_id]
+        return [get_session().experiment_id()]
+    if isinstance(experiment_ids, str):
+        return [require_text(experiment_ids, "experiment_ids")]
     return require_texts(experiment_ids, "experiment_ids") or []
 
 

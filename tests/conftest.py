@@ -1,4 +1,5 @@
-"""Fixtures: every test gets a fresh store (SQLite file or PostgreSQL database) and runtime."""
+"""Fixtures: every test gets a fresh Session, tracing into a store of its own (a SQLite file or
+a PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -17,22 +18,13 @@ for name in [
     if name != "EVALTRACE_RAISE_INTERNAL_ERRORS":
         del os.environ[name]
 
-import evaltrace  # noqa: E402
-from evaltrace import _config  # noqa: E402
-from evaltrace.store import registry  # noqa: E402
-from evaltrace.tracer import runtime  # noqa: E402
+from evaltrace._session import Session, current_session, install_session  # noqa: E402
 from tests.postgres import find_pg_bin, postgres_server  # noqa: E402
 
 _POSTGRES_REQUIRED = bool(os.environ.get("CI")) or bool(
     os.environ.get("EVALTRACE_REQUIRE_POSTGRES")
 )
 _database_numbers = itertools.count()
-
-
-def reset_everything() -> None:
-    runtime.reset_runtime()
-    registry.reset_stores()
-    _config.reset()
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +68,10 @@ def postgres_uri(postgres_server_url: str, postgres_template: str) -> Iterator[s
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name} TEMPLATE evaltrace_template"))
     yield postgres_server_url.rsplit("/", 1)[0] + "/" + name
-    if runtime._runtime is not None:
-        runtime._runtime.writer.flush(timeout=30)
-    registry.reset_stores()
+    live = current_session()  # still alive when the test asked for this fixture by itself
+    if live is not None:
+        live.flush(timeout=30)
+        live.release_connections()
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
@@ -97,26 +90,39 @@ def store_uri(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def fresh_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
-    """A fresh runtime and settings per test, tracing into this test's store.
+def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
+    """A fresh Session per test, tracing into this test's store, installed as the default one.
 
     At the end, no trace may have been dropped unless the test is marked ``allow_drops``.
     """
-    reset_everything()
-    _config.configure(spool_dir=str(tmp_path / "spool"))
     uri = (
         request.getfixturevalue("store_uri")
         if "store_uri" in request.fixturenames
         else f"sqlite:///{tmp_path / 'default.db'}"
     )
-    evaltrace.set_tracking_uri(uri)
-    yield
-    live = runtime._runtime
-    dropped = live.writer.dropped if live is not None else 0
-    reset_everything()
+    fresh = Session(tracking_uri=uri, spool_dir=str(tmp_path / "spool"))
+    install_session(fresh)
+    yield fresh
+    current = install_session(None)  # a test may have installed one of its own
+    dropped = 0
+    for used in {id(s): s for s in (fresh, current) if s is not None}.values():
+        dropped += used.export_stats().dropped
+        used.close()
     if "allow_drops" not in request.keywords:
         assert dropped == 0, f"{dropped} trace(s) were dropped during the test"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_drops: the test drops traces on purpose")
+    config.addinivalue_line("markers", "slow: a long soak, run with --run-slow (CI's own step)")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_slow = config.getoption("--run-slow")
+    for item in items:
+        if ("slow" in item.keywords) != run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow soak: run with --run-slow"))

@@ -9,6 +9,11 @@ import evaltrace
 from evaltrace import exceptions
 
 EXPECTED = {
+    *exceptions.__all__,
+    "ExportStats",
+    "PagedList",
+    "Session",
+    "Settings",
     "Assessment",
     "AssessmentError",
     "AssessmentSource",
@@ -71,6 +76,7 @@ def test_all_is_pinned_and_importable() -> None:
 def test_exceptions_form_one_hierarchy() -> None:
     for name in exceptions.__all__:
         error = getattr(exceptions, name)
+        assert getattr(evaltrace, name) is error
         assert issubclass(error, exceptions.EvaltraceError)
     assert issubclass(exceptions.TraceNotFoundError, LookupError)
     assert issubclass(exceptions.InvalidArgumentError, ValueError)

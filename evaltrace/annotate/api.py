@@ -9,6 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from evaltrace._config import current_user
+from evaltrace._json import storable_text
+from evaltrace._session import get_session
 from evaltrace._validation import require_json, require_text, safe_str, shown
 from evaltrace.entities import (
     Assessment,
@@ -20,9 +22,6 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.store import get_store
-from evaltrace.store.rows import storable_text
-from evaltrace.tracer.runtime import flush_for_readers
 
 __all__ = [
     "delete_assessment",
@@ -125,8 +124,8 @@ def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> 
             raise InvalidArgumentError(f"{where}unknown field(s) {', '.join(unknown)}")
         built.append(_build(kind, dict(record), where, now))
     if built:
-        flush_for_readers()
-        get_store().log_assessments(built)
+        get_session().flush_for_readers()
+        get_session().store().log_assessments(built)
     return built
 
 
@@ -213,8 +212,8 @@ def _now_ms() -> int:
 def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
     require_text(trace_id, "trace_id")
     require_text(assessment_id, "assessment_id")
-    flush_for_readers()
-    return get_store().get_assessment(trace_id, assessment_id)
+    get_session().flush_for_readers()
+    return get_session().store().get_assessment(trace_id, assessment_id)
 
 
 def get_assessment_history(trace_id: str, name: str) -> list[Assessment]:
@@ -224,8 +223,8 @@ def get_assessment_history(trace_id: str, name: str) -> list[Assessment]:
     """
     require_text(trace_id, "trace_id")
     require_text(name, "name")
-    flush_for_readers()
-    return get_store().assessment_history(trace_id, name)
+    get_session().flush_for_readers()
+    return get_session().store().assessment_history(trace_id, name)
 
 
 def override_feedback(
@@ -258,7 +257,7 @@ def override_feedback(
         _now_ms(),
     )
     new = replace(new, overrides=old.assessment_id)
-    get_store().supersede_assessment(old, new)
+    get_session().store().supersede_assessment(old, new)
     return new  # type: ignore[return-value]
 
 
@@ -290,7 +289,7 @@ def update_assessment(
     built = _build(type(old), record, "", _now_ms())
     if isinstance(old, Expectation):
         new = replace(built, overrides=old.assessment_id)
-        get_store().supersede_assessment(old, new)
+        get_session().store().supersede_assessment(old, new)
         return new
     changed = replace(
         built,
@@ -299,7 +298,7 @@ def update_assessment(
         overrides=old.overrides,
         valid=old.valid,
     )
-    get_store().replace_assessment(changed)
+    get_session().store().replace_assessment(changed)
     return changed
 
 
@@ -307,5 +306,5 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
     """Delete an assessment; one it had overridden becomes valid again."""
     require_text(trace_id, "trace_id")
     require_text(assessment_id, "assessment_id")
-    flush_for_readers()
-    get_store().delete_assessment(trace_id, assessment_id)
+    get_session().flush_for_readers()
+    get_session().store().delete_assessment(trace_id, assessment_id)

@@ -7,12 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 from evaltrace._config import current_user
+from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, safe_str, shown
 from evaltrace.datasets.dataset import EvaluationDataset
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import DATASETS, parse_filter, parse_order_by
-from evaltrace.store import get_store
 
 __all__ = [
     "create_dataset",
@@ -49,13 +49,10 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
     if experiment_id is None:
-        from evaltrace.tracer.runtime import get_active_experiment
-
-        active = get_active_experiment().experiment_id
-        return [active] if active is not None else []
+        return [get_session().experiment_id()]
     given = [experiment_id] if isinstance(experiment_id, (str, int)) else _sequence(experiment_id)
     ids = require_texts([str(e) if type(e) is int else e for e in given], "experiment_id") or []
-    store = get_store()
+    store = get_session().store()
     for e in ids:
         store.get_experiment(e)  # raises ExperimentNotFoundError naming it
     return ids
@@ -76,8 +73,10 @@ def create_dataset(
     require_text(name, "name")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidArgumentError(f"name must be at most {MAX_NAME_CHARS} characters")
-    info = get_store().datasets.create(
-        name, _experiment_ids(experiment_id), _tags(tags), current_user()
+    info = (
+        get_session()
+        .store()
+        .datasets.create(name, _experiment_ids(experiment_id), _tags(tags), current_user())
     )
     return EvaluationDataset(info)
 
@@ -87,7 +86,7 @@ def _resolve(name: str | None, dataset_id: str | None) -> str:
         raise InvalidArgumentError("give exactly one of name and dataset_id")
     if dataset_id is not None:
         return str(require_text(dataset_id, "dataset_id"))
-    return get_store().datasets.get(name=require_text(name, "name")).dataset_id
+    return get_session().store().datasets.get(name=require_text(name, "name")).dataset_id
 
 
 def get_dataset(
@@ -95,7 +94,7 @@ def get_dataset(
 ) -> EvaluationDataset:
     """The dataset by name (positional works) or id; ``version=N`` gives exactly what version
     N held (read-only)."""
-    datasets = get_store().datasets
+    datasets = get_session().store().datasets
     info = datasets.get(dataset_id=_resolve(name, dataset_id))
     if version is None or version == info.version:
         return EvaluationDataset(info)
@@ -126,28 +125,32 @@ def search_datasets(
     require_count(max_results, "max_results")
     condition = parse_filter(filter_string, DATASETS)
     order = parse_order_by(order_by, DATASETS)
-    infos = get_store().datasets.search(
-        require_texts(experiment_ids, "experiment_ids"),
-        condition,
-        order,
-        max_results,
+    infos = (
+        get_session()
+        .store()
+        .datasets.search(
+            require_texts(experiment_ids, "experiment_ids"),
+            condition,
+            order,
+            max_results,
+        )
     )
     return [EvaluationDataset(info) for info in infos]
 
 
 def delete_dataset(name: str | None = None, dataset_id: str | None = None) -> None:
-    get_store().datasets.delete(_resolve(name, dataset_id))
+    get_session().store().datasets.delete(_resolve(name, dataset_id))
 
 
 def set_dataset_tags(
     dataset_id: str | None = None, tags: Mapping[str, Any] | None = None, *, name: str | None = None
 ) -> None:
     """Add or change tags (other tags stay)."""
-    get_store().datasets.set_tags(_resolve(name, dataset_id), _tags(tags))
+    get_session().store().datasets.set_tags(_resolve(name, dataset_id), _tags(tags))
 
 
 def delete_dataset_tag(
     dataset_id: str | None = None, key: str | None = None, *, name: str | None = None
 ) -> None:
     require_text(key, "key")
-    get_store().datasets.delete_tag(_resolve(name, dataset_id), key)
+    get_session().store().datasets.delete_tag(_resolve(name, dataset_id), key)

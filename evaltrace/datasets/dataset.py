@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaltrace._config import current_user
+from evaltrace._session import get_session
 from evaltrace._validation import require_texts
 from evaltrace.datasets.records import candidates_from
 from evaltrace.entities import DatasetInfo, DatasetRecord, DatasetVersion
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.store import get_store
-from evaltrace.tracer.runtime import flush_for_readers
 
 if TYPE_CHECKING:
     import pandas
@@ -108,7 +107,7 @@ class EvaluationDataset:
     @property
     def records(self) -> list[DatasetRecord]:
         if self._records is None:
-            self._records = get_store().datasets.records(self.dataset_id, self.version)
+            self._records = get_session().store().datasets.records(self.dataset_id, self.version)
         return list(self._records)
 
     def __len__(self) -> int:
@@ -137,7 +136,7 @@ class EvaluationDataset:
         return pandas.DataFrame(rows, columns=RECORD_COLUMNS)
 
     def list_versions(self) -> list[DatasetVersion]:
-        return get_store().datasets.versions(self.dataset_id)
+        return get_session().store().datasets.versions(self.dataset_id)
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -150,8 +149,8 @@ class EvaluationDataset:
         """
         self._check_writable()
         candidates = candidates_from(records)
-        flush_for_readers()
-        get_store().datasets.merge(self.dataset_id, candidates, current_user())
+        get_session().flush_for_readers()
+        get_session().store().datasets.merge(self.dataset_id, candidates, current_user())
         self._refresh()
         return self
 
@@ -163,7 +162,9 @@ class EvaluationDataset:
             raise InvalidArgumentError(
                 "ids must be a list of dataset_record_id or record_id strings"
             )
-        result = get_store().datasets.delete_records(self.dataset_id, wanted, current_user())
+        result = (
+            get_session().store().datasets.delete_records(self.dataset_id, wanted, current_user())
+        )
         self._refresh()
         return result.deleted
 
@@ -180,5 +181,5 @@ class EvaluationDataset:
             )
 
     def _refresh(self) -> None:
-        self._info = get_store().datasets.get(dataset_id=self.dataset_id)
+        self._info = get_session().store().datasets.get(dataset_id=self.dataset_id)
         self._records = None

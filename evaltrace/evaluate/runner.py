@@ -14,6 +14,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 
 from evaltrace._config import get_settings
+from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, shown
 from evaltrace.entities import SpanType, Trace
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
@@ -21,7 +22,6 @@ from evaltrace.evaluate.metrics import metrics_of, to_score
 from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.store import get_store
 from evaltrace.tracer.context import with_current_context
 
 if TYPE_CHECKING:
@@ -95,12 +95,10 @@ def evaluate(
     _log_feedback(outcomes)
     results = [_result(outcome) for outcome in outcomes]
     metrics = metrics_of([r.scores for r in results], sum(1 for o in outcomes if o.error))
-    from evaltrace.tracer.runtime import get_active_experiment
-
     run = EvaluationRun(
         run_id=run_id,
         name=run_name or run_id,
-        experiment_id=get_active_experiment().experiment_id or "0",
+        experiment_id=get_session().experiment_id(),
         model_id=model_id,
         dataset_id=pin.dataset_id if pin else None,
         dataset_version=pin.version if pin else None,
@@ -112,7 +110,7 @@ def evaluate(
         end_time=time.time_ns() // 1_000_000,
         results=results,
     )
-    get_store().runs.save(run)
+    get_session().store().runs.save(run)
     from evaltrace.evaluate.tables import results_table
 
     return EvaluationResult(run_id, metrics, run, {"eval_results_table": results_table(results)})

@@ -129,7 +129,7 @@ def _change(score_a: float | None, score_b: float | None, matched: bool) -> str:
 
 
 def _load(run: Any) -> EvaluationRun:
-    from evaltrace.store import get_store
+    from evaltrace._session import get_session
 
     run_id = getattr(run, "run_id", run)
-    return get_store().runs.get(str(run_id))
+    return get_session().store().runs.get(str(run_id))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_, update
 
+from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities import (
     Assessment,
     AssessmentError,
@@ -46,15 +46,13 @@ def assessment_to_row(assessment: Assessment) -> dict[str, Any]:
         "span_id": assessment.span_id,
         "name": assessment.name,
         "kind": assessment.kind,
-        "value_json": json.dumps(assessment.value, ensure_ascii=False) if has_value else None,
+        "value_json": dumps_json(assessment.value) if has_value else None,
         **view,
         "rationale": feedback.rationale if feedback else None,
         "source_type": assessment.source.source_type.value,
         "source_id": assessment.source.source_id,
-        "metadata": json.dumps(assessment.metadata, ensure_ascii=False)
-        if assessment.metadata
-        else None,
-        "error": json.dumps(feedback.error.to_dict()) if feedback and feedback.error else None,
+        "metadata": dumps_json(assessment.metadata) if assessment.metadata else None,
+        "error": dumps_json(feedback.error.to_dict()) if feedback and feedback.error else None,
         "create_time": assessment.create_time_ms,
         "update_time": assessment.last_update_time_ms,
         "valid": assessment.valid,
@@ -67,18 +65,18 @@ def assessment_from_row(row: Any) -> Assessment:
         "assessment_id": row["assessment_id"],
         "trace_id": row["trace_id"],
         "name": row["name"],
-        "value": None if row["value_json"] is None else json.loads(row["value_json"]),
+        "value": None if row["value_json"] is None else loads_json(row["value_json"]),
         "source": AssessmentSource(source_type=row["source_type"], source_id=row["source_id"]),
         "create_time_ms": row["create_time"],
         "last_update_time_ms": row["update_time"],
         "span_id": row["span_id"],
-        "metadata": json.loads(row["metadata"]) if row["metadata"] else {},
+        "metadata": loads_json(row["metadata"]) if row["metadata"] else {},
         "overrides": row["overrides"],
         "valid": bool(row["valid"]),
     }
     if row["kind"] == Expectation.kind:
         return Expectation(**common)
-    error = json.loads(row["error"]) if row["error"] else None
+    error = loads_json(row["error"]) if row["error"] else None
     return Feedback(
         **common,
         rationale=row["rationale"],

@@ -7,7 +7,6 @@ it changes alone, and the same records always give the same digest.
 from __future__ import annotations
 
 import gc
-import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities import (
     DatasetInfo,
     DatasetRecord,
@@ -28,7 +28,6 @@ from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models
 from evaltrace.store.filter_sql import DATASET_TARGET
-from evaltrace.store.rows import loads_json
 
 __all__ = ["MergeResult", "SqlDatasets"]
 
@@ -85,7 +84,7 @@ class SqlDatasets:
                         version=0,
                         digest=_EMPTY_DIGEST,
                         schema="{}",
-                        profile=json.dumps({"record_count": 0, "source_types": {}}),
+                        profile=dumps_json({"record_count": 0, "source_types": {}}),
                     )
                 )
                 if experiment_ids:
@@ -197,8 +196,8 @@ class SqlDatasets:
                 last_updated_by=row["last_updated_by"],
                 version=row["version"],
                 digest=row["digest"],
-                schema=json.loads(row["schema"]),
-                profile=json.loads(row["profile"]),
+                schema=loads_json(row["schema"]),
+                profile=loads_json(row["profile"]),
             )
             for row in rows
         ]
@@ -229,8 +228,8 @@ class SqlDatasets:
             removed: list[str] = []
             unchanged = 0
             digest = dataset["digest"]
-            profile = json.loads(dataset["profile"])
-            schema = json.loads(dataset["schema"])
+            profile = loads_json(dataset["profile"])
+            schema = loads_json(dataset["schema"])
             for key, candidate in folded.items():
                 old = existing.get(key)
                 if old is not None:
@@ -290,7 +289,7 @@ class SqlDatasets:
                 )
             if not rows:
                 return MergeResult(dataset["version"], 0, 0, 0)
-            digest, profile = dataset["digest"], json.loads(dataset["profile"])
+            digest, profile = dataset["digest"], loads_json(dataset["profile"])
             for row in rows:
                 digest = _xor(digest, row["content_hash"])
                 _count_source(profile, row["source_type"], -1)
@@ -303,7 +302,7 @@ class SqlDatasets:
                 user,
                 digest,
                 profile,
-                json.loads(dataset["schema"]),
+                loads_json(dataset["schema"]),
                 inserted=0,
                 updated=0,
                 deleted=len(rows),
@@ -334,8 +333,8 @@ class SqlDatasets:
                 digest=digest,
                 last_update_time=now,
                 last_updated_by=user,
-                profile=json.dumps(profile),
-                schema=json.dumps(schema, sort_keys=True),
+                profile=dumps_json(profile),
+                schema=dumps_json(schema, sort_keys=True),
             )
         )
         connection.execute(
@@ -471,12 +470,12 @@ def _merged(row: Any, new: Any) -> Any:
 
     stored = Candidate(
         record_id=row["record_id"],
-        inputs=json.loads(row["inputs"]),
-        outputs=None if row["outputs"] is None else json.loads(row["outputs"]),
+        inputs=loads_json(row["inputs"]),
+        outputs=None if row["outputs"] is None else loads_json(row["outputs"]),
         has_outputs=row["outputs"] is not None,
-        expectations=json.loads(row["expectations"]),
-        tags=json.loads(row["tags"]),
-        source=DatasetRecordSource.from_dict(json.loads(row["source"])),
+        expectations=loads_json(row["expectations"]),
+        tags=loads_json(row["tags"]),
+        source=DatasetRecordSource.from_dict(loads_json(row["source"])),
     )
     return _combine(stored, new)
 
@@ -502,14 +501,12 @@ def _row(
         "version_added": version,
         "version_removed": None,
         "content_hash": content_hash,
-        "inputs": json.dumps(candidate.inputs, ensure_ascii=False),
-        "outputs": None
-        if candidate.outputs is None
-        else json.dumps(candidate.outputs, ensure_ascii=False),
-        "expectations": json.dumps(candidate.expectations, ensure_ascii=False),
-        "tags": json.dumps(candidate.tags, ensure_ascii=False),
+        "inputs": dumps_json(candidate.inputs),
+        "outputs": None if candidate.outputs is None else dumps_json(candidate.outputs),
+        "expectations": dumps_json(candidate.expectations),
+        "tags": dumps_json(candidate.tags),
         "source_type": candidate.source.source_type.value,
-        "source": json.dumps(candidate.source.to_dict(), ensure_ascii=False),
+        "source": dumps_json(candidate.source.to_dict()),
         "created_time": old["created_time"] if old is not None else now,
         "last_update_time": now,
         "created_by": old["created_by"] if old is not None else user,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
-
+from evaltrace._json import dumps_json, loads_json, storable_text
 from evaltrace.entities import (
     Assessment,
     Experiment,
@@ -24,65 +22,32 @@ from evaltrace.entities import (
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 
 __all__ = [
-    "dumps_json_bytes",
     "experiment_from_row",
-    "loads_json",
     "scalar_view",
     "span_attribute_rows",
     "span_from_row",
     "span_to_row",
-    "storable_text",
     "trace_info_from_row",
     "trace_to_rows",
 ]
 
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
-# What neither SQLite's nor PostgreSQL's UTF-8 text can hold: NUL, and lone surrogates (which
-# Python strings carry from os.listdir, sys.argv or bytes decoded with "surrogateescape").
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def storable_text(text: str) -> str:
-    """``text`` with NUL and lone surrogates replaced by U+FFFD (the text itself if none)."""
-    if text.isascii() and "\x00" not in text:  # isascii() is O(1) on CPython strings
-        return text
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
-# 19 digits in a row: a number that may not fit in 64 bits (2**63 has 19 digits).
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-
-
-def loads_json(text: str) -> Any:
-    """``json.loads(text)``, with orjson's speed where that is exact: orjson turns integers past
-    64 bits into floats, so text with a long run of digits goes to ``json``."""
-    if _LONG_DIGITS.search(text) is None:
-        return orjson.loads(text)
-    return json.loads(text)
-
-
-def dumps_json_bytes(value: Any) -> bytes:
-    """Compact JSON as UTF-8; what orjson refuses (integers past 64 bits, non-string keys, lone
-    surrogates) goes to ``json``, escaped to ASCII."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
-
-
-def _dumps(value: Any) -> str | None:
+def _searchable_json(value: Any) -> str | None:
+    """The text a non-scalar attribute value is compared as by the filter language: Python's
+    ``json.dumps`` spacing (``[1, 2]``), kept as the stored format of ``value_text``."""
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _compact_json(value: Any) -> str | None:
-    """JSON text for a column only read back by ``json.loads`` (orjson: several times faster;
-    what it refuses, integers past 64 bits or non-string keys, goes to ``json``)."""
-    return None if value is None else dumps_json_bytes(value).decode()
+    """JSON text for a column only read back (never compared as text by a filter)."""
+    return None if value is None else dumps_json(value)
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else loads_json(text)
 
 
 # The trace path's rows are tuples in these column orders: thousands are written a second, and
@@ -161,7 +126,7 @@ def _scalar(value: Any) -> tuple[str, str | None, float | None]:
         return ("num", None, float(value))
     if value is None:
         return ("null", None, None)
-    return ("json", _clip(_dumps(value)), None)
+    return ("json", _clip(_searchable_json(value)), None)
 
 
 def _clip(text: str | None) -> str | None:

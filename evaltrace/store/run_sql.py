@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 
+from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
 from evaltrace.exceptions import EvaluationRunNotFoundError
 from evaltrace.store import models
-from evaltrace.store.rows import loads_json
 
 __all__ = ["SqlRuns"]
 
@@ -32,8 +31,8 @@ class SqlRuns:
                     dataset_version=run.dataset_version,
                     dataset_digest=run.dataset_digest,
                     row_count=run.row_count,
-                    scorers=json.dumps(run.scorers),
-                    metrics=json.dumps(run.metrics),
+                    scorers=dumps_json(run.scorers),
+                    metrics=dumps_json(run.metrics),
                     start_time=run.start_time,
                     end_time=run.end_time,
                 )
@@ -47,11 +46,11 @@ class SqlRuns:
                             "row_index": r.row_index,
                             "record_key": r.record_key,
                             "trace_id": r.trace_id,
-                            "inputs": json.dumps(r.inputs, default=str),
-                            "outputs": json.dumps(r.outputs, default=str),
+                            "inputs": dumps_json(r.inputs, default=str),
+                            "outputs": dumps_json(r.outputs, default=str),
                             "error": r.error,
-                            "expectations": json.dumps(r.expectations, default=str),
-                            "scores": json.dumps(r.scores, default=str),
+                            "expectations": dumps_json(r.expectations, default=str),
+                            "scores": dumps_json(r.scores, default=str),
                         }
                         for r in run.results
                     ],
@@ -95,8 +94,8 @@ def _run(row: Any, results: list[RunResult]) -> EvaluationRun:
         dataset_version=row["dataset_version"],
         dataset_digest=row["dataset_digest"],
         row_count=row["row_count"],
-        scorers=json.loads(row["scorers"]),
-        metrics=json.loads(row["metrics"]),
+        scorers=loads_json(row["scorers"]),
+        metrics=loads_json(row["metrics"]),
         start_time=row["start_time"],
         end_time=row["end_time"],
         results=results,

@@ -4,11 +4,12 @@ from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.decorator import trace
 from evaltrace.tracer.live_span import LiveSpan
 from evaltrace.tracer.redact import set_redaction_callback
-from evaltrace.tracer.runtime import add_span_processor, recover
 from evaltrace.tracer.spans import (
+    add_span_processor,
     flush,
     get_current_active_span,
     get_last_active_trace_id,
+    recover,
     start_span,
     update_current_trace,
 )

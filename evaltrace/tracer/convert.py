@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from evaltrace._internal_errors import log_internal_error
+from evaltrace._json import loads_json, storable_text
 from evaltrace.entities import (
     Span,
     SpanEvent,
@@ -25,13 +26,13 @@ from evaltrace.entities.limits import (
     MAX_TAG_VALUE_CHARS,
     PREVIEW_CHARS,
 )
-from evaltrace.store.rows import loads_json, storable_text
 from evaltrace.tracer import attributes as keys
+from evaltrace.tracer.export import FinishedTrace
 from evaltrace.tracer.processor import FinishedSpan, PendingTrace
 from evaltrace.tracer.redact import redact
 from evaltrace.tracer.serialize import to_json
 
-__all__ = ["format_span_id", "format_trace_id", "to_trace"]
+__all__ = ["format_span_id", "format_trace_id", "to_finished_trace", "to_trace"]
 
 
 def format_trace_id(otel_trace_id: int) -> str:
@@ -40,6 +41,11 @@ def format_trace_id(otel_trace_id: int) -> str:
 
 def format_span_id(otel_span_id: int) -> str:
     return f"{otel_span_id:016x}"
+
+
+def to_finished_trace(pending: PendingTrace) -> FinishedTrace:
+    """The trace as an entity, with its destination; the exporter fills in the experiment."""
+    return FinishedTrace(pending.destination, to_trace(pending, ""))
 
 
 def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:

@@ -17,22 +17,15 @@ from opentelemetry.trace import SpanContext
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error, logger
+from evaltrace.tracer.export import Destination
 
-__all__ = ["ExperimentRef", "FinishedSpan", "LateAttributes", "PendingTrace", "TraceAssembler"]
+__all__ = ["FinishedSpan", "LateAttributes", "PendingTrace", "TraceAssembler"]
 
 # Attributes worked out on the writer's thread, not the application's: a function returning
 # {key: value}, values JSON-safe and storable already (see serialize.to_plain_json), except the
 # span's inputs and outputs, which are JSON text as always. Its arguments must be the caller's
 # own snapshot (nothing the app can change).
 LateAttributes = Callable[[], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentRef:
-    """The experiment a trace belongs to: a known id, or a name the writer resolves."""
-
-    experiment_id: str | None = None
-    name: str | None = None
 
 
 class FinishedSpan(NamedTuple):
@@ -84,8 +77,7 @@ class PendingTrace:
 
     otel_trace_id: int
     root_span_id: int
-    tracking_uri: str
-    experiment: ExperimentRef
+    destination: Destination
     spans: list[FinishedSpan] = field(default_factory=list)
     tags: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +88,7 @@ class PendingTrace:
 
 class TraceAssembler(SpanProcessor):
     def __init__(self, writer: Any, scope: Any) -> None:
-        # ``scope()`` returns (tracking_uri, ExperimentRef) in force when a trace starts.
+        # ``scope()`` returns the Destination in force when a trace starts.
         self._writer = writer
         self._scope = scope
         self.pending: dict[int, PendingTrace] = {}
@@ -104,6 +96,7 @@ class TraceAssembler(SpanProcessor):
         self.last_trace_id: int | None = None
         self.late_spans = 0
         self.enabled = True
+        self.inherited: set[int] = set()  # trace ids open in the parent when this process forked
 
     # Both hooks run on every span: plain try/except, no context manager, no allocation
     # beyond the PendingTrace of a new trace.
@@ -115,12 +108,10 @@ class TraceAssembler(SpanProcessor):
                 return
             parent = span.parent
             if parent is None or parent.is_remote:
-                uri, experiment = self._scope()
                 self.pending[context.trace_id] = PendingTrace(
                     otel_trace_id=context.trace_id,
                     root_span_id=context.span_id,
-                    tracking_uri=uri,
-                    experiment=experiment,
+                    destination=self._scope(),
                 )
         except Exception as exc:
             log_internal_error("span processor on_start", exc)
@@ -131,7 +122,7 @@ class TraceAssembler(SpanProcessor):
             late = self.late.pop(context.span_id, None) if self.late else None
             pending = self.pending.get(context.trace_id)
             if pending is None:
-                if self.enabled:
+                if self.enabled and context.trace_id not in self.inherited:
                     # A child that ended after its root: the trace was already handed over.
                     self.late_spans += 1
                     logger.debug(
@@ -146,7 +137,18 @@ class TraceAssembler(SpanProcessor):
         except Exception as exc:
             log_internal_error("span processor on_end", exc)
 
+    def after_fork_in_child(self) -> None:
+        """A forked child starts clean: the parent's open traces are the parent's to finish.
+        A span the child starts under one of them becomes the root of a trace of its own (it
+        is linked to the parent's span: see spans.open_span), and a parent's span the child
+        happens to end is ignored."""
+        self.inherited.update(self.pending)
+        self.pending = {}
+        self.late = {}
+
     def shutdown(self) -> None:
+        if not self.enabled:  # the pipeline shut down first (it flushed already)
+            return
         self._writer.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

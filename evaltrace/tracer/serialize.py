@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evaltrace.store.rows import loads_json, storable_text
+from evaltrace._json import loads_json, storable_text
 
 __all__ = ["TRUNCATION_MARKER", "to_json", "to_plain_json"]
 

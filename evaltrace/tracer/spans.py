@@ -10,6 +10,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span as OtelSpan
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Link, Status, StatusCode
 
 from evaltrace._config import get_settings
@@ -20,16 +21,18 @@ from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
+from evaltrace.tracer.pipeline import get_pipeline
 from evaltrace.tracer.processor import LateAttributes
-from evaltrace.tracer.runtime import get_runtime
 from evaltrace.tracer.serialize import to_json
 
 __all__ = [
+    "add_span_processor",
     "end_span_ok",
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",
     "open_span",
+    "recover",
     "start_span",
     "update_current_trace",
 ]
@@ -43,13 +46,13 @@ def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
     A current span that evaltrace does not track (another tracer's) is linked, not adopted: its
     trace would never be handed to our store as a whole.
     """
-    runtime = get_runtime()
+    pipeline = get_pipeline()
     parent = otel_trace.get_current_span().get_span_context()
-    if parent.is_valid and parent.trace_id not in runtime.assembler.pending:
-        return runtime.tracer.start_span(  # type: ignore[return-value]
+    if parent.is_valid and parent.trace_id not in pipeline.assembler.pending:
+        return pipeline.tracer.start_span(  # type: ignore[return-value]
             name, context=Context(), links=[Link(parent)], attributes=attributes
         )
-    return runtime.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
+    return pipeline.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
 
 
 def end_span_ok(
@@ -72,7 +75,7 @@ def end_span_error(
 def _end(span: OtelSpan, late: LateAttributes | None) -> None:
     """End the span; ``late`` adds attributes later, on the writer's thread."""
     if late is not None:
-        get_runtime().assembler.late[span.context.span_id] = late
+        get_pipeline().assembler.late[span.context.span_id] = late
     span.end()
 
 
@@ -144,7 +147,7 @@ def get_current_active_span() -> LiveSpan | None:
     span = otel_trace.get_current_span()
     if not isinstance(span, OtelSpan) or not span.is_recording():
         return None
-    if span.get_span_context().trace_id not in get_runtime().assembler.pending:
+    if span.get_span_context().trace_id not in get_pipeline().assembler.pending:
         return None
     return LiveSpan(span)
 
@@ -172,7 +175,7 @@ def update_current_trace(
         if text is not None and not isinstance(text, str):
             raise InvalidArgumentError(f"{argument} must be a string, got {type(text).__name__}")
     span = otel_trace.get_current_span()
-    pending = get_runtime().assembler.pending.get(span.get_span_context().trace_id)
+    pending = get_pipeline().assembler.pending.get(span.get_span_context().trace_id)
     if pending is None:
         logger.warning("update_current_trace() called outside of a trace; nothing was updated")
         return
@@ -188,10 +191,24 @@ def update_current_trace(
 
 def get_last_active_trace_id() -> str | None:
     """The id of the trace that most recently finished in this process."""
-    last = get_runtime().assembler.last_trace_id
+    last = get_pipeline().assembler.last_trace_id
     return None if last is None else format_trace_id(last)
 
 
 def flush(timeout: float | None = None) -> bool:
     """Write every finished trace to the store; False if ``timeout`` seconds ran out first."""
-    return get_runtime().writer.flush(timeout)
+    return get_pipeline().flush(timeout)
+
+
+def add_span_processor(processor: SpanProcessor) -> None:
+    """Send evaltrace's spans to another processor too (an OTLP exporter, say)."""
+    get_pipeline().add_span_processor(processor)
+
+
+def recover(timeout: float | None = 30.0) -> bool:
+    """Replay spooled traces (this process's, and those of processes that died) now.
+
+    Returns True when nothing is left in the spool; False if the store is still unreachable
+    when ``timeout`` runs out. Processes also do this by themselves when they start.
+    """
+    return get_pipeline().recover(timeout)

@@ -2,8 +2,9 @@
 
 When the store cannot be written, or the in-memory queue is full, traces are appended to a
 file of this process's own under the spool directory (one JSON line per trace, with its
-tracking URI). They are replayed into the store when it is reachable again — by this process,
-or by the next process that starts with the same spool directory if this one died. Writes are
+destination: tracking URI and experiment). They are replayed through the exporter when the
+store is reachable again — by this process, or by the next process that starts with the same
+spool directory if this one died. Writes are
 idempotent, so a replay cut short and done again stores each trace once. Past the size cap,
 traces are dropped (counted and warned about by the writer).
 """
@@ -13,13 +14,13 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evaltrace._internal_errors import logger
+from evaltrace._json import dumps_json_bytes, loads_json
 from evaltrace.entities import Trace
-from evaltrace.store.rows import dumps_json_bytes, loads_json
+from evaltrace.tracer.export import Destination, ExperimentRef, FinishedTrace
 
 __all__ = ["Spool", "default_spool_dir"]
 
@@ -46,11 +47,9 @@ class Spool:
         self._lock = threading.Lock()
         self._new_file()
 
-    def append(self, items: Sequence[tuple[str, Trace]]) -> bool:
-        """Write (tracking URI, trace) pairs durably; False if that would pass the size cap."""
-        data = b"".join(
-            dumps_json_bytes({"uri": uri, "trace": trace.to_dict()}) + b"\n" for uri, trace in items
-        )
+    def append(self, items: Sequence[FinishedTrace]) -> bool:
+        """Write finished traces durably; False if that would pass the size cap."""
+        data = b"".join(_line(item) for item in items)
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             if self.size() + len(data) > self.max_bytes:
@@ -91,7 +90,7 @@ class Spool:
                 except FileNotFoundError:  # released by another process just now
                     pass
 
-    def replay(self, write: Callable[[str, list[Trace]], None], batch_size: int = 500) -> int:
+    def replay(self, write: Callable[[list[FinishedTrace]], None], batch_size: int = 500) -> int:
         """Store every replayable trace, file by file, in order; returns how many.
 
         A file is claimed by renaming it first, so two processes never replay one file. If the
@@ -134,28 +133,44 @@ def _append_durably(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _replay_file(path: Path, write: Callable[[str, list[Trace]], None], batch_size: int) -> int:
+def _line(item: FinishedTrace) -> bytes:
+    destination = {
+        "uri": item.destination.tracking_uri,
+        "experiment": item.destination.experiment.to_dict(),
+    }
+    return dumps_json_bytes({"destination": destination, "trace": item.trace.to_dict()}) + b"\n"
+
+
+def _parse_line(line: bytes) -> FinishedTrace:
+    item = loads_json(line)
+    trace = Trace.from_dict(item["trace"])
+    if "destination" not in item:  # written by an older version: the trace's own experiment
+        ref = ExperimentRef(experiment_id=trace.info.experiment_id)
+        return FinishedTrace(Destination(item["uri"], ref), trace)
+    destination = item["destination"]
+    ref = ExperimentRef.from_dict(destination["experiment"])
+    return FinishedTrace(Destination(destination["uri"], ref), trace)
+
+
+def _replay_file(path: Path, write: Callable[[list[FinishedTrace]], None], batch_size: int) -> int:
     """Stream the file into the store, a batch at a time (a spool can hold millions)."""
-    by_uri: dict[str, list[Trace]] = defaultdict(list)
+    batch: list[FinishedTrace] = []
     count = 0
     with open(path, "rb") as handle:
         for line in handle:
             if not line.strip():
                 continue
             try:
-                item = loads_json(line.decode("utf-8"))
-                batch = by_uri[item["uri"]]
-                batch.append(Trace.from_dict(item["trace"]))
+                batch.append(_parse_line(line))
             except (ValueError, KeyError, TypeError):  # a line torn by a crash mid-write
                 logger.warning("evaltrace: skipped an unreadable line in %s", path)
                 continue
             count += 1
             if len(batch) >= batch_size:
-                write(item["uri"], batch)
-                batch.clear()
-    for uri, batch in by_uri.items():
-        if batch:
-            write(uri, batch)
+                write(batch)
+                batch = []
+    if batch:
+        write(batch)
     return count
 
 

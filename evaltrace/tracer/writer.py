@@ -18,7 +18,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from evaltrace._internal_errors import log_internal_error, logger
+from evaltrace._suppress import instrumentation_suppressed
 from evaltrace.exceptions import StoreUnavailableError
+from evaltrace.tracer.convert import to_finished_trace
+from evaltrace.tracer.export import ExportStats, FinishedTrace
 from evaltrace.tracer.processor import PendingTrace
 
 __all__ = ["TraceWriter"]
@@ -29,18 +32,24 @@ _MAX_BACKOFF_S = 5.0
 _LINGER_S = 0.05
 _DROP_WARNING_INTERVAL_S = 10.0
 
-WriteBatch = Callable[[Sequence[PendingTrace]], None]
-Spill = Callable[[Sequence[PendingTrace]], bool]  # durably kept? (False: the spool is full)
-Replay = Callable[[], None]  # raises StoreUnavailableError while the store is down
+Export = Callable[[Sequence[FinishedTrace]], None]  # a TraceExporter's export
+Spill = Callable[[Sequence[FinishedTrace]], bool]  # durably kept? (False: the spool is full)
+Replay = Callable[[], object]  # raises StoreUnavailableError while the store is down
 _REPLAY_INTERVAL_S = 2.0
+# Traces converted between two hand-backs of the GIL: a whole batch at once would hold it for
+# a switch interval (5 ms) at a time, and the application's thread would wait that long to run
+# again after each network call.
+_YIELD_EVERY = 4
 
 
 class TraceWriter:
-    """Hands pending traces to ``write_batch``, on a background thread or synchronously."""
+    """Converts pending traces and hands them to ``export``, on a background thread or
+    synchronously. Every export and replay runs with OpenTelemetry instrumentation suppressed:
+    the writer's own I/O is never traced."""
 
     def __init__(
         self,
-        write_batch: WriteBatch,
+        export: Export,
         *,
         asynchronous: bool,
         max_queue_size: int,
@@ -48,7 +57,7 @@ class TraceWriter:
         spill: Spill | None = None,
         replay: Replay | None = None,
     ) -> None:
-        self._write_batch = write_batch
+        self._export = export
         self._spill = spill
         self._replay = replay
         self.spilled = 0
@@ -82,7 +91,7 @@ class TraceWriter:
             self._write_synchronously(trace)
             return
         if len(self._queue) >= self._max_queue_size:
-            self._spill_or_drop([trace], "the export queue is full")
+            self._spill_or_drop(self._convert([trace]), "the export queue is full")
             return
         queue = self._queue
         queue.append(trace)
@@ -122,6 +131,9 @@ class TraceWriter:
         if self._asynchronous and self._thread is None:
             self._start()
         self._wakeup.set()
+
+    def stats(self) -> ExportStats:
+        return ExportStats(self.written, self.spilled, self.dropped, self.pending)
 
     @property
     def pending(self) -> int:
@@ -178,14 +190,37 @@ class TraceWriter:
                     self._urgent.clear()
                     self._idle.notify_all()
                     return
-            self._write_until_done(batch)
+            self._write_until_done(self._convert(batch))
             self._busy = False
 
-    def _write_until_done(self, batch: list[PendingTrace]) -> None:
+    def _convert(self, batch: Sequence[PendingTrace]) -> list[FinishedTrace]:
+        """The batch as entities. A trace that cannot be converted is dropped, counted and
+        warned about: never counted as written."""
+        finished = []
+        for count, pending in enumerate(batch, 1):
+            try:
+                finished.append(to_finished_trace(pending))
+            except Exception as exc:
+                self._drop(1, f"it could not be converted: {exc!r}")
+                try:
+                    log_internal_error("converting a finished trace", exc)
+                except Exception:  # raised in tests: the drop above is what they see
+                    pass
+            if count % _YIELD_EVERY == 0:
+                time.sleep(0)  # hand the GIL back to the application now and then
+        return finished
+
+    def _write(self, batch: Sequence[FinishedTrace]) -> None:
+        with instrumentation_suppressed():
+            self._export(batch)
+
+    def _write_until_done(self, batch: list[FinishedTrace]) -> None:
+        if not batch:
+            return
         backoff = 0.05
         while True:
             try:
-                self._write_batch(batch)
+                self._write(batch)
                 self.written += len(batch)
                 if self._retrying:
                     logger.warning("evaltrace: the trace store is reachable again")
@@ -220,7 +255,8 @@ class TraceWriter:
             self.spool_pending = False
             return
         try:
-            self._replay()
+            with instrumentation_suppressed():
+                self._replay()
         except Exception as exc:
             self._failed_replays += 1
             with self._idle:
@@ -252,7 +288,9 @@ class TraceWriter:
             )
             self._retrying = True
 
-    def _spill_or_drop(self, batch: Sequence[PendingTrace], reason: str) -> None:
+    def _spill_or_drop(self, batch: Sequence[FinishedTrace], reason: str) -> None:
+        if not batch:
+            return
         if self._spill is not None:
             try:
                 if self._spill(batch):
@@ -265,11 +303,14 @@ class TraceWriter:
         self._drop(len(batch), reason)
 
     def _write_synchronously(self, trace: PendingTrace) -> None:
+        batch = self._convert([trace])
+        if not batch:
+            return
         try:
-            self._write_batch([trace])
+            self._write(batch)
             self.written += 1
         except StoreUnavailableError as exc:
-            self._spill_or_drop([trace], f"the store is unreachable: {exc}")
+            self._spill_or_drop(batch, f"the store is unreachable: {exc}")
         except Exception as exc:
             log_internal_error("synchronous trace write", exc)
             self.dropped += 1

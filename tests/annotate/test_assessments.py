@@ -27,9 +27,9 @@ def new_trace(question: str = "q") -> str:
 def assessment_rows(store_uri: str) -> int:
     from sqlalchemy import func, select
 
-    from evaltrace.store import get_store
+    from evaltrace._session import get_session
 
-    with get_store(store_uri).engine.connect() as connection:  # type: ignore[attr-defined]
+    with get_session().store(store_uri).engine.connect() as connection:  # type: ignore[attr-defined]
         return int(
             connection.execute(select(func.count()).select_from(models.assessments)).scalar_one()
         )

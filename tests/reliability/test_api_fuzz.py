@@ -6,6 +6,7 @@ hypothesis shrinks it to the smallest input). Writes that fail leave nothing beh
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 import evaltrace
 from evaltrace import _config
+from evaltrace._session import get_session
 from evaltrace.datasets import create_dataset, get_dataset, search_datasets
 from evaltrace.exceptions import EvaltraceError
 
@@ -196,13 +198,12 @@ def test_experiments_and_settings(data: st.DataObject) -> None:
     field = data.draw(st.sampled_from(sorted(_config.Settings.__dataclass_fields__)))
     if field == "tracking_uri":
         return  # a random but valid URI would create a database wherever it points
-    uri = evaltrace.get_tracking_uri()
+    before = get_session().settings
     try:
         typed_errors_only(evaltrace.configure, **{field: data.draw(hostile)})
-        typed_errors_only(evaltrace.configure, **{data.draw(any_text): 1})
+        typed_errors_only(get_session().configure, **{data.draw(any_text): 1})
     finally:
-        _config.reset()
-        _config.configure(tracking_uri=uri)
+        get_session().configure(**dataclasses.asdict(before))
 
 
 @fuzz

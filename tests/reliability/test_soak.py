@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CALLS = 1_000_000
 WARM_UP = 100_000
 MAX_RSS_GROWTH_MB = 50
@@ -21,11 +23,12 @@ MAX_RSS_GROWTH_MB = 50
 QUEUE = 5_000
 
 
+@pytest.mark.slow
 def test_a_million_calls_keep_memory_flat_and_store_every_trace(tmp_path: Path) -> None:
     database = tmp_path / "soak.db"
     child = (
         "import json, resource, evaltrace\n"
-        "from evaltrace.tracer import runtime\n"
+        "from evaltrace._session import get_session\n"
         f"evaltrace.configure(tracking_uri='sqlite:///{database}', spool_dir={str(tmp_path)!r},\n"
         f"    max_queue_size={QUEUE})\n"
         "@evaltrace.trace\n"
@@ -37,7 +40,7 @@ def test_a_million_calls_keep_memory_flat_and_store_every_trace(tmp_path: Path) 
         f"for i in range({WARM_UP}, {CALLS}): handle(i, 'question %d' % i)\n"
         "assert evaltrace.flush(timeout=1800)\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "writer = runtime.get_runtime().writer\n"
+        "writer = get_session().pipeline().writer\n"
         "print(json.dumps({'before': before, 'peak': peak, 'after': rss_mb(),\n"
         "    'written': writer.written, 'spilled': writer.spilled, 'dropped': writer.dropped}))\n"
     )

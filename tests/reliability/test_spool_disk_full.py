@@ -23,16 +23,16 @@ def test_full_disk_for_the_spool_is_counted_and_spooled_traces_survive(tmp_path:
     uri = f"sqlite:///{later / 'db.sqlite'}"  # unreachable until `later` exists
     child = (
         "import json, resource, signal, evaltrace\n"
-        "from evaltrace.tracer import runtime\n"
+        "from evaltrace._session import get_session\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process\n"
         f"evaltrace.configure(spool_dir={str(spool)!r}, tracking_uri={uri!r}, batch_size=3)\n"
         "@evaltrace.trace\n"
         "def work(i): return {'i': i, 'padding': 'p' * 200}\n"
-        "runtime.get_runtime()  # opened before the limit, as a running app would have\n"
+        "get_session().pipeline()  # opened before the limit, as a running app would have\n"
         f"resource.setrlimit(resource.RLIMIT_FSIZE, ({FILE_LIMIT_BYTES}, {FILE_LIMIT_BYTES}))\n"
         f"assert [work(i)['i'] for i in range({SENT})] == list(range({SENT}))\n"
         "evaltrace.flush(timeout=2)\n"
-        "writer = runtime.get_runtime().writer\n"
+        "writer = get_session().pipeline().writer\n"
         "print(json.dumps({'spilled': writer.spilled, 'dropped': writer.dropped}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVALTRACE_")}

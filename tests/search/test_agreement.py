@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from evaltrace._session import get_session
 from evaltrace.search import parse_filter
-from evaltrace.store import get_store
 from tests.search import reference
 from tests.search.corpus import corpus, filters, render
 
@@ -15,7 +15,7 @@ CORPUS = corpus()
 
 @pytest.fixture
 def loaded_store(store_uri: str):
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     store.write_traces(CORPUS)
     store.log_assessments([a for trace in CORPUS for a in trace.info.assessments])
     return store

@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evaltrace
+from evaltrace._session import get_session
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
-from evaltrace.store import get_store, sql_store
+from evaltrace.store import sql_store
 from tests.search.corpus import corpus
 
 
@@ -57,7 +58,7 @@ def test_sql_in_values_is_matched_literally(store_uri: str) -> None:
 
 def test_order_by_and_pages_cover_everything_once(store_uri: str) -> None:
     traces = corpus(seed=3, count=60)
-    get_store().write_traces(traces)
+    get_session().store().write_traces(traces)
     order = ["tags.env DESC", "attributes.execution_time_ms ASC"]
 
     def sort_key(trace: evaltrace.Trace) -> tuple:
@@ -94,7 +95,7 @@ def test_order_by_and_pages_cover_everything_once(store_uri: str) -> None:
 
 
 def test_page_token_must_match_the_order(store_uri: str) -> None:
-    get_store().write_traces(corpus(count=5))
+    get_session().store().write_traces(corpus(count=5))
     page = evaltrace.search_traces(max_results=2, return_type="list")
     with pytest.raises(InvalidArgumentError, match="another order_by"):
         evaltrace.search_traces(max_results=2, page_token=page.token, order_by=["tags.env"])
@@ -127,7 +128,7 @@ def test_rare_values_start_from_their_index_and_find_the_same_traces(
     bot("r", env="qa", model="rare")
     bot("s", env="prod", model="small")
     statements: list[tuple[str, object]] = []
-    engine = get_store().engine  # type: ignore[attr-defined]
+    engine = get_session().store().engine  # type: ignore[attr-defined]
     sqlalchemy.event.listen(
         engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3]))
     )

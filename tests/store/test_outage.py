@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import evaltrace
-from evaltrace.store import registry
-from evaltrace.tracer import runtime
+from evaltrace._session import get_session
 from tests.postgres import PostgresCluster, find_pg_bin
 from tests.waiting import eventually
 
@@ -36,7 +35,6 @@ def cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         evaltrace.flush(timeout=10)
-        registry.reset_stores()
         cluster.remove()
 
 
@@ -48,7 +46,7 @@ def test_postgres_stopped_and_started_mid_run_loses_nothing(cluster: PostgresClu
     started = time.monotonic()
     assert [handle(i) for i in range(20, 60)] == list(range(20, 60))  # the app carries on
     assert evaltrace.flush(timeout=2) is False  # ... its traces wait in the spool
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert eventually(lambda: writer.spilled == 40) and writer.dropped == 0
     time.sleep(1)
 
@@ -74,7 +72,7 @@ def test_spooled_traces_are_replayed_while_traffic_never_stops(cluster: Postgres
             sent += 1
             time.sleep(0.002)
 
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     cluster.stop()
     app = threading.Thread(target=traffic)
     app.start()

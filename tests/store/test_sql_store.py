@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 
 import evaltrace
+from evaltrace._session import get_session
 from evaltrace.entities import (
     Span,
     SpanEvent,
@@ -27,7 +28,7 @@ from evaltrace.exceptions import (
     InvalidArgumentError,
     TraceNotFoundError,
 )
-from evaltrace.store import get_store, migrate
+from evaltrace.store import migrate
 from evaltrace.store.sql_store import SqlStore
 
 
@@ -73,7 +74,7 @@ def make_trace(n: int, *, request_time: int | None = None, experiment_id: str = 
 
 
 def test_migrations_run_on_first_use(store_uri: str) -> None:
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     tables = set(inspect(store.engine).get_table_names())  # type: ignore[attr-defined]
     assert {"experiments", "traces", "trace_tags", "trace_metadata", "spans"} <= tables
     assert {"alembic_version"} <= tables
@@ -81,14 +82,14 @@ def test_migrations_run_on_first_use(store_uri: str) -> None:
 
 
 def test_write_and_read_back_exactly(store_uri: str) -> None:
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     trace = make_trace(1)
     store.write_traces([trace])
     assert store.get_trace(trace.info.trace_id) == trace
 
 
 def test_writing_the_same_trace_twice_is_harmless(store_uri: str) -> None:
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     store.write_traces([make_trace(1), make_trace(2)])
     store.write_traces([make_trace(2), make_trace(3)])
     page = store.search_traces(["0"], max_results=10)
@@ -105,7 +106,7 @@ def test_unknown_trace_id_is_a_typed_error(store_uri: str) -> None:
 
 
 def test_keyset_pages_are_stable_under_concurrent_inserts(store_uri: str) -> None:
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     # Equal request times on purpose: the trace id breaks ties.
     store.write_traces([make_trace(n, request_time=1000 + n // 3) for n in range(30)])
     seen: list[str] = []
@@ -129,7 +130,7 @@ def test_keyset_pages_are_stable_under_concurrent_inserts(store_uri: str) -> Non
 
 def test_bad_page_token_is_a_typed_error(store_uri: str) -> None:
     with pytest.raises(InvalidArgumentError, match="page_token"):
-        get_store(store_uri).search_traces(["0"], max_results=1, page_token="garbage!")
+        get_session().store(store_uri).search_traces(["0"], max_results=1, page_token="garbage!")
 
 
 def test_experiments(store_uri: str) -> None:
@@ -202,7 +203,15 @@ def test_search_traces_argument_errors() -> None:
     with pytest.raises(InvalidArgumentError, match="max_results"):
         evaltrace.search_traces(max_results=0)
     with pytest.raises(InvalidArgumentError, match="experiment_ids"):
-        evaltrace.search_traces(experiment_ids="0")  # type: ignore[arg-type]
+        evaltrace.search_traces(experiment_ids=[""])
+    with pytest.raises(InvalidArgumentError, match="experiment_ids"):
+        evaltrace.search_traces(experiment_ids=" ")  # type: ignore[arg-type]
+
+
+def test_search_traces_takes_one_experiment_id_as_a_string() -> None:
+    evaltrace.trace(lambda: 1)()
+    one = evaltrace.search_traces(experiment_ids="0", return_type="list")  # type: ignore[arg-type]
+    assert [t.info.trace_id for t in one] == [evaltrace.get_last_active_trace_id()]
 
 
 def test_postgres_rejects_nothing_we_write(store_uri: str) -> None:
@@ -265,7 +274,7 @@ def _attribute_indexes(store: SqlStore) -> dict[str, bool]:
 def test_attribute_indexes_become_partial_and_searches_still_find_everything(
     store_uri: str,
 ) -> None:
-    store = get_store(store_uri)
+    store = get_session().store(store_uri)
     assert isinstance(store, SqlStore)
     names = {"ix_span_attributes_key_text", "ix_span_attributes_key_num"}
     assert _attribute_indexes(store) == dict.fromkeys(names, True)

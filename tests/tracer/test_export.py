@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import evaltrace
-from evaltrace.tracer import runtime
+from evaltrace._session import Session, get_session, install_session
 from tests.waiting import eventually
 
 
@@ -40,14 +40,14 @@ def test_flush_writes_everything_in_batches() -> None:
     for i in range(100):
         handle(i)
     assert evaltrace.flush(timeout=30) is True
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert (writer.written, writer.dropped, writer.pending) == (100, 0, 0)
 
 
 def test_synchronous_mode_writes_on_the_callers_thread() -> None:
     evaltrace.configure(async_logging=False)
     handle(1)
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert writer.written == 1 and writer._thread is None
     assert stored_count() == 1
 
@@ -63,7 +63,7 @@ def test_full_queue_drops_are_counted_and_warned(
     with caplog.at_level(logging.WARNING, logger="evaltrace"):
         results = [handle(i) for i in range(20)]
     assert results == list(range(20))
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert writer.dropped >= 14  # 20 - 5 queued - at most 1 in the writer's hands
     assert "dropped" in caplog.text and "export queue is full" in caplog.text
     missing.mkdir()
@@ -81,7 +81,7 @@ def test_unreachable_store_keeps_traces_queued_until_it_is_back(
         assert [handle(i) for i in range(10)] == list(range(10))
         assert evaltrace.flush(timeout=0.3) is False
     assert "cannot write" in caplog.text and "spooling them to disk" in caplog.text
-    assert eventually(lambda: runtime.get_runtime().writer.spilled == 10)
+    assert eventually(lambda: get_session().pipeline().writer.spilled == 10)
     missing.mkdir()
     assert evaltrace.flush(timeout=30) is True
     assert stored_count() == 10
@@ -150,7 +150,7 @@ def test_full_queue_spills_to_the_spool_and_nothing_is_lost(tmp_path: Path) -> N
     evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
     evaltrace.configure(max_queue_size=3, batch_size=1)
     assert [handle(i) for i in range(40)] == list(range(40))
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert writer.dropped == 0 and writer.spilled >= 30
     missing.mkdir()
     assert evaltrace.flush(timeout=30)
@@ -168,7 +168,7 @@ def test_spool_cap_drops_are_counted_and_warned(
     with caplog.at_level(logging.WARNING, logger="evaltrace"):
         assert [handle(i) for i in range(30)] == list(range(30))
         evaltrace.flush(timeout=1)
-    writer = runtime.get_runtime().writer
+    writer = get_session().pipeline().writer
     assert eventually(lambda: writer.dropped + writer.spilled == 30)
     assert writer.dropped > 0 and writer.spilled > 0
     assert "the spool is full" in caplog.text
@@ -236,10 +236,10 @@ def test_a_replay_cut_short_by_a_crash_is_picked_up_again(tmp_path: Path) -> Non
     evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
     assert [handle(i) for i in range(5)] == list(range(5))
     assert evaltrace.flush(timeout=1) is False
-    writer = runtime.get_runtime().writer  # this "process" goes away without flushing ...
+    writer = get_session().pipeline().writer  # this "process" goes away without flushing ...
     writer.stop()
     writer._thread.join(timeout=10)  # type: ignore[union-attr]
-    runtime.reset_runtime()
+    install_session(Session(tracking_uri=evaltrace.get_tracking_uri()))  # a new process
     # ... and its file is left claimed by a replayer that died too.
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
+from evaltrace._session import get_session
 from evaltrace.exceptions import InvalidArgumentError
 
 
@@ -163,7 +164,7 @@ def test_own_provider_by_default_and_user_processors() -> None:
 
     traced()
     assert [s.name for s in exporter.get_finished_spans()] == ["traced"]
-    assert otel_trace.get_tracer_provider() is not evaltrace.tracer.runtime.get_runtime().provider
+    assert otel_trace.get_tracer_provider() is not get_session().pipeline().provider
 
 
 def test_span_of_another_tracer_is_linked_not_adopted() -> None:
@@ -183,7 +184,7 @@ def test_span_of_another_tracer_is_linked_not_adopted() -> None:
 
 def test_global_provider_opt_in_adopts_other_instrumentation() -> None:
     evaltrace.configure(use_global_provider=True)
-    provider = evaltrace.tracer.runtime.get_runtime().provider
+    provider = get_session().pipeline().provider
     assert otel_trace.get_tracer_provider() is provider
     library_tracer = otel_trace.get_tracer("some.library")
 

@@ -1,0 +1,296 @@
+"""Session: the one owner of evaltrace's process state.
+
+A session holds the settings given in code, the tracking URI and one store per URI, the active
+experiment with its one resolver, and the tracing pipeline. The module functions
+(``evaltrace.trace``, ``search_traces``, ...) use the default session, made on first use, as
+logfire's module functions use its default instance. Tests make a fresh session each
+(``install_session(Session(...))``) instead of resetting globals.
+
+Every component asks the session: the writer's exporter, spool replay, readers, datasets,
+evaluate and annotations. No other module keeps a copy of the URI or of the experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from evaltrace import _config
+from evaltrace._config import Settings, check_overrides, resolve_settings
+from evaltrace._suppress import instrumentation_suppressed
+from evaltrace._validation import require_text
+from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Trace
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.store import TraceStore
+from evaltrace.tracer import pipeline as pipelines
+from evaltrace.tracer.export import Destination, ExperimentRef, ExportStats, FinishedTrace
+from evaltrace.tracer.pipeline import Pipeline
+
+__all__ = ["Session", "StoreExporter", "current_session", "get_session", "install_session"]
+
+_DEFAULT_EXPERIMENT = ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
+_READER_FLUSH_TIMEOUT_S = 30.0
+
+
+class Session:
+    """Settings, stores, the active experiment and the tracing pipeline of one process (or of
+    one test). Thread-safe."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._lock = threading.RLock()
+        self._overrides: dict[str, Any] = check_overrides(settings)
+        self._settings: Settings | None = None
+        self._stores: dict[str, TraceStore] = {}
+        self._experiment: ExperimentRef | None = None  # set in code (set_experiment)
+        self._experiment_ids: dict[tuple[str, ExperimentRef], str] = {}
+        self._destination: Destination | None = None  # cached: read as each trace starts
+        self._pipeline: Pipeline | None = None
+
+    # -- settings -----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        settings = self._settings
+        if settings is None:
+            with self._lock:
+                if self._settings is None:
+                    self._settings = resolve_settings(self._overrides)
+                settings = self._settings
+        return settings
+
+    def configure(self, **overrides: Any) -> Settings:
+        """Change settings by name (checked first: nothing changes if one is bad)."""
+        checked = check_overrides(overrides)
+        with self._lock:
+            self._overrides.update(checked)
+            self._settings = resolve_settings(self._overrides)
+            self._destination = None
+            return self._settings
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.tracking_uri
+
+    def set_tracking_uri(self, uri: str) -> None:
+        self.configure(tracking_uri=require_text(uri, "tracking uri"))
+
+    # -- stores -------------------------------------------------------------------------------
+
+    def store(self, uri: str | None = None) -> TraceStore:
+        """The store at ``uri`` (default: the tracking URI), opened once per session."""
+        uri = uri or self.tracking_uri
+        store = self._stores.get(uri)
+        if store is None:
+            with self._lock:
+                store = self._stores.get(uri)
+                if store is None:
+                    from evaltrace.store.sql_store import SqlStore
+
+                    with instrumentation_suppressed():
+                        store = self._stores[uri] = SqlStore(uri)
+        return store
+
+    # -- the active experiment ----------------------------------------------------------------
+
+    def active_experiment(self) -> ExperimentRef:
+        """Set in code, else named by the settings (an id wins over a name), else the default."""
+        if self._experiment is not None:
+            return self._experiment
+        settings = self.settings
+        if settings.experiment_id:
+            return ExperimentRef(experiment_id=settings.experiment_id)
+        if settings.experiment_name:
+            return ExperimentRef(name=settings.experiment_name)
+        return _DEFAULT_EXPERIMENT
+
+    def set_experiment(
+        self, experiment_name: str | None = None, experiment_id: str | None = None
+    ) -> Experiment:
+        """Make an experiment active for traces that start from now on (created if new). It is
+        remembered by name too, so that after a change of store it is found (or made) there."""
+        if (experiment_name is None) == (experiment_id is None):
+            raise InvalidArgumentError("give exactly one of experiment_name and experiment_id")
+        uri = self.tracking_uri
+        store = self.store(uri)
+        if experiment_id is not None:
+            experiment = store.get_experiment(require_text(experiment_id, "experiment_id"))
+        else:
+            experiment = store.get_or_create_experiment(
+                require_text(experiment_name, "experiment_name")
+            )
+        ref = ExperimentRef(experiment.experiment_id, experiment.name, uri)
+        with self._lock:
+            self._experiment_ids[(uri, ref)] = experiment.experiment_id
+            self._experiment = ref
+            self._destination = None
+        return experiment
+
+    def experiment_id(self, uri: str | None = None) -> str:
+        """The active experiment's id in the store at ``uri`` (default: the tracking URI)."""
+        return self.resolve_experiment(uri or self.tracking_uri, self.active_experiment())
+
+    def resolve_experiment(self, uri: str, ref: ExperimentRef) -> str:
+        """THE resolver: an experiment reference to its id in the store at ``uri``.
+
+        An id looked up in this store (or given without one, as ``EVALTRACE_EXPERIMENT_ID``
+        is) is checked to exist; otherwise the name is found there, or created. Answers are
+        remembered per (URI, reference)."""
+        key = (uri, ref)
+        found = self._experiment_ids.get(key)
+        if found is not None:
+            return found
+        store = self.store(uri)
+        if ref.experiment_id is not None and (ref.id_uri in (None, uri) or ref.name is None):
+            found = store.get_experiment(ref.experiment_id).experiment_id
+        else:
+            assert ref.name is not None
+            found = store.get_or_create_experiment(ref.name).experiment_id
+        self._experiment_ids[key] = found
+        return found
+
+    def destination(self) -> Destination:
+        """Where a trace starting now goes (on the application's thread: a cached object)."""
+        destination = self._destination
+        if destination is None:
+            destination = Destination(self.tracking_uri, self.active_experiment())
+            self._destination = destination
+        return destination
+
+    # -- tracing ------------------------------------------------------------------------------
+
+    def pipeline(self) -> Pipeline:
+        """The tracing pipeline, started on first use and made the active one."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    self._pipeline = Pipeline.start(
+                        self.settings, StoreExporter(self), self.destination
+                    )
+                pipeline = self._pipeline
+        pipelines.activate(pipeline)
+        return pipeline
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write every finished trace; False if ``timeout`` seconds ran out first."""
+        return self.pipeline().flush(timeout)
+
+    def export_stats(self) -> ExportStats:
+        """Traces written, spooled, dropped and queued by this session's pipeline so far."""
+        pipeline = self._pipeline
+        return ExportStats() if pipeline is None else pipeline.writer.stats()
+
+    def flush_for_readers(self) -> None:
+        """Write this session's finished traces before reading or annotating the store."""
+        pipeline = self._pipeline
+        if pipeline is not None:
+            pipeline.flush(timeout=_READER_FLUSH_TIMEOUT_S, settle_for_spool=True)
+
+    def release_connections(self) -> None:
+        """Close every store's pooled connections (the stores reconnect on demand)."""
+        for store in list(self._stores.values()):
+            store.close()
+
+    def close(self) -> None:
+        """Flush and stop the pipeline, then close every store (tests; the end of a process)."""
+        with self._lock:
+            pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:  # first: its last traces go to the stores
+            pipelines.deactivate(pipeline)
+            pipeline.shutdown(timeout=self.settings.flush_on_exit_timeout)
+        with self._lock:
+            stores, self._stores = self._stores, {}
+        for store in stores.values():
+            store.close()
+
+    def _after_fork_in_child(self) -> None:
+        # A forked child must not reuse the parent's pooled connections.
+        for store in self._stores.values():
+            engine = getattr(store, "engine", None)
+            if engine is not None:
+                engine.dispose(close=False)
+
+
+class StoreExporter:
+    """The session's TraceExporter: each trace into the store of its destination, with its
+    experiment resolved there, one transaction per store."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def export(self, batch: Sequence[FinishedTrace]) -> None:
+        session = self._session
+        by_uri: dict[str, list[Trace]] = defaultdict(list)
+        for item in batch:
+            uri = item.destination.tracking_uri
+            experiment_id = session.resolve_experiment(uri, item.destination.experiment)
+            trace = item.trace
+            if trace.info.experiment_id != experiment_id:
+                trace = replace(trace, info=replace(trace.info, experiment_id=experiment_id))
+            by_uri[uri].append(trace)
+        for uri, traces in by_uri.items():
+            session.store(uri).write_traces(traces)
+
+    def force_flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        pass
+
+
+# -- the default session ------------------------------------------------------------------------
+
+_default: Session | None = None
+_default_lock = threading.Lock()
+
+
+def get_session() -> Session:
+    """The session the module functions use: installed, else made on first use."""
+    session = _default
+    if session is None:
+        with _default_lock:
+            if _default is None:
+                install_session(Session())
+            session = _default
+    assert session is not None
+    return session
+
+
+def current_session() -> Session | None:
+    """The installed session, if any (``get_session`` would make one)."""
+    return _default
+
+
+def install_session(session: Session | None) -> Session | None:
+    """Make ``session`` the one the module functions use (None: a new one on next use);
+    returns the session it replaces, which the caller closes if it is done with it."""
+    global _default
+    previous, _default = _default, session
+    if previous is not None and previous._pipeline is not None:
+        pipelines.deactivate(previous._pipeline)
+    return previous
+
+
+def _settings_of_current_session() -> Settings:
+    return get_session().settings
+
+
+def _pipeline_of_current_session() -> Pipeline:
+    return get_session().pipeline()
+
+
+_config.bind_settings_source(_settings_of_current_session)
+pipelines.bind_pipeline_source(_pipeline_of_current_session)
+
+
+def _after_fork_in_child() -> None:
+    if _default is not None:
+        _default._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
