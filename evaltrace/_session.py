@@ -27,7 +27,13 @@ from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Trace
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.store import TraceStore
 from evaltrace.tracer import pipeline as pipelines
-from evaltrace.tracer.export import Destination, ExperimentRef, ExportStats, FinishedTrace
+from evaltrace.tracer.export import (
+    Destination,
+    ExperimentRef,
+    ExportStats,
+    FinishedTrace,
+    TraceExporter,
+)
 from evaltrace.tracer.pipeline import Pipeline
 
 __all__ = ["Session", "StoreExporter", "current_session", "get_session", "install_session"]
@@ -40,8 +46,11 @@ class Session:
     """Settings, stores, the active experiment and the tracing pipeline of one process (or of
     one test). Thread-safe."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, *, exporter: TraceExporter | None = None, **settings: Any) -> None:
+        """``settings`` as in ``configure``; ``exporter`` replaces the store as where finished
+        traces go (an ``InMemoryTraceExporter`` in tests, say)."""
         self._lock = threading.RLock()
+        self._exporter = exporter
         self._overrides: dict[str, Any] = check_overrides(settings)
         self._settings: Settings | None = None
         self._stores: dict[str, TraceStore] = {}
@@ -168,9 +177,8 @@ class Session:
         if pipeline is None:
             with self._lock:
                 if self._pipeline is None:
-                    self._pipeline = Pipeline.start(
-                        self.settings, StoreExporter(self), self.destination
-                    )
+                    exporter = self._exporter or StoreExporter(self)
+                    self._pipeline = Pipeline.start(self.settings, exporter, self.destination)
                 pipeline = self._pipeline
         pipelines.activate(pipeline)
         return pipeline

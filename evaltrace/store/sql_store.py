@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from evaltrace._suppress import instrumentation_suppressed
 from evaltrace.entities import Assessment, Experiment, Trace, TraceInfo
 from evaltrace.exceptions import (
     AssessmentNotFoundError,
@@ -83,8 +84,12 @@ class SqlStore(TraceStore):
 
     @contextmanager
     def _translate_errors(self, action: str) -> Iterator[None]:
+        """Every read and write of the store: driver errors become ours, and the work runs with
+        OpenTelemetry instrumentation suppressed (an app's database instrumentation must not
+        trace evaltrace's own queries)."""
         try:
-            yield
+            with instrumentation_suppressed():
+                yield
         except _UNAVAILABLE as exc:
             self.engine.dispose()  # reconnect from scratch next time
             raise StoreUnavailableError(
