@@ -7,7 +7,6 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from evaltrace._internal_errors import log_internal_error
 from evaltrace._json import loads_json, storable_text
 from evaltrace.entities import (
     Span,
@@ -93,16 +92,12 @@ def to_span(span: FinishedSpan, trace_id: str) -> Span:
 
 def _to_span(span: FinishedSpan, trace_id: str) -> tuple[Span, _Texts]:
     raw = dict(span.attributes)
-    late = _late_attributes(span)
-    for key in (keys.SPAN_INPUTS, keys.SPAN_OUTPUTS):
-        if key in late:
-            raw[key] = late.pop(key)
     ours = keys.SPAN_TYPE in raw
     inputs, inputs_text = _payload(raw.pop(keys.SPAN_INPUTS, None), "inputs")
     outputs, outputs_text = _payload(raw.pop(keys.SPAN_OUTPUTS, None), "outputs")
     span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
-    attributes = {k: _decode(v) if ours else _plain(v) for k, v in raw.items()}
-    attributes.update(late)
+    json_keys = raw.pop(keys.JSON_KEYS, ()) if ours else ()
+    attributes = {k: _decode(v) if k in json_keys else _plain(v) for k, v in raw.items()}
     converted = Span(
         trace_id=trace_id,
         span_id=format_span_id(span.span_id),
@@ -128,16 +123,6 @@ def _to_span(span: FinishedSpan, trace_id: str) -> tuple[Span, _Texts]:
         ),
     )
     return converted, (inputs_text, outputs_text)
-
-
-def _late_attributes(span: FinishedSpan) -> dict[str, Any]:
-    if span.late is None:
-        return {}
-    try:
-        return dict(span.late())
-    except Exception as exc:  # the span is stored without them
-        log_internal_error("late span attributes", exc)
-        return {}
 
 
 def _payload(text: Any, name: str) -> tuple[Any, str | None]:

@@ -213,7 +213,7 @@ def _generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
                     generator.close()
                 finally:
                     otel_context.detach(token)  # type: ignore[arg-type]
-                span.set_attribute(_CLOSED_EARLY, "true")
+                span.set_attribute(_CLOSED_EARLY, True)
                 plan.finish_items(span, items)
                 raise
             except BaseException as exc:
@@ -262,7 +262,7 @@ def _async_generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
                     await generator.aclose()
                 finally:
                     otel_context.detach(token)  # type: ignore[arg-type]
-                span.set_attribute(_CLOSED_EARLY, "true")
+                span.set_attribute(_CLOSED_EARLY, True)
                 plan.finish_items(span, items)
                 raise
             except BaseException as exc:

@@ -15,7 +15,7 @@ from evaltrace.entities import SpanStatusCode
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_span_id, format_trace_id
-from evaltrace.tracer.serialize import to_json
+from evaltrace.tracer.serialize import attribute_value, to_json
 
 __all__ = ["LiveSpan", "NoOpSpan", "event_attributes", "record_error"]
 
@@ -40,6 +40,31 @@ def event_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         else to_json(v, limit)
         for k, v in attributes.items()
     }
+
+
+def set_span_attribute(span: OtelSpan, key: str, value: Any) -> None:
+    """Set one attribute as evaltrace encodes them (see tracer/attributes.py)."""
+    set_span_attributes(span, {key: value})
+
+
+def set_span_attributes(span: OtelSpan, attributes: Mapping[str, Any]) -> None:
+    """Set attributes as evaltrace encodes them (see tracer/attributes.py), in one call."""
+    limit = get_settings().max_payload_chars
+    old_json_keys: tuple[str, ...] = (span.attributes or {}).get(keys.JSON_KEYS, ())  # type: ignore[assignment]
+    json_keys = set(old_json_keys)
+    encoded: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if key in keys.PAYLOAD_KEYS:
+            encoded[key] = to_json(value, limit)
+            continue
+        encoded[key], is_json = attribute_value(value, limit)
+        if is_json:
+            json_keys.add(key)
+        else:
+            json_keys.discard(key)
+    if json_keys != set(old_json_keys):
+        encoded[keys.JSON_KEYS] = tuple(sorted(json_keys))
+    span.set_attributes(encoded)
 
 
 class LiveSpan:
@@ -71,7 +96,7 @@ class LiveSpan:
     def set_attribute(self, key: str, value: Any) -> None:
         require_text(key, "attribute key")
         with handle_internal_errors("LiveSpan.set_attribute"):
-            self._span.set_attribute(key, to_json(value, get_settings().max_payload_chars))
+            set_span_attribute(self._span, key, value)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         if not isinstance(attributes, Mapping):

@@ -7,7 +7,6 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -19,13 +18,7 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error, logger
 from evaltrace.tracer.export import Destination
 
-__all__ = ["FinishedSpan", "LateAttributes", "PendingTrace", "TraceAssembler"]
-
-# Attributes worked out on the writer's thread, not the application's: a function returning
-# {key: value}, values JSON-safe and storable already (see serialize.to_plain_json), except the
-# span's inputs and outputs, which are JSON text as always. Its arguments must be the caller's
-# own snapshot (nothing the app can change).
-LateAttributes = Callable[[], dict[str, Any]]
+__all__ = ["FinishedSpan", "PendingTrace", "TraceAssembler"]
 
 
 class FinishedSpan(NamedTuple):
@@ -33,8 +26,7 @@ class FinishedSpan(NamedTuple):
 
     Only strings, numbers and a plain dict: the garbage collector stops tracking such tuples,
     where each SDK ReadableSpan is a dozen tracked objects that, queued by the thousand, made
-    full collections cost more than tracing itself. (``late`` is set only on spans whose
-    attributes are finished on the writer's thread, OpenAI calls: a few per trace at most.)
+    full collections cost more than tracing itself.
     """
 
     span_id: int
@@ -46,12 +38,9 @@ class FinishedSpan(NamedTuple):
     status_message: str | None
     attributes: dict[str, Any]
     events: tuple[tuple[str, int, dict[str, Any]], ...]
-    late: LateAttributes | None = None
 
     @classmethod
-    def of(
-        cls, span: ReadableSpan, context: SpanContext, late: LateAttributes | None
-    ) -> FinishedSpan:
+    def of(cls, span: ReadableSpan, context: SpanContext) -> FinishedSpan:
         parent = span.parent
         status = span.status
         events = span.events
@@ -67,7 +56,6 @@ class FinishedSpan(NamedTuple):
             tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events)
             if events
             else (),
-            late,
         )
 
 
@@ -92,7 +80,6 @@ class TraceAssembler(SpanProcessor):
         self._writer = writer
         self._scope = scope
         self.pending: dict[int, PendingTrace] = {}
-        self.late: dict[int, LateAttributes] = {}  # by span id, until the span ends
         self.last_trace_id: int | None = None
         self.late_spans = 0
         self.enabled = True
@@ -119,7 +106,6 @@ class TraceAssembler(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             context = cast(SpanContext, span.get_span_context())  # always set on SDK spans
-            late = self.late.pop(context.span_id, None) if self.late else None
             pending = self.pending.get(context.trace_id)
             if pending is None:
                 if self.enabled and context.trace_id not in self.inherited:
@@ -129,7 +115,7 @@ class TraceAssembler(SpanProcessor):
                         "span %r ended after its trace was finished; not stored", span.name
                     )
                 return
-            pending.spans.append(FinishedSpan.of(span, context, late))
+            pending.spans.append(FinishedSpan.of(span, context))
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id
@@ -144,7 +130,6 @@ class TraceAssembler(SpanProcessor):
         happens to end is ignored."""
         self.inherited.update(self.pending)
         self.pending = {}
-        self.late = {}
 
     def shutdown(self) -> None:
         if not self.enabled:  # the pipeline shut down first (it flushed already)

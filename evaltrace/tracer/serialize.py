@@ -17,9 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evaltrace._json import loads_json, storable_text
-
-__all__ = ["TRUNCATION_MARKER", "to_json", "to_plain_json"]
+__all__ = ["TRUNCATION_MARKER", "attribute_value", "to_json"]
 
 TRUNCATION_MARKER = "[evaltrace: truncated"
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C version
@@ -48,18 +46,20 @@ def to_json(value: Any, max_chars: int) -> str:
 _LONGEST_NUMBER = 32  # characters: a 64-bit integer's or a float's JSON text is shorter
 
 
-def to_plain_json(value: Any, max_chars: int) -> Any:
-    """What ``to_json(value, max_chars)`` decodes back to, made without the text where it can:
-    plain values for the store, on the writer's thread."""
+def attribute_value(value: Any, max_chars: int) -> tuple[Any, bool]:
+    """``value`` as set on an OpenTelemetry span, and whether that is JSON text: strings,
+    booleans, 64-bit integers and finite floats as they are, anything else as its JSON."""
     kind = type(value)
-    if kind is str and len(value) * 6 + 2 <= max_chars:  # its JSON text cannot be cut
-        return storable_text(value)
-    if max_chars >= _LONGEST_NUMBER:
-        if kind is bool or value is None or (kind is int and -(2**63) < value < 2**63):
-            return value
-        if kind is float:
-            return value if math.isfinite(value) else str(value)
-    return loads_json(storable_text(to_json(value, max_chars)))
+    if kind is str:
+        if len(value) <= max_chars:
+            return value, False
+    elif (
+        kind is bool
+        or (kind is int and -(2**63) <= value < 2**63)
+        or (kind is float and math.isfinite(value))
+    ):
+        return value, False
+    return to_json(value, max_chars), True
 
 
 def _truncate(text: str, max_chars: int) -> str:

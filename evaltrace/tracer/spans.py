@@ -22,8 +22,7 @@ from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
 from evaltrace.tracer.pipeline import get_pipeline
-from evaltrace.tracer.processor import LateAttributes
-from evaltrace.tracer.serialize import to_json
+from evaltrace.tracer.serialize import attribute_value
 
 __all__ = [
     "add_span_processor",
@@ -55,38 +54,34 @@ def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
     return pipeline.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
 
 
-def end_span_ok(
-    span: OtelSpan, outputs_json: str | None, late: LateAttributes | None = None
-) -> None:
+def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
     if outputs_json is not None:
         span.set_attribute(keys.SPAN_OUTPUTS, outputs_json)
     if span.status.status_code is StatusCode.UNSET:
         span.set_status(_OK)
-    _end(span, late)
+    span.end()
 
 
-def end_span_error(
-    span: OtelSpan, exception: BaseException, late: LateAttributes | None = None
-) -> None:
+def end_span_error(span: OtelSpan, exception: BaseException) -> None:
     record_error(span, exception)
-    _end(span, late)
-
-
-def _end(span: OtelSpan, late: LateAttributes | None) -> None:
-    """End the span; ``late`` adds attributes later, on the writer's thread."""
-    if late is not None:
-        get_pipeline().assembler.late[span.context.span_id] = late
     span.end()
 
 
 def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The starting attributes of a span, encoded as JSON like every evaltrace attribute."""
+    """The starting attributes of a span: native values where OpenTelemetry has them, the
+    others as JSON text (their keys listed under ``JSON_KEYS``)."""
     if attributes is not None and not isinstance(attributes, Mapping):
         raise InvalidArgumentError(f"attributes must be a mapping, got {type(attributes).__name__}")
-    limit = get_settings().max_payload_chars
-    encoded = {keys.SPAN_TYPE: to_json(str(require_text(span_type, "span_type")), limit)}
-    for key, value in (attributes or {}).items():
-        encoded[require_text(key, "attribute key")] = to_json(value, limit)
+    encoded: dict[str, Any] = {keys.SPAN_TYPE: str(require_text(span_type, "span_type"))}
+    if attributes:
+        limit = get_settings().max_payload_chars
+        json_keys = []
+        for key, value in attributes.items():
+            encoded[require_text(key, "attribute key")], is_json = attribute_value(value, limit)
+            if is_json:
+                json_keys.append(key)
+        if json_keys:
+            encoded[keys.JSON_KEYS] = tuple(json_keys)
     return encoded
 
 

@@ -375,3 +375,30 @@ def test_a_credential_in_the_prompt_and_echoed_in_the_response_is_redacted(
     assert span.inputs["messages"][0]["content"] == "is [REDACTED] my key?"
     assert "[REDACTED]" in span.outputs["choices"][0]["message"]["content"]
     assert span.attributes["gen_ai.usage.total_tokens"] == response.usage.total_tokens
+
+
+def test_a_processor_of_the_users_sees_everything_the_store_sees(
+    client: openai.OpenAI, server: OpenAIServer
+) -> None:
+    """The OTel span is the whole record: an OTLP exporter added with add_span_processor gets
+    every gen_ai attribute (native values, not JSON text) and the inputs and outputs."""
+    import json
+
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    evaltrace.add_span_processor(SimpleSpanProcessor(exporter))
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.3)
+    stored = only_span()
+    (seen,) = exporter.get_finished_spans()
+    attributes = dict(seen.attributes or {})
+    assert attributes["gen_ai.request.model"] == "gpt-4o-mini"  # not '"gpt-4o-mini"'
+    assert attributes["gen_ai.usage.total_tokens"] == stored.attributes["gen_ai.usage.total_tokens"]
+    assert json.loads(attributes["evaltrace.span.outputs"]) == stored.outputs
+    assert json.loads(attributes["evaltrace.span.inputs"]) == stored.inputs
+    json_keys = set(attributes.pop("evaltrace.span.json_keys", ()))
+    for key in ("evaltrace.span.type", "evaltrace.span.inputs", "evaltrace.span.outputs"):
+        attributes.pop(key)
+    decoded = {k: json.loads(v) if k in json_keys else v for k, v in attributes.items()}
+    assert decoded == stored.attributes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from functools import partial
 from typing import Any
 
 from opentelemetry.sdk.trace import Span as OtelSpan
@@ -12,16 +11,17 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
 from evaltrace.tracer import attributes as keys
-from evaltrace.tracer.serialize import to_json, to_plain_json
+from evaltrace.tracer.live_span import set_span_attribute, set_span_attributes
+from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
 
 __all__ = ["CallSpan"]
 
 
 class CallSpan:
-    """The caller's thread only starts and ends the span and snapshots the request and the
-    response; the ``gen_ai.*`` attributes and the outputs' JSON are worked out on the writer's
-    thread (late attributes), where they cost the application nothing."""
+    """The span is the whole record: when it ends it carries every ``gen_ai.*`` attribute
+    (native values), the inputs and the outputs, so any processor added with
+    ``add_span_processor`` (an OTLP exporter, say) sees what the store sees."""
 
     __slots__ = ("_ended", "_lock", "_request", "span")
 
@@ -36,7 +36,7 @@ class CallSpan:
         try:
             attributes = span_attributes(endpoint.span_type, None)
             attributes["evaltrace.span.inputs"] = to_json(body, get_settings().max_payload_chars)
-            # A shallow copy is the snapshot the request settings are read from, later.
+            # A shallow copy is the snapshot the request settings are read from, at the end.
             request = (endpoint, dict(body) if isinstance(body, dict) else None, base_url)
             return cls(open_span(endpoint.name, attributes), request)
         except Exception as exc:
@@ -56,7 +56,7 @@ class CallSpan:
 
     def set(self, key: str, value: Any) -> None:
         try:
-            self.span.set_attribute(key, to_json(value, get_settings().max_payload_chars))
+            set_span_attribute(self.span, key, value)
         except Exception as exc:
             log_internal_error("openai autolog attribute", exc)
 
@@ -65,7 +65,8 @@ class CallSpan:
         if not self._claim():
             return
         try:
-            end_span_ok(self.span, None, partial(_late_attributes, self._request, outputs, extra))
+            self._record(outputs, extra)
+            end_span_ok(self.span, None)
         except Exception as exc:
             log_internal_error("openai autolog end", exc)
 
@@ -73,20 +74,18 @@ class CallSpan:
         if not self._claim():
             return
         try:
-            late = partial(_late_attributes, self._request, outputs, {})
-            end_span_error(self.span, exception, late)
+            self._record(outputs, {})
+            end_span_error(self.span, exception)
         except Exception as exc:
             log_internal_error("openai autolog error", exc)
 
-
-def _late_attributes(
-    request: tuple[Endpoint, Any, str], outputs: Any, extra: dict[str, Any]
-) -> dict[str, Any]:
-    """Runs on the writer's thread: request settings and response facts as plain values, and
-    the outputs as JSON text."""
-    limit = get_settings().max_payload_chars
-    attributes = {**request_attributes(*request), **response_attributes(outputs), **extra}
-    late = {key: to_plain_json(value, limit) for key, value in attributes.items()}
-    if outputs is not None:
-        late[keys.SPAN_OUTPUTS] = to_json(outputs, limit)
-    return late
+    def _record(self, outputs: Any, extra: dict[str, Any]) -> None:
+        """Request settings and response facts, then the outputs, onto the span."""
+        attributes = {
+            **request_attributes(*self._request),
+            **response_attributes(outputs),
+            **extra,
+        }
+        if outputs is not None:
+            attributes[keys.SPAN_OUTPUTS] = outputs
+        set_span_attributes(self.span, attributes)
