@@ -23,7 +23,7 @@ from evaltrace import _config
 from evaltrace._config import Settings, check_overrides, resolve_settings
 from evaltrace._suppress import instrumentation_suppressed
 from evaltrace._validation import require_text
-from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Trace
+from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Span, Trace
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.store import TraceStore
 from evaltrace.tracer import pipeline as pipelines
@@ -232,16 +232,22 @@ class StoreExporter:
 
     def export(self, batch: Sequence[FinishedTrace]) -> None:
         session = self._session
-        by_uri: dict[str, list[Trace]] = defaultdict(list)
+        whole: dict[str, list[Trace]] = defaultdict(list)
+        appended: dict[str, list[Span]] = defaultdict(list)
         for item in batch:
             uri = item.destination.tracking_uri
+            if item.appended:
+                appended[uri].extend(item.trace.data.spans)
+                continue
             experiment_id = session.resolve_experiment(uri, item.destination.experiment)
             trace = item.trace
             if trace.info.experiment_id != experiment_id:
                 trace = replace(trace, info=replace(trace.info, experiment_id=experiment_id))
-            by_uri[uri].append(trace)
-        for uri, traces in by_uri.items():
+            whole[uri].append(trace)
+        for uri, traces in whole.items():
             session.store(uri).write_traces(traces)
+        for uri, spans in appended.items():  # after the traces they belong to
+            session.store(uri).append_spans(spans)
 
     def force_flush(self, timeout: float | None = None) -> bool:
         return True

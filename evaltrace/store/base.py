@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evaltrace.entities import Assessment, Experiment, Trace
+from evaltrace.entities import Assessment, Experiment, Span, Trace
 from evaltrace.search import Expr, OrderKey
 
 __all__ = ["TracePage", "TraceStore"]
@@ -28,6 +28,13 @@ class TraceStore(ABC):
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:
         """Write finished traces in one transaction. Writing a trace already stored is a no-op."""
+
+    @abstractmethod
+    def append_spans(self, spans: Sequence[Span]) -> None:
+        """Add spans to traces already stored, in one transaction (spans that ended after
+        their root; OTLP batches). Idempotent; each trace's token usage and cost are summed
+        again over all its spans. Raises ``TraceNotFoundError`` (writes nothing) if a trace is
+        not stored."""
 
     @abstractmethod
     def get_trace(self, trace_id: str) -> Trace:

@@ -88,6 +88,18 @@ SPAN_ATTRIBUTE_COLUMNS = ("trace_id", "span_id", "key", *SCALAR_COLUMNS)
 Row = tuple[Any, ...]
 
 
+def usage_columns(sums: dict[str, Any]) -> dict[str, Any]:
+    """A trace's usage columns from sums of its spans' usage attributes (by column name): the
+    integers as integers, a missing total as input plus output, as at first write."""
+    usage = {key: int(sums[key]) for key in TOKEN_KEYS if sums.get(key) is not None}
+    if usage and "total_tokens" not in usage:
+        usage["total_tokens"] = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
+    columns: dict[str, Any] = {key: usage.get(key) for key in TOKEN_KEYS}
+    if sums.get("cost_usd") is not None:
+        columns["cost_usd"] = float(sums["cost_usd"])
+    return columns
+
+
 def trace_to_rows(trace: Trace) -> tuple[Row, list[Row], list[Row]]:
     """The trace row, its tag rows and its metadata rows."""
     info = trace.info

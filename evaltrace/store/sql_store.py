@@ -33,7 +33,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from evaltrace._suppress import instrumentation_suppressed
-from evaltrace.entities import Assessment, Experiment, Trace, TraceInfo
+from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo
+from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.exceptions import (
     AssessmentNotFoundError,
     ExperimentNotFoundError,
@@ -64,6 +65,8 @@ _IN_CHUNK = 900
 # A filter value matched by fewer rows than this is rare: the search starts from its index.
 _RARE = 1000
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
+# Span attributes a trace's summary sums, to its column names.
+_SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
 
 
 class SqlStore(TraceStore):
@@ -161,6 +164,42 @@ class SqlStore(TraceStore):
         self._written_since_analyze += len(traces)
         if self._written_since_analyze >= self._next_analyze:
             self.analyze()
+
+    def append_spans(self, spans: Sequence[Span]) -> None:
+        if not spans:
+            return
+        trace_ids = sorted({span.trace_id for span in spans})
+        t, a = models.traces, models.span_attributes
+        with self._write() as connection:
+            stored = set(
+                connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(trace_ids)))
+                .scalars()
+                .all()
+            )
+            missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
+            if missing:
+                raise TraceNotFoundError(f"cannot add spans to trace(s) not stored: {missing}")
+            span_rows = [rows.span_to_row(span) for span in spans]
+            attribute_rows = [row for span in spans for row in rows.span_attribute_rows(span)]
+            self._insert_many_ignoring_duplicates(
+                connection, models.spans, rows.SPAN_COLUMNS, span_rows
+            )
+            if attribute_rows:
+                self._insert_many_ignoring_duplicates(
+                    connection, a, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows
+                )
+            summed = connection.execute(
+                select(a.c.trace_id, a.c.key, func.sum(a.c.value_num))
+                .where(a.c.trace_id.in_(trace_ids), a.c.key.in_(_SUMMED_ATTRIBUTES))
+                .group_by(a.c.trace_id, a.c.key)
+            ).all()
+            totals: dict[str, dict[str, Any]] = defaultdict(dict)
+            for trace_id, key, total in summed:
+                totals[trace_id][_SUMMED_ATTRIBUTES[key]] = total
+            for trace_id, usage in totals.items():
+                connection.execute(
+                    update(t).where(t.c.trace_id == trace_id).values(**rows.usage_columns(usage))
+                )
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics.

@@ -19,6 +19,7 @@ from evaltrace.entities import (
     TraceInfo,
     TraceState,
 )
+from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.entities.limits import (
     MAX_NAME_CHARS,
     MAX_TAG_KEY_CHARS,
@@ -44,7 +45,23 @@ def format_span_id(otel_span_id: int) -> str:
 
 def to_finished_trace(pending: PendingTrace) -> FinishedTrace:
     """The trace as an entity, with its destination; the exporter fills in the experiment."""
+    if pending.late:
+        return FinishedTrace(pending.destination, _appended_spans(pending), appended=True)
     return FinishedTrace(pending.destination, to_trace(pending, ""))
+
+
+def _appended_spans(pending: PendingTrace) -> Trace:
+    """Late spans as a Trace whose info only names the trace (the stored one keeps its own)."""
+    trace_id = format_trace_id(pending.otel_trace_id)
+    spans = tuple(_to_span(finished, trace_id)[0] for finished in pending.spans)
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id="",
+        request_time=spans[0].start_time_ns // 1_000_000,
+        execution_duration=None,
+        state=TraceState.OK,
+    )
+    return Trace(info=info, data=TraceData(spans=spans))
 
 
 def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
@@ -133,23 +150,16 @@ def _payload(text: Any, name: str) -> tuple[Any, str | None]:
     return redacted, storable_text(text) if unchanged else None
 
 
-_USAGE_ATTRIBUTES = {
-    "gen_ai.usage.input_tokens": "input_tokens",
-    "gen_ai.usage.output_tokens": "output_tokens",
-    "gen_ai.usage.total_tokens": "total_tokens",
-}
-
-
 def _usage(spans: list[Span]) -> dict[str, Any]:
     """Token usage and cost summed over the spans that report them (LLM calls)."""
     usage: dict[str, int] = {}
     cost: float | None = None
     for span in spans:
-        for attribute, key in _USAGE_ATTRIBUTES.items():
+        for attribute, key in USAGE_ATTRIBUTES.items():
             value = span.attributes.get(attribute)
             if isinstance(value, int) and not isinstance(value, bool):
                 usage[key] = usage.get(key, 0) + value
-        span_cost = span.attributes.get("evaltrace.cost_usd")
+        span_cost = span.attributes.get(COST_ATTRIBUTE)
         if isinstance(span_cost, (int, float)) and not isinstance(span_cost, bool):
             cost = (cost or 0.0) + span_cost
     if usage and "total_tokens" not in usage:

@@ -56,10 +56,12 @@ class Destination:
 @dataclass(frozen=True, slots=True)
 class FinishedTrace:
     """A finished trace on its way out. ``trace.info.experiment_id`` is empty: the exporter
-    resolves ``destination.experiment`` in the destination's store."""
+    resolves ``destination.experiment`` in the destination's store. ``appended``: spans that
+    ended after the trace was exported, to add to it (only ``trace.data.spans`` counts)."""
 
     destination: Destination
     trace: Trace
+    appended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -72,6 +73,12 @@ class PendingTrace:
     request_preview: str | None = None
     response_preview: str | None = None
     client_request_id: str | None = None
+    late: bool = False  # spans that ended after their root: appended to the stored trace
+
+
+# Finished traces remembered so that a span ending after its root still finds its trace (a
+# fire-and-forget task, a child generator left open): the most recent ones, by trace id.
+_FINISHED_REMEMBERED = 10_000
 
 
 class TraceAssembler(SpanProcessor):
@@ -83,6 +90,7 @@ class TraceAssembler(SpanProcessor):
         self.last_trace_id: int | None = None
         self.late_spans = 0
         self.enabled = True
+        self.finished: OrderedDict[int, tuple[int, Destination]] = OrderedDict()
         self.inherited: set[int] = set()  # trace ids open in the parent when this process forked
 
     # Both hooks run on every span: plain try/except, no context manager, no allocation
@@ -109,19 +117,34 @@ class TraceAssembler(SpanProcessor):
             pending = self.pending.get(context.trace_id)
             if pending is None:
                 if self.enabled and context.trace_id not in self.inherited:
-                    # A child that ended after its root: the trace was already handed over.
-                    self.late_spans += 1
-                    logger.debug(
-                        "span %r ended after its trace was finished; not stored", span.name
-                    )
+                    self._late(span, context)
                 return
             pending.spans.append(FinishedSpan.of(span, context))
             if context.span_id == pending.root_span_id:
                 del self.pending[context.trace_id]
                 self.last_trace_id = context.trace_id
+                finished = self.finished
+                finished[context.trace_id] = (pending.root_span_id, pending.destination)
+                if len(finished) > _FINISHED_REMEMBERED:
+                    finished.popitem(last=False)
                 self._writer.submit(pending)
         except Exception as exc:
             log_internal_error("span processor on_end", exc)
+
+    def _late(self, span: ReadableSpan, context: SpanContext) -> None:
+        """A span that ended after its root: appended to its stored trace."""
+        known = self.finished.get(context.trace_id)
+        self.late_spans += 1
+        if known is None:  # not one of ours, or finished too long ago to be remembered
+            logger.warning(
+                "evaltrace: span %r ended after its trace was finished and forgotten; not stored",
+                span.name,
+            )
+            return
+        root_span_id, destination = known
+        late = PendingTrace(context.trace_id, root_span_id, destination, late=True)
+        late.spans.append(FinishedSpan.of(span, context))
+        self._writer.submit(late)
 
     def after_fork_in_child(self) -> None:
         """A forked child starts clean: the parent's open traces are the parent's to finish.
@@ -129,7 +152,9 @@ class TraceAssembler(SpanProcessor):
         is linked to the parent's span: see spans.open_span), and a parent's span the child
         happens to end is ignored."""
         self.inherited.update(self.pending)
+        self.inherited.update(self.finished)
         self.pending = {}
+        self.finished = OrderedDict()
 
     def shutdown(self) -> None:
         if not self.enabled:  # the pipeline shut down first (it flushed already)

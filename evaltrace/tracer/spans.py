@@ -42,12 +42,19 @@ _OK = Status(StatusCode.OK)
 def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
     """Start a span under the current evaltrace span, or as the root of a new trace.
 
-    A current span that evaltrace does not track (another tracer's) is linked, not adopted: its
-    trace would never be handed to our store as a whole.
+    A current span that evaltrace does not track (another tracer's, or the parent process's
+    after a fork) is linked, not adopted: its trace would never be handed to our store as a
+    whole. A span of one of our traces that has already finished is a child all the same: it
+    is appended to the stored trace when it ends.
     """
     pipeline = get_pipeline()
     parent = otel_trace.get_current_span().get_span_context()
-    if parent.is_valid and parent.trace_id not in pipeline.assembler.pending:
+    assembler = pipeline.assembler
+    if (
+        parent.is_valid
+        and parent.trace_id not in assembler.pending
+        and parent.trace_id not in assembler.finished  # a late child: appended to its trace
+    ):
         return pipeline.tracer.start_span(  # type: ignore[return-value]
             name, context=Context(), links=[Link(parent)], attributes=attributes
         )

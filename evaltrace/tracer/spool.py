@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from evaltrace._internal_errors import logger
 from evaltrace._json import dumps_json_bytes, loads_json
@@ -138,7 +139,10 @@ def _line(item: FinishedTrace) -> bytes:
         "uri": item.destination.tracking_uri,
         "experiment": item.destination.experiment.to_dict(),
     }
-    return dumps_json_bytes({"destination": destination, "trace": item.trace.to_dict()}) + b"\n"
+    line: dict[str, Any] = {"destination": destination, "trace": item.trace.to_dict()}
+    if item.appended:
+        line["appended"] = True
+    return dumps_json_bytes(line) + b"\n"
 
 
 def _parse_line(line: bytes) -> FinishedTrace:
@@ -149,7 +153,7 @@ def _parse_line(line: bytes) -> FinishedTrace:
         return FinishedTrace(Destination(item["uri"], ref), trace)
     destination = item["destination"]
     ref = ExperimentRef.from_dict(destination["experiment"])
-    return FinishedTrace(Destination(destination["uri"], ref), trace)
+    return FinishedTrace(Destination(destination["uri"], ref), trace, bool(item.get("appended")))
 
 
 def _replay_file(path: Path, write: Callable[[list[FinishedTrace]], None], batch_size: int) -> int:
