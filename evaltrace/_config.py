@@ -19,6 +19,7 @@ from evaltrace.exceptions import InvalidArgumentError
 __all__ = [
     "Settings",
     "bind_settings_source",
+    "publish_settings",
     "check_overrides",
     "current_user",
     "get_settings",
@@ -136,6 +137,8 @@ def _environment_only() -> Settings:
 
 
 _source: Callable[[], Settings] = _environment_only
+# The current session's settings once resolved: read on every traced call, so one global read.
+_current: Settings | None = None
 
 
 def bind_settings_source(source: Callable[[], Settings]) -> None:
@@ -144,9 +147,16 @@ def bind_settings_source(source: Callable[[], Settings]) -> None:
     _source = source
 
 
+def publish_settings(settings: Settings | None) -> None:
+    """The current session's settings changed (None: ask ``source`` again)."""
+    global _current
+    _current = settings
+
+
 def get_settings() -> Settings:
     """The settings in force: those of the current session."""
-    return _source()
+    settings = _current
+    return settings if settings is not None else _source()
 
 
 def current_user() -> str | None:

@@ -69,7 +69,12 @@ class Session:
                 if self._settings is None:
                     self._settings = resolve_settings(self._overrides)
                 settings = self._settings
+            self._publish()
         return settings
+
+    def _publish(self) -> None:
+        if _default is self:
+            _config.publish_settings(self._settings)
 
     def configure(self, **overrides: Any) -> Settings:
         """Change settings by name (checked first: nothing changes if one is bad)."""
@@ -78,7 +83,8 @@ class Session:
             self._overrides.update(checked)
             self._settings = resolve_settings(self._overrides)
             self._destination = None
-            return self._settings
+        self._publish()
+        return self._settings
 
     @property
     def tracking_uri(self) -> str:
@@ -284,6 +290,7 @@ def install_session(session: Session | None) -> Session | None:
     returns the session it replaces, which the caller closes if it is done with it."""
     global _default
     previous, _default = _default, session
+    _config.publish_settings(None)  # the new session's, once resolved
     if previous is not None and previous._pipeline is not None:
         pipelines.deactivate(previous._pipeline)
     return previous

@@ -179,7 +179,7 @@ def traces_to_dataframe(traces: Sequence[Trace]) -> pandas.DataFrame:
     rows: list[dict[str, Any]] = []
     for trace in traces:
         info = trace.info
-        root = trace.data._get_root_span()
+        root = trace.data.root_span
         rows.append(
             {
                 "trace_id": info.trace_id,

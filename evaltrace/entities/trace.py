@@ -48,6 +48,24 @@ class TraceInfo:
         """The reference system's older name for ``trace_id``."""
         return self.trace_id
 
+    # The reference system's names (request_time and execution_duration are its MLflow 3
+    # names too); these say the unit.
+    @property
+    def timestamp_ms(self) -> int:
+        return self.request_time
+
+    @property
+    def execution_time_ms(self) -> int | None:
+        return self.execution_duration
+
+    @property
+    def status(self) -> TraceState:
+        return self.state
+
+    @property
+    def request_metadata(self) -> dict[str, str]:
+        return self.trace_metadata
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "trace_id": self.trace_id,
@@ -84,31 +102,40 @@ class TraceInfo:
         )
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TraceData:
     """The spans of a trace, parents before children (ordered by start time)."""
 
     spans: tuple[Span, ...] = ()
 
-    def _get_root_span(self) -> Span | None:
-        """The span without a parent in this trace (reference-system name)."""
+    @property
+    def root_span(self) -> Span | None:
+        """The span without a parent in this trace."""
         ids = {span.span_id for span in self.spans}
         for span in self.spans:
             if span.parent_id is None or span.parent_id not in ids:
                 return span
         return None
 
+    def _get_root_span(self) -> Span | None:
+        """``root_span`` by the reference system's name."""
+        return self.root_span
+
     @property
     def request(self) -> str | None:
-        """The root span's inputs as JSON text."""
-        root = self._get_root_span()
-        return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
+        """The root span's inputs as JSON text; None when it has none."""
+        root = self.root_span
+        return None if root is None or root.inputs is None else _json_text(root.inputs)
 
     @property
     def response(self) -> str | None:
-        """The root span's outputs as JSON text."""
-        root = self._get_root_span()
-        return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
+        """The root span's outputs as JSON text; None when it has none."""
+        root = self.root_span
+        return None if root is None or root.outputs is None else _json_text(root.outputs)
 
     def to_dict(self) -> dict[str, Any]:
         return {"spans": [span.to_dict() for span in self.spans]}

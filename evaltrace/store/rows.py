@@ -103,7 +103,7 @@ def usage_columns(sums: dict[str, Any]) -> dict[str, Any]:
 def trace_to_rows(trace: Trace) -> tuple[Row, list[Row], list[Row]]:
     """The trace row, its tag rows and its metadata rows."""
     info = trace.info
-    root = trace.data._get_root_span()
+    root = trace.data.root_span
     usage = info.token_usage or {}
     trace_row = (
         info.trace_id,

@@ -73,3 +73,27 @@ def test_trace_helpers() -> None:
     assert root.duration_ns == 40 and trace.data.spans[1].duration_ns is None
     assert trace.info.request_id == "tr-1"
     assert TraceData().request is None
+
+
+def test_root_span_request_and_response_of_a_root_without_payloads() -> None:
+    import evaltrace
+
+    with evaltrace.start_span("bare"):
+        pass
+    trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+    assert trace.data.root_span is trace.data._get_root_span() is trace.data.spans[0]
+    assert trace.data.request is None and trace.data.response is None  # was the text 'null'
+
+
+def test_trace_info_answers_to_the_reference_s_aliases() -> None:
+    import evaltrace
+
+    with evaltrace.start_span("aliased"):
+        evaltrace.update_current_trace(metadata={"user": "u1"})
+    info = evaltrace.get_trace(evaltrace.get_last_active_trace_id()).info
+    assert (info.timestamp_ms, info.execution_time_ms) == (
+        info.request_time,
+        info.execution_duration,
+    )
+    assert info.status is info.state is evaltrace.TraceState.OK
+    assert info.request_metadata == {"user": "u1"}
