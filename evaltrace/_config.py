@@ -19,10 +19,10 @@ from evaltrace.exceptions import InvalidArgumentError
 __all__ = [
     "Settings",
     "bind_settings_source",
-    "publish_settings",
     "check_overrides",
     "current_user",
     "get_settings",
+    "publish_settings",
     "resolve_settings",
 ]
 
