@@ -13,6 +13,7 @@ import pytest
 
 import evaltrace
 from evaltrace._session import Session, get_session, install_session
+from tests.forking import traced_in_forked_child
 from tests.waiting import eventually
 
 
@@ -90,19 +91,7 @@ def test_unreachable_store_keeps_traces_queued_until_it_is_back(
 def test_forked_child_gets_a_working_writer_and_parent_keeps_its_queue() -> None:
     handle(-1)
     assert evaltrace.flush(timeout=30)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        try:
-            for i in range(5):
-                handle(100 + i)
-            ok = evaltrace.flush(timeout=30)
-            os.write(write, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write)
-    assert os.read(read, 1) == b"1"
-    os.waitpid(pid, 0)
+    assert traced_in_forked_child(lambda: [handle(100 + i) for i in range(5)])
     handle(-2)
     inputs = sorted(
         t.data.spans[0].inputs["i"] for t in evaltrace.search_traces(return_type="list")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 import evaltrace
 from evaltrace._session import get_session
 from evaltrace.exceptions import TraceNotFoundError
+from tests.forking import traced_in_forked_child
 
 
 def stored(trace_id: str | None) -> evaltrace.Trace:
@@ -140,19 +140,8 @@ def test_a_forked_child_does_not_continue_the_parent_s_open_trace() -> None:
     def child_work(i: int) -> int:
         return i
 
-    read, write = os.pipe()
     with evaltrace.start_span("parent_request"):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            try:
-                child_work(1)
-                ok = evaltrace.flush(timeout=30)
-                os.write(write, b"1" if ok else b"0")
-            finally:
-                os._exit(0)
-        os.close(write)
-        assert os.read(read, 1) == b"1"
-        os.waitpid(pid, 0)
+        assert traced_in_forked_child(lambda: child_work(1))
     parent = stored(evaltrace.get_last_active_trace_id())
     assert names(parent) == ["parent_request"]  # the child's span did not merge into it
     traces = evaltrace.search_traces(return_type="list")
