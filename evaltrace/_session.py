@@ -165,13 +165,17 @@ class Session:
             assert ref.name is not None
             found = store.get_or_create_experiment(ref.name).experiment_id
         self._experiment_ids[key] = found
+        current = self._destination
+        if current is not None and current.experiment_id is None:
+            self._destination = None  # made again, with the id, for the next trace
         return found
 
     def destination(self) -> Destination:
         """Where a trace starting now goes (on the application's thread: a cached object)."""
         destination = self._destination
         if destination is None:
-            destination = Destination(self.tracking_uri, self.active_experiment())
+            uri, ref = self.tracking_uri, self.active_experiment()
+            destination = Destination(uri, ref, self._experiment_ids.get((uri, ref)))
             self._destination = destination
         return destination
 
@@ -247,7 +251,7 @@ class StoreExporter:
                 continue
             experiment_id = session.resolve_experiment(uri, item.destination.experiment)
             trace = item.trace
-            if trace.info.experiment_id != experiment_id:
+            if trace.info.experiment_id != experiment_id:  # not known when the trace started
                 trace = replace(trace, info=replace(trace.info, experiment_id=experiment_id))
             whole[uri].append(trace)
         for uri, traces in whole.items():

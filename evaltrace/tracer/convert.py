@@ -47,7 +47,9 @@ def to_finished_trace(pending: PendingTrace) -> FinishedTrace:
     """The trace as an entity, with its destination; the exporter fills in the experiment."""
     if pending.late:
         return FinishedTrace(pending.destination, _appended_spans(pending), appended=True)
-    return FinishedTrace(pending.destination, to_trace(pending, ""))
+    return FinishedTrace(
+        pending.destination, to_trace(pending, pending.destination.experiment_id or "")
+    )
 
 
 def _appended_spans(pending: PendingTrace) -> Trace:

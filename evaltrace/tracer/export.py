@@ -51,6 +51,9 @@ class Destination:
 
     tracking_uri: str
     experiment: ExperimentRef
+    # The experiment's id in that store when the session knew it as the trace started (it
+    # then goes into the converted trace directly); not kept in the spool, resolved again.
+    experiment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
