@@ -10,8 +10,17 @@ from evaltrace import exceptions
 
 EXPECTED = {
     *exceptions.__all__,
+    "DatasetRecord",
+    "DatasetRecordSource",
+    "DatasetRecordSourceType",
+    "DatasetVersion",
+    "EvaluationDataset",
+    "EvaluationResult",
+    "EvaluationRun",
     "ExportStats",
     "PagedList",
+    "RunComparison",
+    "ValidationReport",
     "Session",
     "Settings",
     "Assessment",
