@@ -74,6 +74,8 @@ class PendingTrace:
     response_preview: str | None = None
     client_request_id: str | None = None
     late: bool = False  # spans that ended after their root: appended to the stored trace
+    held: int = 0  # spans whose end was deferred to the writer's thread, not ended yet
+    root_ended: bool = False
 
 
 # Finished traces remembered so that a span ending after its root still finds its trace (a
@@ -92,6 +94,7 @@ class TraceAssembler(SpanProcessor):
         self.enabled = True
         self.finished: OrderedDict[int, tuple[int, Destination]] = OrderedDict()
         self.inherited: set[int] = set()  # trace ids open in the parent when this process forked
+        self.held: set[int] = set()  # span ids whose end is deferred (see hold)
 
     # Both hooks run on every span: plain try/except, no context manager, no allocation
     # beyond the PendingTrace of a new trace.
@@ -120,9 +123,14 @@ class TraceAssembler(SpanProcessor):
                     self._late(span, context)
                 return
             pending.spans.append(FinishedSpan.of(span, context))
+            if self.held and context.span_id in self.held:
+                self.held.discard(context.span_id)
+                pending.held -= 1
             if context.span_id == pending.root_span_id:
-                del self.pending[context.trace_id]
+                pending.root_ended = True
                 self.last_trace_id = context.trace_id
+            if pending.root_ended and not pending.held:
+                del self.pending[context.trace_id]
                 finished = self.finished
                 finished[context.trace_id] = (pending.root_span_id, pending.destination)
                 if len(finished) > _FINISHED_REMEMBERED:
@@ -130,6 +138,20 @@ class TraceAssembler(SpanProcessor):
                 self._writer.submit(pending)
         except Exception as exc:
             log_internal_error("span processor on_end", exc)
+
+    def hold(self, span: Span) -> bool:
+        """``span`` will end later, on the writer's thread (its last attributes are made
+        there): its trace waits for it, so that every processor sees the whole span. False if
+        the span belongs to no trace of ours that is still open."""
+        context = span.get_span_context()
+        pending = self.pending.get(context.trace_id)
+        if pending is None or context.span_id in self.held:
+            return False
+        self.held.add(context.span_id)
+        pending.held += 1
+        if context.span_id == pending.root_span_id:
+            self.last_trace_id = context.trace_id  # finished, as far as the caller knows
+        return True
 
     def _late(self, span: ReadableSpan, context: SpanContext) -> None:
         """A span that ended after its root: appended to its stored trace."""
@@ -155,6 +177,7 @@ class TraceAssembler(SpanProcessor):
         self.inherited.update(self.finished)
         self.pending = {}
         self.finished = OrderedDict()
+        self.held = set()
 
     def shutdown(self) -> None:
         if not self.enabled:  # the pipeline shut down first (it flushed already)

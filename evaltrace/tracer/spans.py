@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +27,7 @@ from evaltrace.tracer.serialize import attribute_value
 
 __all__ = [
     "add_span_processor",
+    "end_later",
     "end_span_ok",
     "flush",
     "get_current_active_span",
@@ -72,6 +74,25 @@ def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
 def end_span_error(span: OtelSpan, exception: BaseException) -> None:
     record_error(span, exception)
     span.end()
+
+
+def end_later(span: OtelSpan, finish: Callable[[OtelSpan], None]) -> None:
+    """End ``span`` on the writer's thread: ``finish(span)`` sets its last attributes there,
+    then the span ends with the end time taken now. Its trace waits for it, so every processor
+    sees the whole span. The span ends even if ``finish`` fails."""
+    end_time = time.time_ns()
+
+    def finish_and_end() -> None:
+        try:
+            finish(span)
+        finally:
+            span.end(end_time=end_time)
+
+    pipeline = get_pipeline()
+    if pipeline.assembler.hold(span):
+        pipeline.writer.defer(finish_and_end)
+    else:
+        finish_and_end()
 
 
 def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class TraceWriter:
 
     def _init_thread_state(self) -> None:
         self._queue: deque[PendingTrace] = deque()
+        self._deferred: deque[Callable[[], None]] = deque()
         self._wakeup = threading.Event()
         self._urgent = threading.Event()
         self._idle = threading.Condition()
@@ -101,6 +102,24 @@ class TraceWriter:
         if queued == 1 or queued >= self._batch_size:
             self._wakeup.set()
 
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run ``work`` on the writer's thread, before its next batch (now, when synchronous):
+        the end of a span whose last attributes cost too much for the application's thread."""
+        if not self._asynchronous or self._stopped:
+            _run_contained(work)
+            return
+        deferred = self._deferred
+        deferred.append(work)
+        if self._thread is None:
+            self._start()
+        if len(deferred) == 1:
+            self._wakeup.set()
+
+    def _run_deferred(self) -> None:
+        deferred = self._deferred
+        while deferred:
+            _run_contained(deferred.popleft())
+
     def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
         """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first.
 
@@ -113,7 +132,7 @@ class TraceWriter:
         failures_before = self._failed_replays
 
         def done() -> bool:
-            if self._queue or self._busy:
+            if self._queue or self._busy or self._deferred:
                 return False
             return not self.spool_pending or (
                 settle_for_spool and self._failed_replays > failures_before
@@ -123,7 +142,7 @@ class TraceWriter:
         self._wakeup.set()
         with self._idle:
             self._idle.wait_for(done, timeout)
-            return not self._queue and not self._busy and not self.spool_pending
+            return not (self._queue or self._busy or self._deferred or self.spool_pending)
 
     def request_replay(self) -> None:
         """There may be spooled traces (found at start): replay them in the background."""
@@ -179,8 +198,10 @@ class TraceWriter:
                 return
             if self.spool_pending and time.monotonic() >= self._next_replay:
                 self._try_replay()  # traffic that never lets the queue empty must not stall it
+            self._run_deferred()
             if len(self._queue) < self._batch_size:
                 self._urgent.wait(_LINGER_S)
+                self._run_deferred()
             with self._idle:
                 batch = [
                     self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
@@ -326,6 +347,16 @@ class TraceWriter:
                 reason,
                 self.dropped,
             )
+
+
+def _run_contained(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception as exc:  # the work ends its span itself, whatever fails (see end_later)
+        try:
+            log_internal_error("deferred span end", exc)
+        except Exception:  # raised in tests: the writer thread must live on all the same
+            logger.exception("evaltrace: deferred span end failed")
 
 
 # Measured by hand (bench_openai.py with this constant edited, two runs each): niceness 0 / 5 / 10

@@ -402,3 +402,24 @@ def test_a_processor_of_the_users_sees_everything_the_store_sees(
         attributes.pop(key)
     decoded = {k: json.loads(v) if k in json_keys else v for k, v in attributes.items()}
     assert decoded == stored.attributes
+
+
+def test_the_call_span_ends_when_the_call_returns_and_its_trace_waits_for_it(
+    client: openai.OpenAI,
+) -> None:
+    """The span's last attributes are made on the writer's thread, but its end time is the
+    caller's, and the trace is complete when it is stored."""
+
+    @evaltrace.trace
+    def handle() -> str:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        return str(reply.choices[0].message.content)
+
+    handle()
+    root, call = last_spans()
+    assert (root.name, call.name) == ("handle", "openai.chat.completions")
+    assert call.parent_id == root.span_id
+    assert call.end_time_ns is not None and root.end_time_ns is not None
+    assert root.start_time_ns <= call.start_time_ns <= call.end_time_ns <= root.end_time_ns
+    assert call.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert call.status.status_code is SpanStatusCode.OK

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from opentelemetry.sdk.trace import Span as OtelSpan
+from opentelemetry.trace import Status, StatusCode
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
 from evaltrace.tracer import attributes as keys
-from evaltrace.tracer.live_span import set_span_attribute, set_span_attributes
+from evaltrace.tracer.live_span import record_error, set_span_attribute, set_span_attributes
 from evaltrace.tracer.serialize import to_json
-from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
+from evaltrace.tracer.spans import end_later, open_span, span_attributes
 
 __all__ = ["CallSpan"]
 
@@ -21,7 +23,10 @@ __all__ = ["CallSpan"]
 class CallSpan:
     """The span is the whole record: when it ends it carries every ``gen_ai.*`` attribute
     (native values), the inputs and the outputs, so any processor added with
-    ``add_span_processor`` (an OTLP exporter, say) sees what the store sees."""
+    ``add_span_processor`` (an OTLP exporter, say) sees what the store sees. The caller's
+    thread only starts the span and snapshots request and response; the attributes are made
+    and the span ended (with the caller's end time) on the writer's thread, and its trace
+    waits for it there."""
 
     __slots__ = ("_ended", "_lock", "_request", "span")
 
@@ -65,8 +70,7 @@ class CallSpan:
         if not self._claim():
             return
         try:
-            self._record(outputs, extra)
-            end_span_ok(self.span, None)
+            end_later(self.span, partial(self._record, outputs, extra, ok=True))
         except Exception as exc:
             log_internal_error("openai autolog end", exc)
 
@@ -74,13 +78,16 @@ class CallSpan:
         if not self._claim():
             return
         try:
-            self._record(outputs, {})
-            end_span_error(self.span, exception)
+            record_error(self.span, exception)  # now: the traceback is the caller's
+            end_later(self.span, partial(self._record, outputs, {}, ok=False))
         except Exception as exc:
             log_internal_error("openai autolog error", exc)
 
-    def _record(self, outputs: Any, extra: dict[str, Any]) -> None:
-        """Request settings and response facts, then the outputs, onto the span."""
+    def _record(self, outputs: Any, extra: dict[str, Any], span: OtelSpan, *, ok: bool) -> None:
+        """On the writer's thread, before the span ends: request settings and response facts,
+        then the outputs, onto the span."""
+        if ok and span.status.status_code is StatusCode.UNSET:
+            span.set_status(Status(StatusCode.OK))
         attributes = {
             **request_attributes(*self._request),
             **response_attributes(outputs),
@@ -88,4 +95,4 @@ class CallSpan:
         }
         if outputs is not None:
             attributes[keys.SPAN_OUTPUTS] = outputs
-        set_span_attributes(self.span, attributes)
+        set_span_attributes(span, attributes)
