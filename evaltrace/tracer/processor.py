@@ -7,6 +7,7 @@ it does only dictionary and list work: conversion and I/O happen on the writer's
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
@@ -74,7 +75,8 @@ class PendingTrace:
     response_preview: str | None = None
     client_request_id: str | None = None
     late: bool = False  # spans that ended after their root: appended to the stored trace
-    held: int = 0  # spans whose end was deferred to the writer's thread, not ended yet
+    # Span ids whose end was deferred to the writer's thread and has not happened yet.
+    held: set[int] = field(default_factory=set)
     root_ended: bool = False
 
 
@@ -94,7 +96,7 @@ class TraceAssembler(SpanProcessor):
         self.enabled = True
         self.finished: OrderedDict[int, tuple[int, Destination]] = OrderedDict()
         self.inherited: set[int] = set()  # trace ids open in the parent when this process forked
-        self.held: set[int] = set()  # span ids whose end is deferred (see hold)
+        self._held_lock = threading.Lock()  # decisions about traces with deferred ends
 
     # Both hooks run on every span: plain try/except, no context manager, no allocation
     # beyond the PendingTrace of a new trace.
@@ -123,32 +125,40 @@ class TraceAssembler(SpanProcessor):
                     self._late(span, context)
                 return
             pending.spans.append(FinishedSpan.of(span, context))
-            if self.held and context.span_id in self.held:
-                self.held.discard(context.span_id)
-                pending.held -= 1
-            if context.span_id == pending.root_span_id:
-                pending.root_ended = True
+            is_root = context.span_id == pending.root_span_id
+            if is_root:
                 self.last_trace_id = context.trace_id
-            if pending.root_ended and not pending.held:
-                del self.pending[context.trace_id]
-                finished = self.finished
-                finished[context.trace_id] = (pending.root_span_id, pending.destination)
-                if len(finished) > _FINISHED_REMEMBERED:
-                    finished.popitem(last=False)
-                self._writer.submit(pending)
+            if pending.held:  # a deferred end is involved: the app's thread and the writer's
+                with self._held_lock:  # must agree on who hands the trace over, exactly once
+                    pending.held.discard(context.span_id)
+                    pending.root_ended = pending.root_ended or is_root
+                    if not pending.root_ended or pending.held:
+                        return  # the last of them to end hands the trace over
+            elif not is_root:
+                return
+            self._hand_over(pending)
         except Exception as exc:
             log_internal_error("span processor on_end", exc)
+
+    def _hand_over(self, pending: PendingTrace) -> None:
+        trace_id = pending.otel_trace_id
+        del self.pending[trace_id]
+        finished = self.finished
+        finished[trace_id] = (pending.root_span_id, pending.destination)
+        if len(finished) > _FINISHED_REMEMBERED:
+            finished.popitem(last=False)
+        self._writer.submit(pending)
 
     def hold(self, span: Span) -> bool:
         """``span`` will end later, on the writer's thread (its last attributes are made
         there): its trace waits for it, so that every processor sees the whole span. False if
         the span belongs to no trace of ours that is still open."""
         context = span.get_span_context()
-        pending = self.pending.get(context.trace_id)
-        if pending is None or context.span_id in self.held:
-            return False
-        self.held.add(context.span_id)
-        pending.held += 1
+        with self._held_lock:
+            pending = self.pending.get(context.trace_id)
+            if pending is None or pending.root_ended or context.span_id in pending.held:
+                return False
+            pending.held.add(context.span_id)
         if context.span_id == pending.root_span_id:
             self.last_trace_id = context.trace_id  # finished, as far as the caller knows
         return True
@@ -177,7 +187,7 @@ class TraceAssembler(SpanProcessor):
         self.inherited.update(self.finished)
         self.pending = {}
         self.finished = OrderedDict()
-        self.held = set()
+        self._held_lock = threading.Lock()
 
     def shutdown(self) -> None:
         if not self.enabled:  # the pipeline shut down first (it flushed already)

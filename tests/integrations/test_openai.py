@@ -423,3 +423,27 @@ def test_the_call_span_ends_when_the_call_returns_and_its_trace_waits_for_it(
     assert root.start_time_ns <= call.start_time_ns <= call.end_time_ns <= root.end_time_ns
     assert call.attributes["gen_ai.request.model"] == "gpt-4o-mini"
     assert call.status.status_code is SpanStatusCode.OK
+
+
+def test_parallel_calls_in_one_trace_are_all_in_it(client: openai.OpenAI) -> None:
+    """Deferred ends of calls made on several threads: every trace is handed over once, whole
+    (the threads and the writer agree on who ends last)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(i: int) -> str:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        return str(reply.id)
+
+    @evaltrace.trace
+    def fan_out() -> list[str]:
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(evaltrace.with_current_context(ask), range(6)))
+
+    trace_ids = []
+    for _ in range(15):
+        fan_out()
+        trace_ids.append(evaltrace.get_last_active_trace_id())
+    for trace_id in trace_ids:
+        spans = evaltrace.get_trace(trace_id).data.spans
+        assert [s.name for s in spans].count("openai.chat.completions") == 6
+    assert len(evaltrace.search_traces(return_type="list")) == 15
