@@ -198,10 +198,9 @@ class TraceWriter:
                 return
             if self.spool_pending and time.monotonic() >= self._next_replay:
                 self._try_replay()  # traffic that never lets the queue empty must not stall it
-            self._run_deferred()
             if len(self._queue) < self._batch_size:
-                self._urgent.wait(_LINGER_S)
-                self._run_deferred()
+                self._urgent.wait(_LINGER_S)  # deferred span ends linger too: one go for a burst
+            self._run_deferred()
             with self._idle:
                 batch = [
                     self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
