@@ -3,7 +3,7 @@
 - A normal exit runs ``atexit``.
 - SIGTERM's default action skips ``atexit``: when the application has no handler of its own,
   ours flushes first, then ends the process as SIGTERM would. It is installed from the main
-  thread, the first time the runtime is made or a function is decorated there (a first traced
+  thread, the first time a pipeline is made or a function is decorated there (a first traced
   call on a request thread must not leave the process without it).
 - A multiprocessing worker started with fork leaves through ``os._exit()``, which skips
   ``atexit`` too: the flush is registered as one of multiprocessing's own finalizers.
@@ -24,12 +24,12 @@ from evaltrace._config import get_settings
 __all__ = ["flush_at_exit", "on_fork_in_child", "on_runtime_created", "watch_sigterm"]
 
 _EXIT_PRIORITY = 100  # multiprocessing finalizers: before its own (queues, pools)
-_flush: Callable[[], None] = lambda: None  # noqa: E731  # set by the runtime module
+_flush: Callable[[], None] = lambda: None  # noqa: E731  # set by tracer/pipeline.py
 _atexit_registered = False
 
 
 def flush_at_exit(flush: Callable[[], None]) -> None:
-    """Name the function that flushes the current runtime (the runtime module does, once)."""
+    """Name the function that flushes the active pipeline (tracer/pipeline.py does, once)."""
     global _flush
     _flush = flush
 
