@@ -21,7 +21,6 @@ from typing import Any
 
 from evaltrace import _config
 from evaltrace._config import Settings, check_overrides, resolve_settings
-from evaltrace._suppress import instrumentation_suppressed
 from evaltrace._validation import require_text
 from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Span, Trace
 from evaltrace.exceptions import InvalidArgumentError
@@ -105,8 +104,7 @@ class Session:
                 if store is None:
                     from evaltrace.store.sql_store import SqlStore
 
-                    with instrumentation_suppressed():
-                        store = self._stores[uri] = SqlStore(uri)
+                    store = self._stores[uri] = SqlStore(uri)  # migrations run suppressed
         return store
 
     # -- the active experiment ----------------------------------------------------------------
