@@ -121,7 +121,8 @@ class TraceWriter:
             _run_contained(deferred.popleft())
 
     def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
-        """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first.
+        """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first,
+        or if a trace was dropped meanwhile (counted and warned about) instead of written.
 
         ``settle_for_spool``: once every trace is written or spooled, stop waiting if a replay
         tried since this call began has failed: the store is down, and the spooled traces are
@@ -129,7 +130,7 @@ class TraceWriter:
         """
         if not self._asynchronous or self._thread is None or self._stopped:
             return not self._queue and not self.spool_pending
-        failures_before = self._failed_replays
+        failures_before, dropped_before = self._failed_replays, self.dropped
 
         def done() -> bool:
             if self._queue or self._busy or self._deferred:
@@ -142,7 +143,8 @@ class TraceWriter:
         self._wakeup.set()
         with self._idle:
             self._idle.wait_for(done, timeout)
-            return not (self._queue or self._busy or self._deferred or self.spool_pending)
+            drained = not (self._queue or self._busy or self._deferred or self.spool_pending)
+            return drained and self.dropped == dropped_before  # dropped is not written
 
     def request_replay(self) -> None:
         """There may be spooled traces (found at start): replay them in the background."""

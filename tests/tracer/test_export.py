@@ -282,3 +282,20 @@ def test_threads_and_processes_share_one_sqlite_file(tmp_path: Path) -> None:
         )
         == 1600
     )
+
+
+@pytest.mark.allow_drops
+def test_flush_says_false_when_traces_were_dropped_instead_of_written() -> None:
+    def broken(path: tuple, text: str) -> str:
+        raise RuntimeError("a redaction rule with a bug")
+
+    handle(1)
+    assert evaltrace.flush(timeout=30) is True
+    evaltrace.set_redaction_callback(broken)
+    try:
+        handle(2)
+        assert evaltrace.flush(timeout=30) is False  # was True: 0 stored, "all written"
+    finally:
+        evaltrace.set_redaction_callback(None)
+    assert get_session().export_stats().dropped == 1
+    assert stored_count() == 1
