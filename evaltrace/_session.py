@@ -180,7 +180,8 @@ class Session:
     # -- tracing ------------------------------------------------------------------------------
 
     def pipeline(self) -> Pipeline:
-        """The tracing pipeline, started on first use and made the active one."""
+        """The tracing pipeline, started on first use (the active one, for the default
+        session: what ``@trace`` and the module functions use)."""
         pipeline = self._pipeline
         if pipeline is None:
             with self._lock:
@@ -188,7 +189,8 @@ class Session:
                     exporter = self._exporter or StoreExporter(self)
                     self._pipeline = Pipeline.start(self.settings, exporter, self.destination)
                 pipeline = self._pipeline
-        pipelines.activate(pipeline)
+        if _default is self:  # only the default session's pipeline serves the module API
+            pipelines.activate(pipeline)
         return pipeline
 
     def flush(self, timeout: float | None = None) -> bool:
