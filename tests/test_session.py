@@ -196,3 +196,14 @@ def test_the_writer_never_traces_its_own_writes(tmp_path: Path) -> None:
     count, stats = result.stdout.splitlines()
     assert count == "1", stats
     assert stats == "ExportStats(written=1, spilled=0, dropped=0, queued=0)"
+
+
+def test_a_second_session_does_not_take_over_tracing(tmp_path: Path) -> None:
+    other = Session(tracking_uri=f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        other.flush(timeout=5)  # starts its pipeline
+        handle(1)
+        assert len(evaltrace.search_traces(return_type="list")) == 1  # the default session's
+        assert other.export_stats().written == 0
+    finally:
+        other.close()
