@@ -17,6 +17,7 @@ from evaltrace.annotate import (
 from evaltrace.client import (
     PagedList,
     configure,
+    delete_traces,
     get_experiment_by_name,
     get_trace,
     get_tracking_uri,
@@ -138,6 +139,7 @@ __all__ = [
     "configure",
     "datasets",
     "delete_assessment",
+    "delete_traces",
     "evaluate",
     "flush",
     "get_assessment",

@@ -53,6 +53,8 @@ class Settings:
     spool: bool = True
     spool_dir: str | None = None  # default: ~/.cache/evaltrace/spool
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
+    # `evaltrace server`: the bearer token it asks for (needed to listen beyond loopback).
+    server_token: str | None = field(default=None, repr=False)
 
 
 _ENV_PREFIX = "EVALTRACE_"

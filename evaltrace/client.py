@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PagedList",
     "configure",
+    "delete_traces",
     "get_experiment_by_name",
     "get_trace",
     "get_tracking_uri",
@@ -66,6 +67,7 @@ def configure(
     spool: bool = _UNSET,
     spool_dir: str | None = _UNSET,
     spool_max_bytes: int = _UNSET,
+    server_token: str | None = _UNSET,
 ) -> Settings:
     """Set settings in code (they win over ``EVALTRACE_*`` variables); returns the settings in
     force. Each value is checked first (type and range): a bad one raises
@@ -102,6 +104,38 @@ def get_trace(trace_id: str) -> Trace:
     session = get_session()
     session.flush_for_readers()
     return session.store().get_trace(trace_id)
+
+
+def delete_traces(
+    experiment_id: str,
+    max_timestamp_millis: int | None = None,
+    max_traces: int | None = None,
+    trace_ids: Sequence[str] | None = None,
+) -> int:
+    """Delete traces of ``experiment_id`` (with their spans and assessments): those started
+    before ``max_timestamp_millis`` and/or those in ``trace_ids``, oldest first, at most
+    ``max_traces``. Returns how many were deleted; a failure deletes none."""
+    require_text(experiment_id, "experiment_id")
+    if max_timestamp_millis is not None and (
+        type(max_timestamp_millis) is not int or max_timestamp_millis < 0
+    ):
+        raise InvalidArgumentError(
+            f"max_timestamp_millis must be a non-negative int, got {shown(max_timestamp_millis)}"
+        )
+    require_count(max_traces, "max_traces")
+    ids = require_texts(trace_ids, "trace_ids")
+    if max_timestamp_millis is None and ids is None:
+        raise InvalidArgumentError("delete_traces needs max_timestamp_millis or trace_ids")
+    session = get_session()
+    session.flush_for_readers()
+    store = session.store()
+    store.get_experiment(experiment_id)  # ExperimentNotFoundError naming it
+    return store.browse.delete_traces(
+        experiment_id,
+        max_timestamp_ms=max_timestamp_millis,
+        max_traces=max_traces,
+        trace_ids=ids,
+    )
 
 
 class PagedList(list):  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ EXPECTED = {
     "Expectation",
     "Feedback",
     "delete_assessment",
+    "delete_traces",
     "get_assessment",
     "get_assessment_history",
     "log_expectation",

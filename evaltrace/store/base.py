@@ -24,6 +24,7 @@ class TraceStore(ABC):
 
     datasets: Any  # dataset operations (the SQL store's are in store/dataset_sql.py)
     runs: Any  # evaluation runs (store/run_sql.py)
+    browse: Any  # experiments list, trace outlines, sessions, retention (store/browse_sql.py)
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:

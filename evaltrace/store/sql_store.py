@@ -46,6 +46,7 @@ from evaltrace.exceptions import (
 from evaltrace.search import Expr, Key, KeyKind, OrderKey
 from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
+from evaltrace.store.browse_sql import SqlBrowse
 from evaltrace.store.dataset_sql import SqlDatasets
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
 from evaltrace.store.filter_sql import FilterCompiler
@@ -77,6 +78,7 @@ class SqlStore(TraceStore):
         self._filters = FilterCompiler(self._dialect)
         self.datasets = SqlDatasets(self)
         self.runs = SqlRuns(self)
+        self.browse = SqlBrowse(self)
         self._written_since_analyze = 0
         self._insert_statements: dict[str, str] = {}  # by table name
         self._next_analyze = _FIRST_ANALYZE
@@ -216,7 +218,7 @@ class SqlStore(TraceStore):
                 connection.exec_driver_sql("ANALYZE " + ", ".join(models.metadata.tables))
         self._next_analyze = max(self._next_analyze * 2, self._written_since_analyze * 2)
 
-    def get_trace(self, trace_id: str) -> Trace:
+    def get_trace(self, trace_id: str, *, include_spans: bool = True) -> Trace:
         if not isinstance(trace_id, str) or not trace_id:
             raise InvalidArgumentError(f"trace_id must be a non-empty string, got {trace_id!r}")
         with self._read() as connection:
@@ -229,7 +231,11 @@ class SqlStore(TraceStore):
             )
             if row is None:
                 raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
-            return self._load_traces(connection, [row], include_spans=True)[0]
+            return self._load_traces(connection, [row], include_spans=include_spans)[0]
+
+    def get_trace_info(self, trace_id: str) -> TraceInfo:
+        """The trace's summary, tags, metadata and assessments, without its spans."""
+        return self.get_trace(trace_id, include_spans=False).info
 
     def search_traces(
         self,

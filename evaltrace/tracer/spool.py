@@ -15,6 +15,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from evaltrace._json import dumps_json_bytes, loads_json
 from evaltrace.entities import Trace
 from evaltrace.tracer.export import Destination, ExperimentRef, FinishedTrace
 
-__all__ = ["Spool", "default_spool_dir"]
+__all__ = ["Spool", "SpoolFile", "default_spool_dir", "spool_files"]
 
 _SUFFIX = ".jsonl"
 _CLAIMED = ".replaying"
@@ -115,6 +116,47 @@ class Spool:
         if replayed:
             logger.warning("evaltrace: replayed %d spooled trace(s) into the store", replayed)
         return replayed
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolFile:
+    """One file in a spool directory, for ``evaltrace spool status``."""
+
+    file: str
+    pid: int | None  # the process that wrote it
+    alive: bool  # that process still runs (its file waits for it, unless it is gone)
+    claimed: bool  # being replayed right now
+    bytes: int
+    traces: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def spool_files(directory: Path) -> list[SpoolFile]:
+    try:
+        paths = sorted(p for p in directory.iterdir() if p.is_file())
+    except FileNotFoundError:
+        return []
+    found = []
+    for path in paths:
+        claimed = path.name.endswith(_CLAIMED)
+        pid = _pid_of(path.with_name(path.name.split(".")[0] + _SUFFIX) if claimed else path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # replayed meanwhile
+            continue
+        found.append(
+            SpoolFile(
+                file=path.name,
+                pid=pid,
+                alive=pid is not None and _alive(pid),
+                claimed=claimed,
+                bytes=len(data),
+                traces=data.count(b"\n"),
+            )
+        )
+    return found
 
 
 def _append_durably(path: Path, data: bytes) -> None:

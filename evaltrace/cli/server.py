@@ -1,0 +1,61 @@
+"""``evaltrace server`` (and its alias ``evaltrace ui``): the web UI and JSON API."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from evaltrace._config import resolve_settings
+from evaltrace.exceptions import InvalidArgumentError, MissingDependencyError
+
+__all__ = ["server_command"]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@click.command("server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--tracking-uri", metavar="URI", help="Store URL (default: $EVALTRACE_TRACKING_URI).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Listen beyond loopback without EVALTRACE_SERVER_TOKEN (anyone who can reach it can "
+    "read and delete traces).",
+)
+def server_command(
+    host: str, port: int, tracking_uri: str | None, workers: int, insecure: bool
+) -> None:
+    """Serve the UI and the JSON API (docs at /docs) over a store.
+
+    \b
+    Examples:
+      evaltrace server
+      EVALTRACE_SERVER_TOKEN=s3cret evaltrace server --host 0.0.0.0 --port 8080 \\
+          --tracking-uri postgresql+psycopg://user@db/evaltrace --workers 4
+    """
+    if tracking_uri:
+        os.environ["EVALTRACE_TRACKING_URI"] = tracking_uri  # read by each worker's app
+    settings = resolve_settings({})
+    if host not in _LOOPBACK and settings.server_token is None and not insecure:
+        raise InvalidArgumentError(
+            f"--host {host} is reachable from other machines: set EVALTRACE_SERVER_TOKEN "
+            "(or pass --insecure to serve without one)"
+        )
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingDependencyError(
+            "evaltrace server needs its extra: pip install 'evaltrace[server]'"
+        ) from None
+    click.echo(f"evaltrace server on http://{host}:{port} ({settings.tracking_uri})", err=True)
+    uvicorn.run(
+        "evaltrace.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

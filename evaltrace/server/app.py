@@ -1,0 +1,136 @@
+"""The server: one FastAPI app with the pages, the JSON API and ``/health`` over one Session."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from evaltrace._session import Session, install_session
+from evaltrace.exceptions import (
+    EvaltraceError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+from evaltrace.server import api, pages
+from evaltrace.server.encoding import JsonResponse
+from evaltrace.server.security import BodyLimit, Guard, error_body
+from evaltrace.server.service import TraceService
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("evaltrace.server")
+_STATIC = Path(__file__).parent / "static"
+
+
+def create_app(session: Session | None = None, *, token: str | None = None) -> FastAPI:
+    """The app over ``session`` (default: a new one from the ``EVALTRACE_*`` settings), which
+    becomes the process's session: the server is the process's one user of the library."""
+    session = session or Session()
+    install_session(session)
+    token = token if token is not None else session.settings.server_token
+    app = FastAPI(
+        title="evaltrace",
+        summary="Traces, assessments, datasets and evaluation runs of an evaltrace store.",
+        version=_version(),
+        default_response_class=JsonResponse,
+    )
+    app.state.service = TraceService(session)
+    app.state.token = token
+    app.middleware("http")(Guard(token))
+    app.add_middleware(BodyLimit)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_api_route("/health", _health, methods=["GET"], summary="Is the store reachable")
+    app.add_exception_handler(EvaltraceError, _evaltrace_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def _version() -> str:
+    from evaltrace import __version__
+
+    return __version__
+
+
+def _health(request: Request) -> Any:
+    service: TraceService = request.app.state.service
+    uri = make_url(service.session.tracking_uri).render_as_string(hide_password=True)
+    try:
+        service.experiments()
+        store = "ok"
+    except StoreError as exc:
+        store = f"unavailable: {type(exc).__name__}"
+    return {"status": "ok", "store": store, "tracking_uri": uri}
+
+
+def _status_and_code(exc: EvaltraceError) -> tuple[int, str, str]:
+    if isinstance(exc, InvalidFilterError):
+        return 400, "INVALID_FILTER", str(exc)
+    if isinstance(exc, InvalidArgumentError):
+        return 400, "INVALID_ARGUMENT", str(exc)
+    if isinstance(exc, NotFoundError):
+        return 404, "NOT_FOUND", str(exc)
+    if isinstance(exc, StoreUnavailableError):
+        return 503, "STORE_UNAVAILABLE", "the store cannot be reached right now; try again"
+    if isinstance(exc, StoreError):
+        # The driver's message can hold SQL text: it goes to the server log, not the client.
+        return 500, "STORE_ERROR", "the store failed; the server log has the details"
+    return 400, "BAD_REQUEST", str(exc)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(request: Request, status: int, code: str, message: str, **extra: Any) -> Response:
+    if _wants_html(request):
+        return pages.error_page(request, status, message)
+    return JsonResponse({**error_body(code, message), **extra}, status_code=status)
+
+
+async def _evaltrace_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EvaltraceError)
+    status, code, message = _status_and_code(exc)
+    if status >= 500:
+        _log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    extra = {"position": exc.position} if isinstance(exc, InvalidFilterError) else {}
+    return _respond(request, status, code, message, **extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg')}"
+        for error in exc.errors()
+    ]
+    return _respond(request, 422, "INVALID_ARGUMENT", "; ".join(problems) or "invalid request")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR"
+    response = _respond(request, exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    _log.exception("%s %s failed", request.method, request.url.path)
+    return _respond(request, 500, "INTERNAL_ERROR", "internal server error")

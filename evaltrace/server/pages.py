@@ -1,0 +1,346 @@
+"""The HTML pages (Jinja2, rendered on the server, escaped by default) and their htmx
+fragments. Each handler calls the service and renders; no logic of its own beyond that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from evaltrace._json import dumps_json
+from evaltrace.entities import AssessmentSource, AssessmentSourceType, Expectation
+from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
+from evaltrace.server import views
+from evaltrace.server.encoding import assessment_summary
+from evaltrace.server.security import TOKEN_COOKIE, new_csrf_token, safe_next, tokens_equal
+from evaltrace.server.service import TraceService, parse_value
+
+__all__ = ["error_page", "router"]
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters.update(
+    ms_time=views.ms_time,
+    duration=views.duration,
+    short=views.short,
+    pretty_json=views.pretty_json,
+)
+templates.env.globals.update(chart_points=views.chart_points, chat_messages=views.chat_messages)
+
+_ORDERINGS = {
+    "": "newest first",
+    "timestamp_ms ASC": "oldest first",
+    "execution_time_ms DESC": "slowest first",
+    "total_tokens DESC": "most tokens first",
+}
+
+
+def service(request: Request) -> TraceService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[TraceService, Depends(service)]
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    context.setdefault("csrf_token", new_csrf_token(request))
+    context.setdefault("auth_required", request.app.state.token is not None)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return render(request, "error.html", status_code=status, status=status, message=message)
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/experiments", 303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", next=safe_next(next), failed=False)
+
+
+@router.post("/login")
+def login(
+    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
+    expected = request.app.state.token
+    if expected is None:
+        return RedirectResponse(safe_next(next), 303)
+    if not tokens_equal(token, expected):
+        return render(request, "login.html", status_code=401, next=safe_next(next), failed=True)
+    response = RedirectResponse(safe_next(next), 303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/experiments")
+def experiments(request: Request, svc: Service) -> Response:
+    return render(request, "experiments.html", experiments=svc.experiments())
+
+
+def _trace_query(filter: str, order_by: str) -> dict[str, Any]:
+    return {"filter_string": filter or None, "order_by": [order_by] if order_by else []}
+
+
+@router.get("/experiments/{experiment_id}/traces")
+def traces(
+    request: Request,
+    experiment_id: str,
+    svc: Service,
+    filter: str = Query(default="", max_length=10_000),
+    order_by: str = "",
+) -> Response:
+    experiment = svc.experiment(experiment_id)
+    error: InvalidFilterError | None = None
+    page = None
+    try:
+        page = svc.search(experiment_id, **_trace_query(filter, order_by))
+    except InvalidFilterError as exc:
+        error = exc
+    return render(
+        request,
+        "traces.html",
+        status_code=400 if error else 200,
+        experiment=experiment,
+        page=page,
+        filter=filter,
+        order_by=order_by,
+        orderings=_ORDERINGS,
+        error=error,
+        datasets=[d.name for d in svc.datasets()],
+    )
+
+
+@router.get("/experiments/{experiment_id}/traces/rows")
+def trace_rows(
+    request: Request,
+    experiment_id: str,
+    svc: Service,
+    filter: str = Query(default="", max_length=10_000),
+    order_by: str = "",
+    page_token: str = Query(default="", max_length=10_000),
+    newer_than_ms: int | None = None,
+) -> Response:
+    """Rows only: the next page (``page_token``) or the traces newer than the newest shown."""
+    query = _trace_query(filter, order_by)
+    if newer_than_ms is not None:
+        since = f"attributes.timestamp_ms >= {int(newer_than_ms)}"
+        query = {"filter_string": f"({filter}) AND {since}" if filter else since, "order_by": []}
+    page = svc.search(experiment_id, page_token=page_token or None, **query)
+    return render(
+        request,
+        "trace_rows.html",
+        experiment_id=experiment_id,
+        page=page,
+        filter=filter,
+        order_by=order_by,
+        more=newer_than_ms is None,
+    )
+
+
+@router.post("/experiments/{experiment_id}/add-to-dataset")
+def add_to_dataset(
+    request: Request,
+    experiment_id: str,
+    svc: Service,
+    dataset_name: Annotated[str, Form(max_length=500)],
+    trace_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI's form default
+) -> Response:
+    version = svc.add_to_dataset(trace_id, dataset_name.strip())
+    return render(
+        request,
+        "notice.html",
+        message=f"Added {len(trace_id)} trace(s) to {dataset_name} (now version {version}).",
+        link=f"/datasets/{dataset_name.strip()}",
+    )
+
+
+@router.get("/experiments/{experiment_id}/sessions")
+def sessions(request: Request, experiment_id: str, svc: Service) -> Response:
+    return render(
+        request,
+        "sessions.html",
+        experiment=svc.experiment(experiment_id),
+        sessions=svc.sessions(experiment_id),
+    )
+
+
+@router.get("/experiments/{experiment_id}/sessions/{session_id}")
+def session(request: Request, experiment_id: str, session_id: str, svc: Service) -> Response:
+    return render(
+        request,
+        "session.html",
+        experiment=svc.experiment(experiment_id),
+        session_id=session_id,
+        traces=svc.session_traces(experiment_id, session_id),
+    )
+
+
+@router.get("/traces/{trace_id}")
+def trace(request: Request, trace_id: str, svc: Service) -> Response:
+    info = svc.trace_info(trace_id)
+    return render(
+        request,
+        "trace.html",
+        experiment=svc.experiment(info.experiment_id),
+        name=svc.trace_name(trace_id) or trace_id,
+        **_assessment_context(info),
+    )
+
+
+def _assessment_context(info: Any) -> dict[str, Any]:
+    return {
+        "info": info,
+        "assessments": [
+            (a, "expectation" if isinstance(a, Expectation) else "feedback")
+            for a in info.assessments
+        ],
+        "summary": assessment_summary(info),
+    }
+
+
+@router.get("/traces/{trace_id}/spans/{span_id}")
+def span_panel(request: Request, trace_id: str, span_id: str, svc: Service) -> Response:
+    return render(request, "span.html", span=svc.span(trace_id, span_id))
+
+
+@router.get("/traces/{trace_id}/assessments")
+def assessments(request: Request, trace_id: str, svc: Service) -> Response:
+    return render(request, "assessments.html", **_assessment_context(svc.trace_info(trace_id)))
+
+
+@router.post("/traces/{trace_id}/assessments")
+def add_assessment(
+    request: Request,
+    trace_id: str,
+    svc: Service,
+    kind: Annotated[str, Form()],
+    name: Annotated[str, Form(max_length=250)],
+    value: Annotated[str, Form(max_length=100_000)],
+    rationale: Annotated[str, Form(max_length=100_000)] = "",
+    source_id: Annotated[str, Form(max_length=250)] = "",
+) -> Response:
+    error = None
+    try:
+        svc.add_assessment(
+            trace_id,
+            kind=kind,
+            name=name.strip(),
+            value=parse_value(value),
+            rationale=rationale,
+            source=AssessmentSource(
+                source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
+            ),
+        )
+    except InvalidArgumentError as exc:
+        error = str(exc)
+    return render(
+        request,
+        "assessments.html",
+        status_code=200,  # htmx swaps 2xx only: the form shows its own error
+        error=error,
+        **_assessment_context(svc.trace_info(trace_id)),
+    )
+
+
+@router.post("/traces/{trace_id}/assessments/{assessment_id}/delete")
+def delete_assessment(
+    request: Request, trace_id: str, assessment_id: str, svc: Service
+) -> Response:
+    svc.delete_assessment(trace_id, assessment_id)
+    return render(request, "assessments.html", **_assessment_context(svc.trace_info(trace_id)))
+
+
+@router.get("/traces/{trace_id}/assessments/history/{name}")
+def assessment_history(request: Request, trace_id: str, name: str, svc: Service) -> Response:
+    return render(request, "history.html", history=svc.assessment_history(trace_id, name))
+
+
+@router.get("/datasets")
+def datasets(request: Request, svc: Service) -> Response:
+    return render(request, "datasets.html", datasets=svc.datasets())
+
+
+@router.get("/datasets/{name}")
+def dataset(
+    request: Request, name: str, svc: Service, version: int | None = Query(default=None, ge=0)
+) -> Response:
+    current = svc.dataset(name)
+    shown = svc.dataset(name, version) if version is not None else current
+    return render(
+        request,
+        "dataset.html",
+        dataset=shown,
+        versions=current.list_versions(),
+        latest=current.version,
+    )
+
+
+@router.get("/datasets/{name}/diff")
+def dataset_diff(
+    request: Request,
+    name: str,
+    svc: Service,
+    a: int = Query(ge=0),
+    b: int = Query(ge=0),
+) -> Response:
+    return render(
+        request, "dataset_diff.html", name=name, a=a, b=b, diff=svc.dataset_diff(name, a, b)
+    )
+
+
+@router.get("/datasets/{name}/export.jsonl")
+def dataset_export(
+    name: str, svc: Service, version: int | None = Query(default=None, ge=0)
+) -> Response:
+    records = svc.dataset(name, version).records
+
+    def lines() -> Any:
+        for record in records:
+            yield dumps_json(record.to_dict()) + "\n"
+
+    filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "dataset"
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"content-disposition": f'attachment; filename="{filename}.jsonl"'},
+    )
+
+
+@router.get("/runs")
+def runs(request: Request, svc: Service, model_id: str = "") -> Response:
+    found = svc.runs(model_id)
+    return render(
+        request,
+        "runs.html",
+        runs=found,
+        model_id=model_id,
+        series=svc.metric_series(model_id) if model_id else {},
+    )
+
+
+@router.get("/runs/compare")
+def compare(request: Request, svc: Service, run_a: str, run_b: str) -> Response:
+    rows, deltas = svc.compare(run_a, run_b)
+    return render(
+        request,
+        "compare.html",
+        run_a=svc.run(run_a),
+        run_b=svc.run(run_b),
+        rows=rows,
+        deltas=deltas,
+    )
+
+
+@router.get("/runs/{run_id}")
+def run(request: Request, run_id: str, svc: Service) -> Response:
+    found = svc.run(run_id)
+    others = [r for r in svc.runs(found.model_id) if r.run_id != run_id] if found.model_id else []
+    return render(request, "run.html", run=found, others=others)

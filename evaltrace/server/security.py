@@ -1,0 +1,190 @@
+"""Who may use the server and how pages defend themselves against the content they show.
+
+- Token: with ``EVALTRACE_SERVER_TOKEN`` set, every request but ``/health``, ``/login`` and
+  static files needs ``Authorization: Bearer <token>`` or the cookie the login form sets.
+- CSRF: a state-changing request needs the bearer header (browsers never add it on their own),
+  or the ``X-CSRF-Token`` header matching the ``evaltrace_csrf`` cookie (the pages' htmx sends
+  it), or, for ``/api/``, a JSON body or a DELETE not sent cross-site (browsers preflight
+  those, and the server answers no CORS preflight).
+- Headers: a strict Content-Security-Policy (no inline script, no eval), no framing, no
+  sniffing; request bodies past ``MAX_BODY_BYTES`` get 413 before they are read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+__all__ = [
+    "CSRF_COOKIE",
+    "MAX_BODY_BYTES",
+    "TOKEN_COOKIE",
+    "BodyLimit",
+    "Guard",
+    "safe_next",
+    "tokens_equal",
+]
+
+TOKEN_COOKIE = "evaltrace_token"
+CSRF_COOKIE = "evaltrace_csrf"
+CSRF_HEADER = "x-csrf-token"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+_OPEN_PATHS = ("/health", "/login", "/static/")
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    return {"error_code": code, "message": message}
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+class Guard:
+    """The HTTP middleware: token, CSRF, security headers."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+
+    def authenticated(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        return self._bearer(request) or tokens_equal(request.cookies.get(TOKEN_COOKIE), self.token)
+
+    def _bearer(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        return (
+            self.token is not None
+            and scheme.lower() == "bearer"
+            and tokens_equal(given, self.token)
+        )
+
+    def _csrf_ok(self, request: Request) -> bool:
+        if self._bearer(request):
+            return True
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if cookie and tokens_equal(request.headers.get(CSRF_HEADER), cookie):
+            return True
+        if not request.url.path.startswith("/api/"):
+            return False
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return False
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        return request.method == "DELETE" or content_type == "application/json"
+
+    async def __call__(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        response: Response
+        if not path.startswith(_OPEN_PATHS) and not self.authenticated(request):
+            if path.startswith("/api/"):
+                response = JSONResponse(
+                    error_body("UNAUTHENTICATED", "this server needs a bearer token"), 401
+                )
+            else:
+                response = RedirectResponse(f"/login?next={request.url.path}", 303)
+        elif (
+            request.method not in _SAFE_METHODS and path != "/login" and not self._csrf_ok(request)
+        ):
+            response = JSONResponse(
+                error_body("CSRF_FAILED", "missing or wrong CSRF token for a state change"), 403
+            )
+        else:
+            response = await call_next(request)
+        response.headers.update(_HEADERS)
+        if CSRF_COOKIE not in request.cookies:
+            response.set_cookie(
+                CSRF_COOKIE, new_csrf_token(request), samesite="strict", httponly=False
+            )
+        return response
+
+
+def new_csrf_token(request: Request) -> str:
+    """The request's CSRF token: its cookie, or a new one (remembered for the page rendered in
+    the same request, which embeds it)."""
+    existing = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_token", None)
+    if existing:
+        return str(existing)
+    token = secrets.token_urlsafe(32)
+    request.state.csrf_token = token
+    return token
+
+
+def tokens_equal(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body longer than the limit, declared or streamed."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(self.limit, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(self.limit, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Any) -> None:
+    response = JSONResponse(
+        error_body("REQUEST_TOO_LARGE", f"request body is larger than {limit} bytes"), 413
+    )
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Any:  # pragma: no cover - a response never reads
+    return {"type": "http.disconnect"}

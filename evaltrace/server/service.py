@@ -1,0 +1,228 @@
+"""What the pages and the JSON API do, in one place: both call these functions and nothing
+else. Each goes through the public API of the library (search_traces, log_expectation, ...),
+so the server behaves exactly as a script would."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evaltrace import annotate, client
+from evaltrace import datasets as datasets_api
+from evaltrace._json import loads_json
+from evaltrace._session import Session
+from evaltrace.entities import (
+    Assessment,
+    AssessmentSource,
+    Experiment,
+    Span,
+    Trace,
+    TraceInfo,
+)
+from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
+from evaltrace.entities.evaluation import EvaluationRun
+from evaltrace.evaluate import compare_runs, get_evaluation_run, search_evaluation_runs
+from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.store.browse_sql import SessionSummary, TraceOutline
+
+__all__ = ["TraceListPage", "TraceService", "parse_value"]
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class TraceListPage:
+    traces: list[TraceInfo]
+    names: dict[str, str]  # trace id -> root span name
+    next_page_token: str | None
+
+
+def parse_value(text: str) -> Any:
+    """A value typed into a form: JSON when it parses (``0.9``, ``true``, ``["a"]``), else the
+    text itself (``yes`` stays the string "yes")."""
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidArgumentError("value must not be empty")
+    try:
+        return loads_json(stripped)
+    except ValueError:
+        return text
+
+
+class TraceService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _store(self) -> Any:
+        return self.session.store()
+
+    # -- experiments and traces ---------------------------------------------------------------
+
+    def experiments(self) -> list[Experiment]:
+        return list(self._store.browse.experiments())
+
+    def experiment(self, experiment_id: str) -> Experiment:
+        return self._store.get_experiment(experiment_id)
+
+    def search(
+        self,
+        experiment_id: str,
+        *,
+        filter_string: str | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> TraceListPage:
+        if not 0 < max_results <= MAX_PAGE:
+            raise InvalidArgumentError(f"max_results must be between 1 and {MAX_PAGE}")
+        found = client.search_traces(
+            experiment_ids=[experiment_id],
+            filter_string=filter_string or None,
+            order_by=list(order_by) or None,
+            max_results=max_results,
+            page_token=page_token or None,
+            return_type="list",
+            include_spans=False,
+        )
+        infos = [trace.info for trace in found]
+        names = self._store.browse.trace_names([info.trace_id for info in infos])
+        return TraceListPage(infos, names, found.token)
+
+    def trace(self, trace_id: str) -> Trace:
+        return client.get_trace(trace_id)
+
+    def trace_info(self, trace_id: str) -> TraceInfo:
+        return self._store.get_trace_info(trace_id)
+
+    def trace_name(self, trace_id: str) -> str | None:
+        return self._store.browse.trace_names([trace_id]).get(trace_id)
+
+    def outline(self, trace_id: str) -> TraceOutline:
+        return self._store.browse.outline(trace_id)
+
+    def span(self, trace_id: str, span_id: str) -> Span:
+        return self._store.browse.span(trace_id, span_id)
+
+    def delete_trace(self, trace_id: str) -> None:
+        info = self.trace_info(trace_id)  # TraceNotFoundError
+        client.delete_traces(info.experiment_id, trace_ids=[trace_id])
+
+    # -- assessments --------------------------------------------------------------------------
+
+    def add_assessment(
+        self,
+        trace_id: str,
+        *,
+        kind: str,
+        name: str,
+        value: Any,
+        rationale: str | None = None,
+        source: AssessmentSource | None = None,
+        span_id: str | None = None,
+    ) -> Assessment:
+        if kind == "expectation":
+            return annotate.log_expectation(
+                trace_id=trace_id, name=name, value=value, source=source, span_id=span_id
+            )
+        if kind == "feedback":
+            return annotate.log_feedback(
+                trace_id=trace_id,
+                name=name,
+                value=value,
+                rationale=rationale or None,
+                source=source,
+                span_id=span_id,
+            )
+        raise InvalidArgumentError(f"kind must be 'expectation' or 'feedback', got {kind!r}")
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        annotate.delete_assessment(trace_id=trace_id, assessment_id=assessment_id)
+
+    def assessment_history(self, trace_id: str, name: str) -> list[Assessment]:
+        return annotate.get_assessment_history(trace_id=trace_id, name=name)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def sessions(self, experiment_id: str, max_results: int = 100) -> list[SessionSummary]:
+        self.experiment(experiment_id)  # ExperimentNotFoundError
+        return list(self._store.browse.sessions(experiment_id, max_results=max_results))
+
+    def session_traces(self, experiment_id: str, session_id: str) -> list[Trace]:
+        quoted = session_id.replace("\\", "\\\\").replace("'", "\\'")
+        return list(
+            client.search_traces(
+                experiment_ids=[experiment_id],
+                filter_string=f"metadata.`{SESSION_METADATA_KEY}` = '{quoted}'",
+                order_by=["timestamp_ms ASC"],
+                max_results=500,
+                return_type="list",
+            )
+        )
+
+    # -- datasets -----------------------------------------------------------------------------
+
+    def datasets(self) -> list[datasets_api.EvaluationDataset]:
+        return datasets_api.search_datasets(max_results=500)
+
+    def dataset(self, name: str, version: int | None = None) -> datasets_api.EvaluationDataset:
+        return datasets_api.get_dataset(name, version=version)
+
+    def dataset_diff(self, name: str, version_a: int, version_b: int) -> dict[str, list[Any]]:
+        """Records added, removed and changed from version a to version b."""
+        a = {r.record_id: r for r in self.dataset(name, version_a).records}
+        b = {r.record_id: r for r in self.dataset(name, version_b).records}
+        changed = [
+            (a[key], b[key]) for key in a.keys() & b.keys() if _content(a[key]) != _content(b[key])
+        ]
+        return {
+            "added": [b[key] for key in b.keys() - a.keys()],
+            "removed": [a[key] for key in a.keys() - b.keys()],
+            "changed": sorted(changed, key=lambda pair: pair[0].record_id),
+        }
+
+    def add_to_dataset(self, trace_ids: Sequence[str], dataset_name: str) -> int:
+        """Merge the traces into the dataset (created if new); returns its new version."""
+        if not trace_ids:
+            raise InvalidArgumentError("select at least one trace")
+        traces = [self.trace(trace_id) for trace_id in trace_ids]
+        try:
+            dataset = datasets_api.get_dataset(dataset_name)
+        except DatasetNotFoundError:
+            dataset = datasets_api.create_dataset(
+                dataset_name, experiment_id=sorted({t.info.experiment_id for t in traces})
+            )
+        return dataset.merge_records(traces).version
+
+    # -- evaluation runs ----------------------------------------------------------------------
+
+    def runs(self, model_id: str | None = None) -> list[EvaluationRun]:
+        return search_evaluation_runs(model_id=model_id or None, max_results=500)
+
+    def run(self, run_id: str) -> EvaluationRun:
+        return get_evaluation_run(run_id)
+
+    def compare(self, run_a: str, run_b: str) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        comparison = compare_runs(self.run(run_a), self.run(run_b))
+        rows = comparison.table.to_dict(orient="records")
+        return [{k: _plain(v) for k, v in row.items()} for row in rows], comparison.metric_deltas
+
+    def metric_series(self, model_id: str) -> dict[str, list[tuple[EvaluationRun, float]]]:
+        """Each metric's value across the model's runs, oldest first."""
+        series: dict[str, list[tuple[EvaluationRun, float]]] = {}
+        for run in reversed(self.runs(model_id)):
+            for metric, value in sorted(run.metrics.items()):
+                series.setdefault(metric, []).append((run, value))
+        return series
+
+
+def _content(record: Any) -> tuple[Any, ...]:
+    return (record.inputs, record.outputs, record.expectations, record.tags)
+
+
+def _plain(value: Any) -> Any:
+    """pandas' NaN for a missing score becomes None (JSON has no NaN)."""
+    if isinstance(value, float) and value != value:
+        return None
+    return value
