@@ -140,8 +140,15 @@ def _secret_keys(mapping: dict[Any, Any], keys: re.Pattern[str]) -> frozenset[st
     return found
 
 
+# Keys the reference system reserves for identifiers, never secrets: the conversation a trace
+# belongs to and its end user (their values are still scanned for credentials).
+IDENTIFIER_KEYS = frozenset({"mlflow.trace.session", "mlflow.trace.user"})
+
+
 def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
     """``keys.search(key)``, remembered."""
+    if key in IDENTIFIER_KEYS:
+        return False
     found = _keys.get((key, keys))
     if found is None:
         if len(_keys) >= _MAX_REMEMBERED_KEYS:

@@ -142,3 +142,27 @@ def test_what_redaction_remembers_stays_bounded_for_dicts_keyed_by_data() -> Non
     assert len(redact._shapes) <= redact._MAX_REMEMBERED_SHAPES
     assert all(len(shape) <= redact._MAX_SHAPE_KEYS for shape, _ in redact._shapes)
     assert len(redact._keys) <= redact._MAX_REMEMBERED_KEYS
+
+
+def test_the_reference_session_and_user_keys_are_identifiers_not_secrets() -> None:
+    """The Sessions page groups by ``mlflow.trace.session``: redacting it (it has "session" in
+    its name) turned every conversation into one called [REDACTED]."""
+
+    @evaltrace.trace
+    def turn() -> str:
+        evaltrace.update_current_trace(
+            metadata={
+                "mlflow.trace.session": "conv-7",
+                "mlflow.trace.user": "ann",
+                "session_token": "s-secret",
+            }
+        )
+        return "ok"
+
+    turn()
+    metadata = stored().info.trace_metadata
+    assert metadata == {
+        "mlflow.trace.session": "conv-7",
+        "mlflow.trace.user": "ann",
+        "session_token": MARKER,
+    }
