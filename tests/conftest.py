@@ -77,6 +77,23 @@ def postgres_uri(postgres_server_url: str, postgres_template: str) -> Iterator[s
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_postgres_uri(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL database shared by one test module (tests there seed it once)."""
+    from sqlalchemy import create_engine, text
+
+    server_url = request.getfixturevalue("postgres_server_url")
+    name = f"evaltrace_server_{os.getpid()}_{abs(hash(request.module.__name__)) % 10**8}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield server_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture
 def sqlite_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'evaltrace.db'}"

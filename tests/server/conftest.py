@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,22 +9,6 @@ from typing import Any
 import pytest
 
 from tests.server.live import running_server, seed
-
-
-@pytest.fixture(scope="module")
-def module_postgres_uri(request: pytest.FixtureRequest) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    server_url = request.getfixturevalue("postgres_server_url")
-    name = f"evaltrace_server_{os.getpid()}_{abs(hash(request.module.__name__)) % 10**8}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield server_url.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,221 @@
+"""The ``evaltrace`` CLI run as subprocesses, on SQLite and on PostgreSQL, with exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import evaltrace
+from tests.server.live import ROOT, child_env, seed
+
+COMMANDS = [
+    [],
+    ["server"],
+    ["ui"],
+    ["traces", "search"],
+    ["traces", "get"],
+    ["traces", "delete"],
+    ["traces", "export"],
+    ["traces", "import"],
+    ["datasets", "list"],
+    ["datasets", "show"],
+    ["datasets", "export"],
+    ["datasets", "import"],
+    ["runs", "list"],
+    ["runs", "compare"],
+    ["db", "upgrade"],
+    ["db", "current"],
+    ["db", "info"],
+    ["spool", "status"],
+    ["spool", "recover"],
+]
+
+
+def cli(uri: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "evaltrace.cli", *args, *(["--tracking-uri", uri] if uri else [])],
+        env=child_env(tmp_path / "spool", **(env or {})),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(done: Any) -> Any:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip().startswith(("[", "{")) else done.stdout
+
+
+def failed(done: Any) -> str:
+    """The one-line error of a command that failed as it should."""
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return str(lines[0])
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "evaltrace")
+def test_every_command_has_help_with_an_example(command: list[str], tmp_path: Path) -> None:
+    done = cli("", tmp_path, *command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Example" in done.stdout
+    if command and command[0] not in ("server", "ui"):
+        assert "--tracking-uri" in done.stdout or command in (["traces"], ["datasets"])
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    directory = tmp_path_factory.mktemp("cli")
+    if request.param == "postgresql":
+        uri = request.getfixturevalue("module_postgres_uri")
+    else:
+        uri = f"sqlite:///{directory / 'seeded.db'}"
+    return uri, seed(uri, directory / "spool")
+
+
+def test_search_get_and_typed_errors(seeded_uri: Any, tmp_path: Path) -> None:
+    uri, ids = seeded_uri
+    rows = ok(cli(uri, tmp_path, "traces", "search", "-e", "shop-bot", "-f", "tags.env = 'dev'"))
+    assert len(rows) == 12 and {r["name"] for r in rows} == {"answer"}
+    by_id = ok(cli(uri, tmp_path, "traces", "search", "-e", ids["experiment_id"], "-n", "3"))
+    assert len(by_id) == 3
+    lines = cli(uri, tmp_path, "traces", "search", "-e", "shop-bot", "--format", "jsonl", "-n", "2")
+    assert [json.loads(line)["state"] for line in lines.stdout.splitlines()] == ["OK", "OK"]
+
+    trace = ok(cli(uri, tmp_path, "traces", "get", ids["chat"]))
+    assert [s["name"] for s in trace["data"]["spans"]] == ["chat", "ChatCompletion"]
+
+    error = failed(cli(uri, tmp_path, "traces", "search", "-e", "shop-bot", "-f", "tags.env = "))
+    assert "at 11" in error
+    assert "no experiment" in failed(cli(uri, tmp_path, "traces", "search", "-e", "nope"))
+    assert "not found" in failed(cli(uri, tmp_path, "traces", "get", "tr-missing"))
+
+
+def test_datasets_runs_and_db(seeded_uri: Any, tmp_path: Path) -> None:
+    uri, ids = seeded_uri
+    (listed,) = ok(cli(uri, tmp_path, "datasets", "list"))
+    assert (listed["name"], listed["version"], listed["records"]) == ("golden", 2, 3)
+    first = ok(cli(uri, tmp_path, "datasets", "show", "golden", "--version", "1"))
+    assert sorted(r["inputs"]["question"] for r in first) == ["refund?", "shipping?"]
+    assert "versions 0 to 2; got 7" in failed(
+        cli(uri, tmp_path, "datasets", "show", "golden", "-v", "7")
+    )
+
+    out = tmp_path / "golden.jsonl"
+    ok(cli(uri, tmp_path, "datasets", "export", "golden", "-o", str(out)))
+    assert len(out.read_text().splitlines()) == 3
+
+    runs = ok(cli(uri, tmp_path, "runs", "list", "--model-id", "bot"))
+    assert [r["run_id"] for r in runs] == [ids["run_b"], ids["run_a"]]
+    changes = ok(
+        cli(uri, tmp_path, "runs", "compare", ids["run_a"], ids["run_b"], "--changes-only")
+    )
+    assert sorted(r["change"] for r in changes) == ["improvement", "regression"]
+    assert "no evaluation run with id 'run-x'" in failed(
+        cli(uri, tmp_path, "runs", "compare", "run-x", ids["run_b"])
+    )
+
+    assert ok(cli(uri, tmp_path, "db", "current")).strip() == "0006"
+    info = ok(cli(uri, tmp_path, "db", "info"))
+    assert info["rows"]["datasets"] == 1 and info["rows"]["traces"] >= 30
+    assert info["size_bytes"] > 0 and info["revision"] == "0006"
+
+
+def _traced(count: int) -> list[str]:
+    @evaltrace.trace
+    def work(i: int) -> int:
+        evaltrace.update_current_trace(tags={"parity": "even" if i % 2 == 0 else "odd"})
+        with evaltrace.start_span("inner") as span:
+            span.set_outputs({"i": i})
+        return i
+
+    ids = []
+    for i in range(count):
+        work(i)
+        ids.append(evaltrace.get_last_active_trace_id())
+    evaltrace.flush()
+    return ids
+
+
+def test_export_import_round_trip(store_uri: str, tmp_path: Path) -> None:
+    ids = _traced(7)
+    out = tmp_path / "traces.jsonl"
+    ok(cli(store_uri, tmp_path, "traces", "export", "-e", "0", "-o", str(out)))
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(t["info"]["trace_id"] for t in exported) == sorted(ids)
+    assert not (tmp_path / "traces.jsonl.partial").exists()
+
+    # Into a fresh SQLite file: the same traces, spans and tags come back.
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    ok(cli(copy, tmp_path, "traces", "import", str(out)))
+    again = ok(cli(copy, tmp_path, "traces", "search", "-e", "0", "-f", "tags.parity = 'even'"))
+    assert len(again) == 4
+    original = evaltrace.get_trace(ids[3]).to_dict()
+    copied = ok(cli(copy, tmp_path, "traces", "get", ids[3]))
+    assert copied["data"] == original["data"] and copied["info"]["tags"] == {"parity": "odd"}
+    ok(cli(copy, tmp_path, "traces", "import", str(out)))  # again: nothing doubles
+    assert len(ok(cli(copy, tmp_path, "traces", "search", "-e", "0"))) == 7
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(out.read_text().splitlines()[0] + "\n{not json\n")
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert "bad.jsonl:2" in failed(cli(fresh, tmp_path, "traces", "import", str(bad)))
+    assert ok(cli(fresh, tmp_path, "traces", "search", "-e", "0")) == []  # nothing half written
+
+
+def test_delete_by_id_filter_and_age(store_uri: str, tmp_path: Path) -> None:
+    ids = _traced(6)
+    refused = cli(store_uri, tmp_path, "traces", "delete", "--trace-id", ids[0])
+    assert "without --yes" in failed(refused)
+    assert len(evaltrace.search_traces(return_type="list")) == 6
+
+    ok(cli(store_uri, tmp_path, "traces", "delete", "--trace-id", ids[0], "--yes"))
+    ok(cli(store_uri, tmp_path, "traces", "delete", "-f", "tags.parity = 'odd'", "--yes"))
+    left = {t.info.trace_id for t in evaltrace.search_traces(return_type="list")}
+    assert left == {ids[2], ids[4]}
+    assert "exactly one" in failed(cli(store_uri, tmp_path, "traces", "delete", "--yes"))
+    assert "--older-than" in failed(
+        cli(store_uri, tmp_path, "traces", "delete", "--older-than", "soon", "--yes")
+    )
+    ok(cli(store_uri, tmp_path, "traces", "delete", "--older-than", "1h", "--yes"))
+    assert len(evaltrace.search_traces(return_type="list")) == 2  # younger than an hour
+    done = cli(store_uri, tmp_path, "traces", "delete", "--older-than", "0s", "--yes")
+    assert "deleted 2" in ok(done) + done.stderr
+    assert evaltrace.search_traces(return_type="list") == []
+    with pytest.raises(evaltrace.TraceNotFoundError):
+        evaltrace.get_trace(ids[2])
+
+
+def test_dataset_import_merges_and_a_bad_file_writes_nothing(
+    store_uri: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "records.jsonl"
+    good.write_text(
+        '{"inputs": {"q": "a"}, "expectations": {"expected_response": "A"}}\n'
+        '{"inputs": {"q": "b"}, "expectations": {"expected_response": "B"}}\n'
+    )
+    ok(cli(store_uri, tmp_path, "datasets", "import", str(good), "--name", "imported"))
+    assert len(evaltrace.datasets.get_dataset("imported").records) == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"inputs": {"q": "c"}}\n{"inputs": 5}\n')
+    failed(cli(store_uri, tmp_path, "datasets", "import", str(bad), "--name", "imported"))
+    assert evaltrace.datasets.get_dataset("imported").version == 1
+
+
+def test_db_upgrade_and_spool(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'new.db'}"
+    done = cli(uri, tmp_path, "db", "upgrade")
+    assert done.returncode == 0 and "0006" in done.stderr
+    assert ok(cli(uri, tmp_path, "spool", "status")) == []
+    assert cli(uri, tmp_path, "spool", "recover").returncode == 0
+
+
+def test_server_refuses_to_listen_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    error = failed(cli("", tmp_path, "server", "--host", "0.0.0.0", "--port", "0"))
+    assert "EVALTRACE_SERVER_TOKEN" in error
