@@ -29,6 +29,7 @@ from evaltrace.store.browse_sql import SessionSummary, TraceOutline
 __all__ = ["TraceListPage", "TraceService", "parse_value"]
 
 MAX_PAGE = 200
+_CHANGE_ORDER = {"regression": 0, "improvement": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +205,13 @@ class TraceService:
         return get_evaluation_run(run_id)
 
     def compare(self, run_a: str, run_b: str) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        """Rows per record and scorer, regressions first, then improvements, then the rest."""
         comparison = compare_runs(self.run(run_a), self.run(run_b))
-        rows = comparison.table.to_dict(orient="records")
-        return [{k: _plain(v) for k, v in row.items()} for row in rows], comparison.metric_deltas
+        rows = [
+            {k: _plain(v) for k, v in row.items()} for row in comparison.table.to_dict("records")
+        ]
+        rows.sort(key=lambda row: _CHANGE_ORDER.get(row["change"], len(_CHANGE_ORDER)))
+        return rows, comparison.metric_deltas
 
     def metric_series(self, model_id: str) -> dict[str, list[tuple[EvaluationRun, float]]]:
         """Each metric's value across the model's runs, oldest first."""
