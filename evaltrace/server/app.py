@@ -47,8 +47,8 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
     )
     app.state.service = TraceService(session)
     app.state.token = token
-    app.middleware("http")(Guard(token))
-    app.add_middleware(BodyLimit)
+    app.add_middleware(Guard, token=token)
+    app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -61,9 +61,11 @@ def safe_next(target: str | None) -> str:
 
 
 class Guard:
-    """The HTTP middleware: token, CSRF, security headers."""
+    """ASGI middleware: token, CSRF, security headers (plain ASGI: Starlette's
+    BaseHTTPMiddleware costs a task and a stream per request)."""
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app = app
         self.token = token
 
     def authenticated(self, request: Request) -> bool:
@@ -93,32 +95,41 @@ class Guard:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         return request.method == "DELETE" or content_type == "application/json"
 
-    async def __call__(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def _refusal(self, request: Request) -> Response | None:
         path = request.url.path
-        response: Response
         if not path.startswith(_OPEN_PATHS) and not self.authenticated(request):
             if path.startswith("/api/"):
-                response = JSONResponse(
+                return JSONResponse(
                     error_body("UNAUTHENTICATED", "this server needs a bearer token"), 401
                 )
-            else:
-                response = RedirectResponse(f"/login?next={request.url.path}", 303)
-        elif (
-            request.method not in _SAFE_METHODS and path != "/login" and not self._csrf_ok(request)
-        ):
-            response = JSONResponse(
+            return RedirectResponse(f"/login?next={path}", 303)
+        if request.method not in _SAFE_METHODS and path != "/login" and not self._csrf_ok(request):
+            return JSONResponse(
                 error_body("CSRF_FAILED", "missing or wrong CSRF token for a state change"), 403
             )
+        return None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _HEADERS.items():
+                    headers[name] = value
+                if CSRF_COOKIE not in request.cookies:
+                    token = new_csrf_token(request)
+                    headers.append("set-cookie", f"{CSRF_COOKIE}={token}; Path=/; SameSite=strict")
+            await send(message)
+
+        refusal = self._refusal(request)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
         else:
-            response = await call_next(request)
-        response.headers.update(_HEADERS)
-        if CSRF_COOKIE not in request.cookies:
-            response.set_cookie(
-                CSRF_COOKIE, new_csrf_token(request), samesite="strict", httponly=False
-            )
-        return response
+            await self.app(scope, receive, send_with_headers)
 
 
 def new_csrf_token(request: Request) -> str:
