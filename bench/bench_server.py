@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
@@ -53,6 +54,29 @@ def median_ms(fn, runs: int = 7) -> float:  # type: ignore[no-untyped-def]
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def interleaved(
+    baseline: Callable[[], object], client: httpx.Client, path: str, params: dict | None
+) -> tuple[float, float, float, float]:
+    """Baseline and request timed alternately (this VM's speed drifts within seconds): medians
+    of the baseline, of the server's own time (its Server-Timing header), of the round trip,
+    and of the per-pair ratio server time / baseline."""
+    baseline()
+    client.get(path, params=params).raise_for_status()
+    base, server, seen, ratios = [], [], [], []
+    for _ in range(15):
+        start = time.perf_counter()
+        baseline()
+        base.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        response = client.get(path, params=params)
+        seen.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+        server.append(float(response.headers["server-timing"].split("dur=")[1]))
+        ratios.append(server[-1] / base[-1])
+    median = statistics.median
+    return median(base), median(server), median(seen), median(ratios)
 
 
 def big_trace(spans: int) -> Trace:
@@ -123,22 +147,17 @@ def list_page(base: str, uri: str, count: int) -> None:
 
     client = httpx.Client(base_url=base, timeout=60)
     params = {"experiment_id": "0", "filter": FILTER, "max_results": PAGE}
-    baseline = median_ms(in_process)
     label = f"[{count:>9,} traces]"
-    report(f"{label} search_traces, filter, {PAGE} (baseline)", baseline, "ms")
-    report(
-        f"{label} GET /api/traces, same",
-        median_ms(lambda: client.get("/api/traces", params=params).raise_for_status()),
-        "ms",
-        baseline,
-    )
     page = f"/experiments/0/traces?filter={FILTER}"
-    report(
-        f"{label} traces page (HTML), same",
-        median_ms(lambda: client.get(page).raise_for_status()),
-        "ms",
-        baseline,
-    )
+    for name, path, query in (
+        ("GET /api/traces", "/api/traces", params),
+        ("traces page", page, None),
+    ):
+        base, server, seen, ratio = interleaved(in_process, client, path, query)
+        report(f"{label} search_traces, filter, {PAGE} (baseline)", base, "ms")
+        report(f"{label} {name}, same: server time", server, "ms", base)
+        report(f"{label} {name}, same: round trip", seen, "ms", base)
+        print(f"{label} {name}: median of paired ratios server/baseline {ratio:.2f}x")
 
     tokens: dict[int, str | None] = {1: None}
     token = None

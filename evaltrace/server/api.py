@@ -108,6 +108,27 @@ def add_assessment(trace_id: str, body: AssessmentIn, svc: Service) -> Any:
     return assessment.to_dict()
 
 
+class AssessmentEdit(BaseModel):
+    """A corrected value (and rationale, for a feedback); the old one stays, overridden."""
+
+    value: Any
+    rationale: str | None = Field(default=None, max_length=100_000)
+    source_id: str | None = Field(default=None, max_length=MAX_TAG_KEY_CHARS)
+
+
+@router.patch(
+    "/traces/{trace_id}/assessments/{assessment_id}", summary="Correct an assessment (kept)"
+)
+def edit_assessment(trace_id: str, assessment_id: str, body: AssessmentEdit, svc: Service) -> Any:
+    source = AssessmentSource(
+        source_type=AssessmentSourceType.HUMAN, source_id=body.source_id or "ui"
+    )
+    edited = svc.edit_assessment(
+        trace_id, assessment_id, value=body.value, rationale=body.rationale, source=source
+    )
+    return edited.to_dict()
+
+
 @router.delete("/traces/{trace_id}/assessments/{assessment_id}", summary="Delete an assessment")
 def delete_assessment(trace_id: str, assessment_id: str, svc: Service) -> Any:
     svc.delete_assessment(trace_id, assessment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
@@ -28,6 +29,7 @@ templates.env.filters.update(
     duration=views.duration,
     short=views.short,
     pretty_json=views.pretty_json,
+    path_part=lambda value: quote(str(value), safe=""),  # one URL path segment, "/" included
 )
 templates.env.globals.update(chart_points=views.chart_points, chat_messages=views.chat_messages)
 
@@ -114,7 +116,6 @@ def traces(
         order_by=order_by,
         orderings=_ORDERINGS,
         error=error,
-        datasets=[d.name for d in svc.datasets()],
     )
 
 
@@ -158,7 +159,7 @@ def add_to_dataset(
         request,
         "notice.html",
         message=f"Added {len(trace_id)} trace(s) to {dataset_name} (now version {version}).",
-        link=f"/datasets/{dataset_name.strip()}",
+        link="/datasets/" + quote(dataset_name.strip(), safe=""),
     )
 
 
@@ -172,7 +173,7 @@ def sessions(request: Request, experiment_id: str, svc: Service) -> Response:
     )
 
 
-@router.get("/experiments/{experiment_id}/sessions/{session_id}")
+@router.get("/experiments/{experiment_id}/sessions/{session_id:path}")
 def session(request: Request, experiment_id: str, session_id: str, svc: Service) -> Response:
     return render(
         request,
@@ -251,6 +252,34 @@ def add_assessment(
     )
 
 
+@router.post("/traces/{trace_id}/assessments/{assessment_id}/edit")
+def edit_assessment(
+    request: Request,
+    trace_id: str,
+    assessment_id: str,
+    svc: Service,
+    value: Annotated[str, Form()],
+    rationale: Annotated[str, Form()] = "",
+    source_id: Annotated[str, Form()] = "",
+) -> Response:
+    error = None
+    try:
+        svc.edit_assessment(
+            trace_id,
+            assessment_id,
+            value=parse_value(value),
+            rationale=rationale,
+            source=AssessmentSource(
+                source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
+            ),
+        )
+    except InvalidArgumentError as exc:
+        error = str(exc)
+    return render(
+        request, "assessments.html", error=error, **_assessment_context(svc.trace_info(trace_id))
+    )
+
+
 @router.post("/traces/{trace_id}/assessments/{assessment_id}/delete")
 def delete_assessment(
     request: Request, trace_id: str, assessment_id: str, svc: Service
@@ -259,7 +288,7 @@ def delete_assessment(
     return render(request, "assessments.html", **_assessment_context(svc.trace_info(trace_id)))
 
 
-@router.get("/traces/{trace_id}/assessments/history/{name}")
+@router.get("/traces/{trace_id}/assessments/history/{name:path}")
 def assessment_history(request: Request, trace_id: str, name: str, svc: Service) -> Response:
     return render(request, "history.html", history=svc.assessment_history(trace_id, name))
 
@@ -269,22 +298,13 @@ def datasets(request: Request, svc: Service) -> Response:
     return render(request, "datasets.html", datasets=svc.datasets())
 
 
-@router.get("/datasets/{name}")
-def dataset(
-    request: Request, name: str, svc: Service, version: int | None = Query(default=None, ge=0)
-) -> Response:
-    current = svc.dataset(name)
-    shown = svc.dataset(name, version) if version is not None else current
-    return render(
-        request,
-        "dataset.html",
-        dataset=shown,
-        versions=current.list_versions(),
-        latest=current.version,
-    )
+@router.get("/datasets/options")
+def dataset_options(request: Request, svc: Service) -> Response:
+    """The dataset names as <option>s, for the "add to dataset" box (fetched on focus)."""
+    return render(request, "dataset_options.html", names=[d.name for d in svc.datasets()])
 
 
-@router.get("/datasets/{name}/diff")
+@router.get("/datasets/{name:path}/diff")
 def dataset_diff(
     request: Request,
     name: str,
@@ -297,7 +317,7 @@ def dataset_diff(
     )
 
 
-@router.get("/datasets/{name}/export.jsonl")
+@router.get("/datasets/{name:path}/export.jsonl")
 def dataset_export(
     name: str, svc: Service, version: int | None = Query(default=None, ge=0)
 ) -> Response:
@@ -312,6 +332,21 @@ def dataset_export(
         lines(),
         media_type="application/x-ndjson",
         headers={"content-disposition": f'attachment; filename="{filename}.jsonl"'},
+    )
+
+
+@router.get("/datasets/{name:path}")
+def dataset(
+    request: Request, name: str, svc: Service, version: int | None = Query(default=None, ge=0)
+) -> Response:
+    current = svc.dataset(name)
+    shown = svc.dataset(name, version) if version is not None else current
+    return render(
+        request,
+        "dataset.html",
+        dataset=shown,
+        versions=current.list_versions(),
+        latest=current.version,
     )
 
 

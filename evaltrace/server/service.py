@@ -16,6 +16,7 @@ from evaltrace.entities import (
     Assessment,
     AssessmentSource,
     Experiment,
+    Feedback,
     Span,
     Trace,
     TraceInfo,
@@ -137,6 +138,27 @@ class TraceService:
                 span_id=span_id,
             )
         raise InvalidArgumentError(f"kind must be 'expectation' or 'feedback', got {kind!r}")
+
+    def edit_assessment(
+        self,
+        trace_id: str,
+        assessment_id: str,
+        *,
+        value: Any,
+        rationale: str | None = None,
+        source: AssessmentSource | None = None,
+    ) -> Assessment:
+        """A corrected value that keeps the history: the old assessment stays, overridden."""
+        old = annotate.get_assessment(trace_id, assessment_id)
+        if isinstance(old, Feedback):
+            return annotate.override_feedback(
+                trace_id=trace_id,
+                assessment_id=assessment_id,
+                value=value,
+                rationale=rationale or None,
+                source=source,
+            )
+        return annotate.update_assessment(trace_id, assessment_id, value=value, source=source)
 
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         annotate.delete_assessment(trace_id=trace_id, assessment_id=assessment_id)

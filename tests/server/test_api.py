@@ -234,3 +234,25 @@ def test_the_api_is_described_by_openapi(api: httpx.Client) -> None:
         "/health",
     } <= paths
     assert not any(p.startswith("/experiments") for p in paths)  # pages are not API
+
+
+def test_correcting_an_assessment_keeps_its_history(api: httpx.Client, ids: dict[str, Any]) -> None:
+    trace_id = ids["failing"]
+    first = api.post(
+        f"/api/traces/{trace_id}/assessments",
+        json={"assessment_type": "feedback", "name": "correct", "value": False, "rationale": "no"},
+    ).json()
+    edited = api.patch(
+        f"/api/traces/{trace_id}/assessments/{first['assessment_id']}",
+        json={"value": True, "rationale": "on second look", "source_id": "lead"},
+    )
+    assert edited.status_code == 200, edited.text
+    new = edited.json()
+    assert new["overrides"] == first["assessment_id"] and new["value"] is True
+    stored = api.get(f"/api/traces/{trace_id}").json()["info"]["assessments"]
+    assert [(a["value"], a["valid"]) for a in stored if a["name"] == "correct"] == [
+        (False, False),
+        (True, True),
+    ]
+    for a in stored:
+        api.delete(f"/api/traces/{trace_id}/assessments/{a['assessment_id']}")

@@ -99,8 +99,17 @@ def test_add_an_expectation_then_find_the_trace_by_it(page: Any, ids: dict[str, 
     row.wait_for()
     assert "track the parcel" in row.inner_text() and "maria" in row.inner_text()
 
+    # Correct it: the old one stays, struck through, and the new one is what searches see.
+    row.locator("details.edit summary").click()
+    assert row.locator("input[name=value]").input_value() == '"track the parcel"'
+    row.locator("input[name=value]").fill("track the parcel online")
+    row.locator("button:has-text('Save')").click()
+    page.wait_for_selector("tr.assessment.overridden")
+    rows = page.locator("tr.assessment[data-name=expected_response]").all_inner_texts()
+    assert len(rows) == 2 and "track the parcel online" in rows[1]
+
     page.goto(traces_url(ids))
-    page.fill("#filter", "expectation.expected_response = 'track the parcel'")
+    page.fill("#filter", "expectation.expected_response = 'track the parcel online'")
     page.click("form.search button[type=submit]")
     page.wait_for_url("**filter=*")
     links = page.locator("tr.trace-row").evaluate_all("rows => rows.map(r => r.dataset.traceId)")
@@ -146,10 +155,15 @@ def test_dataset_versions_diff_and_adding_traces(page: Any, ids: dict[str, Any])
     page.goto(traces_url(ids) + "?filter=tags.env = 'dev'")
     page.locator("tr.trace-row input[type=checkbox]").nth(0).check()
     page.locator("tr.trace-row input[type=checkbox]").nth(1).check()
-    page.fill("input[name=dataset_name]", "picked")
+    page.fill("input[name=dataset_name]", "team/picked #1")  # a name that is no URL segment
     page.click("#selection button[type=submit]")
     page.wait_for_selector("#selection-result .notice")
-    assert "Added 2 trace(s) to picked (now version 1)" in page.inner_text("#selection-result")
+    notice = page.inner_text("#selection-result")
+    assert "Added 2 trace(s) to team/picked #1 (now version 1)" in notice
+    page.click("#selection-result a")
+    page.wait_for_selector("table.records")
+    assert page.locator("h1").inner_text().startswith("team/picked #1")
+    assert page.locator("table.records tbody tr").count() == 2
 
 
 def test_hostile_trace_content_renders_as_text(page: Any, ids: dict[str, Any]) -> None:
