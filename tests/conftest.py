@@ -12,10 +12,10 @@ import pytest
 
 # Our own bugs fail loudly in tests (see evaltrace/_internal_errors.py).
 os.environ["EVALTRACE_RAISE_INTERNAL_ERRORS"] = "1"
-for name in [
-    n for n in os.environ if n.startswith("EVALTRACE_") and n != "EVALTRACE_TEST_POSTGRES_URI"
-]:
-    if name != "EVALTRACE_RAISE_INTERNAL_ERRORS":
+# Settings come from each test; the variables that steer the test run itself stay.
+_TEST_RUN_VARIABLES = ("EVALTRACE_TEST_", "EVALTRACE_REQUIRE_", "EVALTRACE_RAISE_INTERNAL_ERRORS")
+for name in [n for n in os.environ if n.startswith("EVALTRACE_")]:
+    if not name.startswith(_TEST_RUN_VARIABLES):
         del os.environ[name]
 
 from evaltrace._session import Session, current_session, install_session  # noqa: E402
