@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evaltrace.entities import Assessment, Experiment, Span, Trace
+from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo
 from evaltrace.search import Expr, OrderKey
 
 __all__ = ["TracePage", "TraceStore"]
@@ -25,6 +25,7 @@ class TraceStore(ABC):
     datasets: Any  # dataset operations (the SQL store's are in store/dataset_sql.py)
     runs: Any  # evaluation runs (store/run_sql.py)
     browse: Any  # experiments list, trace outlines, sessions, retention (store/browse_sql.py)
+    labeling: Any  # label schemas, labeling sessions, items, reviews (store/labeling_sql.py)
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:
@@ -40,6 +41,10 @@ class TraceStore(ABC):
     @abstractmethod
     def get_trace(self, trace_id: str) -> Trace:
         """The trace with its spans; raises ``TraceNotFoundError``."""
+
+    @abstractmethod
+    def get_trace_info(self, trace_id: str) -> TraceInfo:
+        """The trace's summary, tags, metadata and assessments, without spans."""
 
     @abstractmethod
     def search_traces(

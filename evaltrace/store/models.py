@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -30,6 +31,10 @@ __all__ = [
     "evaluation_results",
     "evaluation_runs",
     "experiments",
+    "label_schemas",
+    "labeling_items",
+    "labeling_reviews",
+    "labeling_sessions",
     "metadata",
     "span_attributes",
     "spans",
@@ -310,4 +315,63 @@ evaluation_results = Table(
     Column("expectations", Text, nullable=False),
     Column("error", Text, nullable=True),
     Column("scores", Text, nullable=False),  # {scorer: {value, score, rationale, error}}
+)
+
+label_schemas = Table(
+    "label_schemas",
+    metadata,
+    Column("name", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("definition", Text, nullable=False),  # LabelSchema.to_dict() as JSON
+    Column("created_time", BigInteger, nullable=False),
+)
+
+labeling_sessions = Table(
+    "labeling_sessions",
+    metadata,
+    Column("session_id", String(40), primary_key=True),
+    Column("name", String(MAX_NAME_CHARS), nullable=False),
+    Column("experiment_id", Integer, nullable=False),
+    Column("assigned_users", Text, nullable=False),  # JSON list
+    Column("label_schemas", Text, nullable=False),  # JSON list of schema names
+    Column("labels_per_item", Integer, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("created_by", String(MAX_TAG_KEY_CHARS), nullable=True),
+)
+
+# One row per trace in a session; state: pending | in_progress | completed | skipped.
+labeling_items = Table(
+    "labeling_items",
+    metadata,
+    Column("item_id", String(40), primary_key=True),
+    Column(
+        "session_id",
+        String(40),
+        ForeignKey("labeling_sessions.session_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "trace_id", String(64), ForeignKey("traces.trace_id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("ordinal", BigInteger, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("labeled_count", Integer, nullable=False),
+    UniqueConstraint("session_id", "trace_id", name="uq_labeling_items_session_trace"),
+    Index("ix_labeling_items_session_ordinal", "session_id", "ordinal"),
+)
+
+# One row per (item, reviewer); state: claimed (until expires_at) | labeled | skipped.
+labeling_reviews = Table(
+    "labeling_reviews",
+    metadata,
+    Column(
+        "item_id",
+        String(40),
+        ForeignKey("labeling_items.item_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("reviewer", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("claimed_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_labeling_reviews_reviewer", "reviewer", "state"),
 )

@@ -50,6 +50,7 @@ from evaltrace.store.browse_sql import SqlBrowse
 from evaltrace.store.dataset_sql import SqlDatasets
 from evaltrace.store.engine import IMMEDIATE, create_store_engine
 from evaltrace.store.filter_sql import FilterCompiler
+from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.migrate import upgrade_to_head
 from evaltrace.store.run_sql import SqlRuns
 
@@ -79,6 +80,7 @@ class SqlStore(TraceStore):
         self.datasets = SqlDatasets(self)
         self.runs = SqlRuns(self)
         self.browse = SqlBrowse(self)
+        self.labeling = SqlLabeling(self)
         self._written_since_analyze = 0
         self._insert_statements: dict[str, str] = {}  # by table name
         self._next_analyze = _FIRST_ANALYZE
