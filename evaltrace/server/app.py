@@ -22,10 +22,10 @@ from evaltrace.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from evaltrace.server import api, pages
+from evaltrace.server import api, pages, review_pages
 from evaltrace.server.encoding import JsonResponse
 from evaltrace.server.security import BodyLimit, Guard, error_body
-from evaltrace.server.service import TraceService
+from evaltrace.server.service import LabelingService, TraceService
 
 __all__ = ["create_app"]
 
@@ -46,12 +46,14 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
         default_response_class=JsonResponse,
     )
     app.state.service = TraceService(session)
+    app.state.labeling = LabelingService()
     app.state.token = token
     app.add_middleware(Guard, token=token)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     app.add_api_route("/health", _health, methods=["GET"], summary="Is the store reachable")
     app.add_exception_handler(EvaltraceError, _evaltrace_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evaltrace import annotate, client
+from evaltrace import annotate, client, labeling
 from evaltrace import datasets as datasets_api
 from evaltrace._json import loads_json
 from evaltrace._session import Session
@@ -23,11 +23,13 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.entities.evaluation import EvaluationRun
+from evaltrace.entities.labeling import LabelSchema
 from evaltrace.evaluate import compare_runs, get_evaluation_run, search_evaluation_runs
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.labeling import LabelingSession
 from evaltrace.store.browse_sql import SessionSummary, TraceOutline
 
-__all__ = ["TraceListPage", "TraceService", "parse_value"]
+__all__ = ["LabelingService", "TraceListPage", "TraceService", "form_answers", "parse_value"]
 
 MAX_PAGE = 200
 _CHANGE_ORDER = {"regression": 0, "improvement": 1}
@@ -242,6 +244,78 @@ class TraceService:
             for metric, value in sorted(run.metrics.items()):
                 series.setdefault(metric, []).append((run, value))
         return series
+
+
+class LabelingService:
+    """The review app's operations: the same LabelingSession methods a script calls."""
+
+    def sessions(self) -> list[LabelingSession]:
+        return labeling.get_labeling_sessions()
+
+    def session(self, session_id: str) -> LabelingSession:
+        return labeling.get_labeling_session(session_id)
+
+    def schemas(self, session: LabelingSession) -> list[LabelSchema]:
+        return [labeling.get_label_schema(name) for name in session.label_schemas]
+
+    def next_item(self, session: LabelingSession, reviewer: str) -> Trace | None:
+        trace_id = session.claim_next(reviewer)
+        return None if trace_id is None else client.get_trace(trace_id)
+
+    def submit(
+        self,
+        session: LabelingSession,
+        trace_id: str,
+        reviewer: str,
+        answers: dict[str, Any],
+        comment: str | None,
+    ) -> None:
+        session.label(trace_id, reviewer=reviewer, values=answers, comment=comment or None)
+
+    def progress(self, session: LabelingSession, reviewer: str | None) -> dict[str, Any]:
+        items = session.items()
+        by_reviewer: dict[str, int] = {}
+        for item in items:
+            for name in item.reviewers:
+                by_reviewer[name] = by_reviewer.get(name, 0) + 1
+        states: dict[str, int] = {}
+        for item in items:
+            states[item.state] = states.get(item.state, 0) + 1
+        return {
+            "total": len(items),
+            "states": states,
+            "by_reviewer": by_reviewer,
+            "mine": by_reviewer.get(reviewer or "", 0),
+            "items": items,
+        }
+
+
+def form_answers(schemas: Sequence[LabelSchema], form: Any) -> dict[str, Any]:
+    """A review form's fields (``label.<schema>``) as answers; an empty field is no answer."""
+    answers: dict[str, Any] = {}
+    for schema in schemas:
+        field = f"label.{schema.name}"
+        kind = schema.input.to_dict()["kind"]
+        if kind == "categorical_list":
+            chosen = form.getlist(field)
+            if chosen:
+                answers[schema.name] = list(chosen)
+            continue
+        raw = str(form.get(field) or "").strip()
+        if not raw:
+            continue
+        if kind == "numeric":
+            try:
+                answers[schema.name] = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+            except ValueError:
+                raise InvalidArgumentError(f"label {schema.name!r} must be a number") from None
+        elif kind == "text_list":
+            answers[schema.name] = [line.strip() for line in raw.splitlines() if line.strip()]
+        else:
+            answers[schema.name] = raw
+    if not answers:
+        raise InvalidArgumentError("answer at least one question (or skip the item)")
+    return answers
 
 
 def _content(record: Any) -> tuple[Any, ...]:

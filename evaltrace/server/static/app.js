@@ -168,7 +168,38 @@ function pollNewTraces(table) {
   }, 5000);
 }
 
+// The review form: 1-9 pick an option of the first multiple-choice question, Enter submits
+// (outside a text box), S skips.
+function submitAs(form, action) {
+  form.querySelector("input[name=action]").value = action;
+  form.requestSubmit();
+}
+
+function reviewShortcuts(form) {
+  document.getElementById("skip-item").addEventListener("click", () => submitAs(form, "skip"));
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (event.key === "Enter" && !target.matches("textarea")) {
+      event.preventDefault();
+      submitAs(form, "submit");
+      return;
+    }
+    if (target.matches("textarea, select, input[type=number], input[type=text], input:not([type])")) return;
+    if (/^[1-9]$/.test(event.key)) {
+      const group = form.querySelector('fieldset[data-kind="categorical"]');
+      const option = group && group.querySelectorAll("input[type=radio]")[Number(event.key) - 1];
+      if (option) { option.checked = true; option.focus(); event.preventDefault(); }
+    } else if (event.key === "s" || event.key === "S") {
+      event.preventDefault();
+      submitAs(form, "skip");
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const review = document.getElementById("review-form");
+  if (review) reviewShortcuts(review);
   const outline = document.getElementById("outline");
   if (outline) loadOutline(outline);
   const traces = document.getElementById("traces");

@@ -1,0 +1,116 @@
+"""The review app: labeling sessions, a reviewer's queue (one item at a time, keyboard
+shortcuts in static/app.js), and the session owner's page with progress and sync."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from evaltrace._validation import require_text
+from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.server.pages import render
+from evaltrace.server.service import LabelingService, form_answers
+
+__all__ = ["REVIEWER_COOKIE", "router"]
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+REVIEWER_COOKIE = "evaltrace_reviewer"
+
+
+def labeling_service(request: Request) -> LabelingService:
+    return request.app.state.labeling  # type: ignore[no-any-return]
+
+
+Labeling = Annotated[LabelingService, Depends(labeling_service)]
+
+
+def _redirect(url: str) -> Response:
+    """htmx follows HX-Redirect with a full page load."""
+    return Response(status_code=204, headers={"HX-Redirect": url})
+
+
+@router.get("/labeling")
+def sessions(request: Request, svc: Labeling) -> Response:
+    return render(request, "labeling_sessions.html", sessions=svc.sessions())
+
+
+@router.get("/labeling/{session_id}")
+def owner_page(request: Request, session_id: str, svc: Labeling) -> Response:
+    session = svc.session(session_id)
+    return render(
+        request,
+        "labeling_session.html",
+        session=session,
+        progress=svc.progress(session, None),
+    )
+
+
+@router.post("/labeling/{session_id}/sync")
+def sync(
+    request: Request, session_id: str, svc: Labeling, dataset_name: Annotated[str, Form()]
+) -> Response:
+    dataset = svc.session(session_id).sync(dataset_name.strip())
+    return render(
+        request,
+        "notice.html",
+        message=f"{dataset.name} is at version {dataset.version} with {len(dataset)} record(s).",
+        link="/datasets/" + quote(dataset.name, safe=""),
+    )
+
+
+@router.get("/review/{session_id}")
+def review(request: Request, session_id: str, svc: Labeling) -> Response:
+    session = svc.session(session_id)
+    reviewer = request.cookies.get(REVIEWER_COOKIE)
+    if not reviewer or (session.assigned_users and reviewer not in session.assigned_users):
+        return render(request, "review_name.html", session=session, reviewer=reviewer)
+    trace = svc.next_item(session, reviewer)
+    root = trace.data.root_span if trace is not None else None
+    return render(
+        request,
+        "review.html",
+        session=session,
+        reviewer=reviewer,
+        trace=trace,
+        root=root,
+        schemas=svc.schemas(session),
+        progress=svc.progress(session, reviewer),
+    )
+
+
+@router.post("/review/{session_id}/reviewer")
+def choose_reviewer(
+    request: Request, session_id: str, svc: Labeling, reviewer: Annotated[str, Form()]
+) -> Response:
+    session = svc.session(session_id)
+    name = require_text(reviewer.strip(), "reviewer")
+    if session.assigned_users and name not in session.assigned_users:
+        raise InvalidArgumentError(f"{name!r} is not assigned to this session")
+    response = _redirect(f"/review/{quote(session_id, safe='')}")
+    response.set_cookie(REVIEWER_COOKIE, name, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/review/{session_id}/submit")
+async def submit(request: Request, session_id: str, svc: Labeling) -> Response:
+    form = await request.form()
+    reviewer = request.cookies.get(REVIEWER_COOKIE) or ""
+    session = svc.session(session_id)
+    trace_id = str(form.get("trace_id") or "")
+    try:
+        if form.get("action") == "skip":
+            session.skip(trace_id, reviewer=reviewer)
+        else:
+            answers = form_answers(svc.schemas(session), form)
+            svc.submit(session, trace_id, reviewer, answers, _text(form.get("comment")))
+    except InvalidArgumentError as exc:
+        return render(request, "notice.html", message=str(exc), error=True)
+    return _redirect(f"/review/{quote(session_id, safe='')}")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
