@@ -3,6 +3,7 @@ fragments. Each handler calls the service and renders; no logic of its own beyon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -229,26 +230,40 @@ def add_assessment(
     source_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Checked by the library, as ``log_expectation`` checks: the form shows its message."""
-    error = None
-    try:
-        svc.add_assessment(
+    return _assessment_change(
+        request,
+        svc,
+        trace_id,
+        lambda: svc.add_assessment(
             trace_id,
             kind=kind,
             name=name.strip(),
             value=parse_value(value),
             rationale=rationale,
-            source=AssessmentSource(
-                source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
-            ),
-        )
+            source=_human(source_id),
+        ),
+    )
+
+
+def _human(source_id: str) -> AssessmentSource:
+    """The person who filled in a form (the name they gave, else "ui")."""
+    return AssessmentSource(
+        source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
+    )
+
+
+def _assessment_change(
+    request: Request, svc: TraceService, trace_id: str, change: Callable[[], object]
+) -> Response:
+    """Make the change and show the assessments again, with the library's message if it
+    refused (200: htmx swaps 2xx only, so the form shows its own error)."""
+    error = None
+    try:
+        change()
     except InvalidArgumentError as exc:
         error = str(exc)
     return render(
-        request,
-        "assessments.html",
-        status_code=200,  # htmx swaps 2xx only: the form shows its own error
-        error=error,
-        **_assessment_context(svc.trace_info(trace_id)),
+        request, "assessments.html", error=error, **_assessment_context(svc.trace_info(trace_id))
     )
 
 
@@ -262,21 +277,17 @@ def edit_assessment(
     rationale: Annotated[str, Form()] = "",
     source_id: Annotated[str, Form()] = "",
 ) -> Response:
-    error = None
-    try:
-        svc.edit_assessment(
+    return _assessment_change(
+        request,
+        svc,
+        trace_id,
+        lambda: svc.edit_assessment(
             trace_id,
             assessment_id,
             value=parse_value(value),
             rationale=rationale,
-            source=AssessmentSource(
-                source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
-            ),
-        )
-    except InvalidArgumentError as exc:
-        error = str(exc)
-    return render(
-        request, "assessments.html", error=error, **_assessment_context(svc.trace_info(trace_id))
+            source=_human(source_id),
+        ),
     )
 
 

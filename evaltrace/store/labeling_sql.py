@@ -265,20 +265,43 @@ class SqlLabeling:
                 reviews.c.reviewer == reviewer,
                 reviews.c.state.in_(("labeled", "skipped")),
             )
-            candidate = connection.execute(
-                select(items.c.item_id, items.c.trace_id)
-                .where(
-                    items.c.session_id == session_id,
-                    items.c.state != "completed",
-                    ~done_by_me,
-                    taken < labels_per_item,
+            passed_over: list[str] = []
+            while True:
+                query = (
+                    select(items.c.item_id, items.c.trace_id)
+                    .where(
+                        items.c.session_id == session_id,
+                        items.c.state != "completed",
+                        ~done_by_me,
+                        taken < labels_per_item,
+                    )
+                    .order_by(items.c.ordinal)
+                    .limit(1)
+                    .with_for_update(skip_locked=True, of=items)
                 )
-                .order_by(items.c.ordinal)
-                .limit(1)
-                .with_for_update(skip_locked=True, of=items)
-            ).first()
-            if candidate is None:
-                return None
+                if passed_over:
+                    query = query.where(items.c.item_id.not_in(passed_over))
+                candidate = connection.execute(query).first()
+                if candidate is None:
+                    return None
+                # The item is locked now, so its reviews cannot change under us; count them
+                # again in a new statement. On PostgreSQL the search above saw the snapshot of
+                # its own start: a claim committed since (and its lock released) was not in it.
+                others = connection.execute(
+                    select(func.count())
+                    .select_from(reviews)
+                    .where(
+                        reviews.c.item_id == candidate[0], reviews.c.reviewer != reviewer, active
+                    )
+                ).scalar_one()
+                mine = connection.execute(
+                    select(reviews.c.state).where(
+                        reviews.c.item_id == candidate[0], reviews.c.reviewer == reviewer
+                    )
+                ).scalar()
+                if others < labels_per_item and mine not in ("labeled", "skipped"):
+                    break
+                passed_over.append(candidate[0])
             item_id, trace_id = candidate
             connection.execute(
                 delete(reviews).where(reviews.c.item_id == item_id, reviews.c.reviewer == reviewer)

@@ -14,9 +14,7 @@ import evaltrace
 from tests.server.live import ROOT, child_env, seed
 
 # The newest migration's revision (the files are numbered).
-HEAD = sorted(
-    p.name[:4] for p in (ROOT / "evaltrace/store/migrations/versions").glob("0*.py")
-)[-1]
+HEAD = sorted(p.name[:4] for p in (ROOT / "evaltrace/store/migrations/versions").glob("0*.py"))[-1]
 
 COMMANDS = [
     [],
