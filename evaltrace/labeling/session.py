@@ -24,6 +24,7 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.labeling import LabelingItem, LabelSchema
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.labeling.agreement import Agreement, agreement
 
 __all__ = ["CLAIM_TIMEOUT_MS", "LabelingSession"]
 
@@ -123,6 +124,22 @@ class LabelingSession:
                 )
             )
         return items
+
+    def agreement(self) -> dict[str, Agreement]:
+        """Per categorical schema, how much reviewers agree on the items two or more labeled."""
+        categorical = [
+            s for s in self._schemas().values() if s.input.to_dict()["kind"] == "categorical"
+        ]
+        items = self.items()
+        return {
+            schema.name: agreement(
+                [
+                    [label.value for label in item.labels if label.name == schema.name]
+                    for item in items
+                ]
+            )
+            for schema in categorical
+        }
 
     # -- reviewing ----------------------------------------------------------------------------
 

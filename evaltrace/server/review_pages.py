@@ -46,6 +46,7 @@ def owner_page(request: Request, session_id: str, svc: Labeling) -> Response:
         "labeling_session.html",
         session=session,
         progress=svc.progress(session, None),
+        agreement=session.agreement(),
     )
 
 

@@ -234,3 +234,31 @@ def test_three_reviewer_processes_never_get_the_same_item(store_uri: str, tmp_pa
     items = session.items()
     assert {i.state for i in items} == {"completed"}
     assert all(len(i.reviewers) == 1 for i in items)
+
+
+def test_agreement() -> None:
+    from evaltrace.labeling.agreement import agreement
+
+    two_raters = agreement([["a", "a"], ["a", "b"], ["b", "b"], ["c"]])
+    assert two_raters.items == 3  # the item with one label does not count
+    assert two_raters.percent == pytest.approx(2 / 3)
+    assert two_raters.kappa == pytest.approx(1 / 3)  # chance: p(a) = p(b) = 1/2
+    assert agreement([["x", "x"], ["x", "x"]]).kappa is None  # one answer only: undefined
+    assert agreement([]).percent is None
+    # Fleiss' worked example shape: three raters, perfect agreement on two categories.
+    assert agreement([["a", "a", "a"], ["b", "b", "b"]]).kappa == pytest.approx(1.0)
+
+
+def test_a_session_reports_agreement_per_categorical_schema(store_uri: str) -> None:
+    tone_schema()
+    ids = traced(2)
+    session = labeling.create_labeling_session(
+        "agree", label_schemas=["tone", "expected_response"], labels_per_item=2
+    )
+    session.add_traces(ids)
+    for reviewer, tones in (("ana", ["helpful", "curt"]), ("ben", ["helpful", "rude"])):
+        for trace_id, tone in zip(ids, tones):
+            session.label(trace_id, reviewer=reviewer, values={"tone": tone})
+    result = session.agreement()
+    assert set(result) == {"tone"}  # free text has no agreement figure
+    assert result["tone"].items == 2 and result["tone"].percent == pytest.approx(0.5)
