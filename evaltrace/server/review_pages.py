@@ -38,6 +38,33 @@ def sessions(request: Request, svc: Labeling) -> Response:
     return render(request, "labeling_sessions.html", sessions=svc.sessions())
 
 
+@router.get("/labeling/options")
+def session_options(request: Request, svc: Labeling) -> Response:
+    """The sessions as <option>s, for the trace list's "add to labeling session" box."""
+    return render(request, "labeling_options.html", sessions=svc.sessions())
+
+
+@router.post("/experiments/{experiment_id}/add-to-labeling")
+def add_to_labeling(
+    request: Request,
+    experiment_id: str,
+    svc: Labeling,
+    labeling_session_id: Annotated[str, Form()] = "",
+    trace_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI's form default
+) -> Response:
+    if not labeling_session_id:
+        raise InvalidArgumentError("choose a labeling session")
+    if not trace_id:
+        raise InvalidArgumentError("select at least one trace")
+    session = svc.session(labeling_session_id).add_traces(trace_id)
+    return render(
+        request,
+        "notice.html",
+        message=f"Added {len(trace_id)} trace(s) to {session.name}.",
+        link=f"/labeling/{quote(session.labeling_session_id, safe='')}",
+    )
+
+
 @router.get("/labeling/{session_id}")
 def owner_page(request: Request, session_id: str, svc: Labeling) -> Response:
     session = svc.session(session_id)

@@ -124,3 +124,23 @@ def test_two_reviewers_label_with_the_keyboard_then_sync(
     ).json()["traces"]
     assert len(tones) == 1  # ben's "2"
     assert ana.errors == [] and ben.errors == []
+
+
+def test_add_traces_to_a_labeling_session_from_the_trace_list(
+    browser: Any, server: str, session_id: str, ids: dict[str, Any]
+) -> None:
+    page = browser.new_context(base_url=server).new_page()
+    page.goto(f"/experiments/{ids['experiment_id']}/traces?filter=attributes.name = 'chat'")
+    for i in range(2):
+        page.locator("tr.trace-row input[type=checkbox]").nth(i).check()
+    page.hover("select[name=labeling_session_id]")
+    page.wait_for_selector(
+        f"select[name=labeling_session_id] option[value='{session_id}']", state="attached"
+    )
+    page.select_option("select[name=labeling_session_id]", session_id)
+    page.click("#add-to-labeling")
+    page.wait_for_selector("#selection-result .notice")
+    assert "Added 2 trace(s) to support review" in page.inner_text("#selection-result")
+    page.click("#selection-result a")
+    page.wait_for_selector("#session-progress")
+    assert "of 6 completed" in page.inner_text("#session-progress")
