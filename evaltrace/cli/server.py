@@ -28,7 +28,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def server_command(
     host: str, port: int, tracking_uri: str | None, workers: int, insecure: bool
 ) -> None:
-    """Serve the UI and the JSON API (docs at /docs) over a store.
+    """Serve the UI and the JSON API (spec at /openapi.json) over a store.
 
     \b
     Examples:

@@ -44,6 +44,10 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
         summary="Traces, assessments, datasets and evaluation runs of an evaltrace store.",
         version=_version(),
         default_response_class=JsonResponse,
+        # The spec is at /openapi.json. FastAPI's /docs pages load Swagger UI from a CDN with
+        # inline script, which the Content-Security-Policy (rightly) refuses.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = TraceService(session)
     app.state.labeling = LabelingService()

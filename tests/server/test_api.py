@@ -234,6 +234,8 @@ def test_the_api_is_described_by_openapi(api: httpx.Client) -> None:
         "/health",
     } <= paths
     assert not any(p.startswith("/experiments") for p in paths)  # pages are not API
+    # No Swagger page: it needs a CDN and inline script, which the CSP refuses.
+    assert api.get("/docs").status_code == 404
 
 
 def test_correcting_an_assessment_keeps_its_history(api: httpx.Client, ids: dict[str, Any]) -> None:
