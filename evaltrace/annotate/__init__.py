@@ -9,6 +9,7 @@ from evaltrace.annotate.api import (
     log_feedback,
     log_feedbacks,
     override_feedback,
+    prepare_assessment,
     update_assessment,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "log_feedback",
     "log_feedbacks",
     "override_feedback",
+    "prepare_assessment",
     "update_assessment",
 ]

@@ -129,6 +129,13 @@ def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> 
     return built
 
 
+def prepare_assessment(kind: type[Assessment], record: Mapping[str, Any]) -> Assessment:
+    """The assessment ``log_expectation`` / ``log_feedback`` would write for ``record``,
+    checked the same way, but not written: for callers that write it in a transaction of
+    their own (labeling records a reviewer's labels and their review at once)."""
+    return _build(kind, dict(record), "", _now_ms())
+
+
 def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int) -> Assessment:
     trace_id = _text(record.get("trace_id"), "trace_id", where)
     name = _text(record.get("name"), "name", where)

@@ -8,6 +8,7 @@ Labels are ordinary assessments on the traces (source HUMAN, the reviewer as sou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from evaltrace import annotate
@@ -188,12 +189,13 @@ class LabelingSession:
             if a.valid and _is_label_by(a, reviewer)
         }
         source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=reviewer)
-        written = [
-            self._write_label(trace_id, schema, value, comment, source, mine.get(schema.name))
+        labels = [
+            self._prepare(trace_id, schema, value, comment, source, mine.get(schema.name))
             for schema, value in checked.values()
         ]
-        self._store.finish(item_id, reviewer, "labeled", labels_per_item=self.labels_per_item)
-        return written
+        get_session().flush_for_readers()
+        self._store.record_labels(item_id, reviewer, labels, labels_per_item=self.labels_per_item)
+        return labels
 
     def skip(self, trace_id: str, *, reviewer: str) -> None:
         """``reviewer`` passes on this item (it stays in the queue for the others)."""
@@ -201,7 +203,7 @@ class LabelingSession:
         item_id = self._store.item_for(self.labeling_session_id, require_text(trace_id, "trace_id"))
         self._store.finish(item_id, reviewer, "skipped", labels_per_item=self.labels_per_item)
 
-    def _write_label(
+    def _prepare(
         self,
         trace_id: str,
         schema: LabelSchema,
@@ -210,34 +212,23 @@ class LabelingSession:
         source: AssessmentSource,
         previous: Assessment | None,
     ) -> Assessment:
-        metadata = {"labeling_session_id": self.labeling_session_id}
+        """The label as an assessment, checked as log_feedback / log_expectation check, not
+        written yet; it overrides the reviewer's earlier label of that schema, if any."""
+        record: dict[str, Any] = {
+            "trace_id": trace_id,
+            "name": schema.name,
+            "value": value,
+            "source": source,
+            "metadata": {"labeling_session_id": self.labeling_session_id},
+        }
         if schema.type == "feedback":
-            if previous is not None:
-                return annotate.override_feedback(
-                    trace_id=trace_id,
-                    assessment_id=previous.assessment_id,
-                    value=value,
-                    rationale=comment,
-                    source=source,
-                    metadata=metadata,
-                )
-            return annotate.log_feedback(
-                trace_id=trace_id,
-                name=schema.name,
-                value=value,
-                rationale=comment,
-                source=source,
-                metadata=metadata,
-            )
-        if comment:
-            metadata["comment"] = comment
-        if previous is not None:
-            return annotate.update_assessment(
-                trace_id, previous.assessment_id, value=value, metadata=metadata, source=source
-            )
-        return annotate.log_expectation(
-            trace_id=trace_id, name=schema.name, value=value, source=source, metadata=metadata
-        )
+            record["rationale"] = comment
+            label = annotate.prepare_assessment(Feedback, record)
+        else:
+            if comment:
+                record["metadata"]["comment"] = comment
+            label = annotate.prepare_assessment(Expectation, record)
+        return label if previous is None else replace(label, overrides=previous.assessment_id)
 
     # -- datasets -----------------------------------------------------------------------------
 

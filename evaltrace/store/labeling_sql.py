@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from evaltrace._json import dumps_json, loads_json
+from evaltrace.entities import Assessment
 from evaltrace.entities.labeling import LabelSchema
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError, TraceNotFoundError
-from evaltrace.store import models
+from evaltrace.store import assessment_sql, models
 
 __all__ = ["SqlLabeling"]
 
@@ -323,50 +324,82 @@ class SqlLabeling:
         return str(trace_id)
 
     def finish(self, item_id: str, reviewer: str, state: str, *, labels_per_item: int) -> None:
-        """Record that ``reviewer`` labeled (or skipped) the item, and update its state."""
+        """Record that ``reviewer`` skipped (or labeled) the item, and update its state."""
+        with self._store._write() as connection:
+            self._finish(connection, item_id, reviewer, state, labels_per_item)
+
+    def record_labels(
+        self,
+        item_id: str,
+        reviewer: str,
+        labels: Sequence[Assessment],
+        *,
+        labels_per_item: int,
+    ) -> None:
+        """Write a reviewer's labels (each overriding the one it names in ``overrides``) and
+        mark the item labeled by them, in one transaction: all of it or none."""
+        a = models.assessments
+        with self._store._write() as connection:
+            for label in labels:
+                if label.overrides is None:
+                    continue
+                done = connection.execute(
+                    update(a)
+                    .where(a.c.assessment_id == label.overrides, a.c.valid.is_(True))
+                    .values(valid=False)
+                )
+                if not done.rowcount:
+                    raise InvalidArgumentError(
+                        f"label {label.name!r} was changed meanwhile; label the item again"
+                    )
+            assessment_sql.insert_assessments(connection, labels)
+            self._finish(connection, item_id, reviewer, "labeled", labels_per_item)
+
+    def _finish(
+        self, connection: Any, item_id: str, reviewer: str, state: str, labels_per_item: int
+    ) -> None:
         items, reviews = models.labeling_items, models.labeling_reviews
         now = _now()
-        with self._store._write() as connection:
-            connection.execute(
-                select(items.c.item_id).where(items.c.item_id == item_id).with_for_update()
+        connection.execute(
+            select(items.c.item_id).where(items.c.item_id == item_id).with_for_update()
+        )
+        previous = connection.execute(
+            select(reviews.c.state).where(
+                reviews.c.item_id == item_id, reviews.c.reviewer == reviewer
             )
-            previous = connection.execute(
-                select(reviews.c.state).where(
-                    reviews.c.item_id == item_id, reviews.c.reviewer == reviewer
+        ).scalar()
+        if previous == "labeled" and state == "skipped":
+            return  # a label given stays given
+        connection.execute(
+            delete(reviews).where(reviews.c.item_id == item_id, reviews.c.reviewer == reviewer)
+        )
+        connection.execute(
+            insert(reviews).values(
+                item_id=item_id, reviewer=reviewer, state=state, claimed_at=now, expires_at=now
+            )
+        )
+        counts = dict(
+            connection.execute(
+                select(reviews.c.state, func.count())
+                .where(
+                    reviews.c.item_id == item_id,
+                    or_(reviews.c.state != "claimed", reviews.c.expires_at > now),
                 )
-            ).scalar()
-            if previous == "labeled" and state == "skipped":
-                return  # a label given stays given
-            connection.execute(
-                delete(reviews).where(reviews.c.item_id == item_id, reviews.c.reviewer == reviewer)
-            )
-            connection.execute(
-                insert(reviews).values(
-                    item_id=item_id, reviewer=reviewer, state=state, claimed_at=now, expires_at=now
-                )
-            )
-            counts = dict(
-                connection.execute(
-                    select(reviews.c.state, func.count())
-                    .where(
-                        reviews.c.item_id == item_id,
-                        or_(reviews.c.state != "claimed", reviews.c.expires_at > now),
-                    )
-                    .group_by(reviews.c.state)
-                ).all()
-            )
-            labeled = counts.get("labeled", 0)
-            if labeled >= labels_per_item:
-                new_state = "completed"
-            elif labeled or counts.get("claimed"):
-                new_state = "in_progress"
-            else:
-                new_state = "skipped" if counts.get("skipped") else "pending"
-            connection.execute(
-                update(items)
-                .where(items.c.item_id == item_id)
-                .values(state=new_state, labeled_count=labeled)
-            )
+                .group_by(reviews.c.state)
+            ).all()
+        )
+        labeled = counts.get("labeled", 0)
+        if labeled >= labels_per_item:
+            new_state = "completed"
+        elif labeled or counts.get("claimed"):
+            new_state = "in_progress"
+        else:
+            new_state = "skipped" if counts.get("skipped") else "pending"
+        connection.execute(
+            update(items)
+            .where(items.c.item_id == item_id)
+            .values(state=new_state, labeled_count=labeled)
+        )
 
 
 def _session(row: Any) -> dict[str, Any]:

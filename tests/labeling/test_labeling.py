@@ -262,3 +262,35 @@ def test_a_session_reports_agreement_per_categorical_schema(store_uri: str) -> N
     result = session.agreement()
     assert set(result) == {"tone"}  # free text has no agreement figure
     assert result["tone"].items == 2 and result["tone"].percent == pytest.approx(0.5)
+
+
+def test_a_reviewers_labels_and_review_are_written_together_or_not_at_all(
+    store_uri: str,
+) -> None:
+    """Labels and the item's review mark go in one transaction: when one label cannot be
+    written (it overrides a label changed meanwhile), no label is written and the item is
+    not marked labeled."""
+    from dataclasses import replace
+
+    from evaltrace.annotate import prepare_assessment
+
+    tone_schema()
+    (trace_id,) = traced(1)
+    session = labeling.create_labeling_session("atomic", label_schemas=["tone"])
+    session.add_traces([trace_id])
+    (first,) = session.label(trace_id, reviewer="ana", values={"tone": "helpful"})
+    session.label(trace_id, reviewer="ana", values={"tone": "curt"})  # first is overridden now
+    from evaltrace._session import get_session
+
+    labeling_store = get_session().store().labeling
+    item_id = labeling_store.item_for(session.labeling_session_id, trace_id)
+    fresh = prepare_assessment(Feedback, {"trace_id": trace_id, "name": "other", "value": 1})
+    stale = replace(
+        prepare_assessment(Feedback, {"trace_id": trace_id, "name": "tone", "value": "rude"}),
+        overrides=first.assessment_id,
+    )
+    with pytest.raises(InvalidArgumentError, match="changed meanwhile"):
+        labeling_store.record_labels(item_id, "ben", [fresh, stale], labels_per_item=1)
+    names = [a.name for a in evaltrace.get_trace(trace_id).info.assessments]
+    assert "other" not in names and names.count("tone") == 2  # helpful (overridden), curt
+    assert session.items()[0].reviewers == ["ana"]  # ben's review was not recorded
