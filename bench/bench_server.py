@@ -26,7 +26,7 @@ sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import httpx
 from _common import fresh_sqlite_uri, report
-from bench_search import make_traces
+from bench_search import make_traces, median_ms
 
 import evaltrace
 from evaltrace._session import Session, install_session
@@ -44,16 +44,6 @@ from tests.server.live import ROOT, child_env, running_server
 
 FILTER = "attributes.name = 'endpoint_7' AND tags.env = 'prod'"
 PAGE = 50
-
-
-def median_ms(fn, runs: int = 7) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def interleaved(

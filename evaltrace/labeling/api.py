@@ -8,7 +8,15 @@ from typing import Any
 from evaltrace._config import current_user
 from evaltrace._session import get_session
 from evaltrace._validation import require_text
-from evaltrace.entities.labeling import BUILTIN_SCHEMAS, LabelSchema
+from evaltrace.entities.labeling import (
+    BUILTIN_SCHEMAS,
+    InputCategorical,
+    InputCategoricalList,
+    InputNumeric,
+    InputText,
+    InputTextList,
+    LabelSchema,
+)
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError
 from evaltrace.labeling.session import LabelingSession, _users
@@ -23,13 +31,7 @@ __all__ = [
     "get_labeling_sessions",
 ]
 
-_INPUT_TYPES = (
-    "InputCategorical",
-    "InputCategoricalList",
-    "InputNumeric",
-    "InputText",
-    "InputTextList",
-)
+_INPUT_TYPES = (InputCategorical, InputCategoricalList, InputNumeric, InputText, InputTextList)
 
 
 def create_label_schema(
@@ -49,8 +51,9 @@ def create_label_schema(
         raise InvalidArgumentError(f"name must be at most {MAX_TAG_KEY_CHARS} characters")
     if type not in ("feedback", "expectation"):
         raise InvalidArgumentError(f"type must be 'feedback' or 'expectation', got {type!r}")
-    if input.__class__.__name__ not in _INPUT_TYPES:
-        raise InvalidArgumentError(f"input must be one of {', '.join(_INPUT_TYPES)}")
+    if not isinstance(input, _INPUT_TYPES):
+        names = ", ".join(kind.__name__ for kind in _INPUT_TYPES)
+        raise InvalidArgumentError(f"input must be one of {names}")
     if name in BUILTIN_SCHEMAS and not overwrite:
         raise InvalidArgumentError(f"{name!r} is a built-in schema; pass overwrite=True")
     schema = LabelSchema(

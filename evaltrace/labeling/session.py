@@ -126,12 +126,17 @@ class LabelingSession:
             )
         return items
 
-    def agreement(self) -> dict[str, Agreement]:
-        """Per categorical schema, how much reviewers agree on the items two or more labeled."""
+    def progress(self) -> dict[str, Any]:
+        """``total`` items, ``states`` (items per state), ``by_reviewer`` (labels per reviewer)."""
+        return self._store.progress(self.labeling_session_id)  # type: ignore[no-any-return]
+
+    def agreement(self, items: Sequence[LabelingItem] | None = None) -> dict[str, Agreement]:
+        """Per categorical schema, how much reviewers agree on the items two or more labeled
+        (``items``: this session's, if already read)."""
         categorical = [
             s for s in self._schemas().values() if s.input.to_dict()["kind"] == "categorical"
         ]
-        items = self.items()
+        items = self.items() if items is None else items
         return {
             schema.name: agreement(
                 [

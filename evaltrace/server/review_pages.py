@@ -68,12 +68,14 @@ def add_to_labeling(
 @router.get("/labeling/{session_id}")
 def owner_page(request: Request, session_id: str, svc: Labeling) -> Response:
     session = svc.session(session_id)
+    items = session.items()
     return render(
         request,
         "labeling_session.html",
         session=session,
         progress=svc.progress(session, None),
-        agreement=session.agreement(),
+        items=items,
+        agreement=session.agreement(items),
     )
 
 

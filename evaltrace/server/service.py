@@ -273,21 +273,9 @@ class LabelingService:
         session.label(trace_id, reviewer=reviewer, values=answers, comment=comment or None)
 
     def progress(self, session: LabelingSession, reviewer: str | None) -> dict[str, Any]:
-        items = session.items()
-        by_reviewer: dict[str, int] = {}
-        for item in items:
-            for name in item.reviewers:
-                by_reviewer[name] = by_reviewer.get(name, 0) + 1
-        states: dict[str, int] = {}
-        for item in items:
-            states[item.state] = states.get(item.state, 0) + 1
-        return {
-            "total": len(items),
-            "states": states,
-            "by_reviewer": by_reviewer,
-            "mine": by_reviewer.get(reviewer or "", 0),
-            "items": items,
-        }
+        """Items per state, labels per reviewer, and ``mine``: the labels ``reviewer`` gave."""
+        counts = session.progress()
+        return {**counts, "mine": counts["by_reviewer"].get(reviewer or "", 0)}
 
 
 def form_answers(schemas: Sequence[LabelSchema], form: Any) -> dict[str, Any]:

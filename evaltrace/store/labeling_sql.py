@@ -213,6 +213,28 @@ class SqlLabeling:
                 labeled.setdefault(item_id, []).append(reviewer)
         return [{**row, "reviewers": labeled.get(row["item_id"], [])} for row in found]
 
+    def progress(self, session_id: str) -> dict[str, Any]:
+        """Items per state and labels per reviewer, counted in SQL (no item is loaded)."""
+        items, reviews = models.labeling_items, models.labeling_reviews
+        with self._store._read() as connection:
+            states = dict(
+                connection.execute(
+                    select(items.c.state, func.count())
+                    .where(items.c.session_id == session_id)
+                    .group_by(items.c.state)
+                ).all()
+            )
+            by_reviewer = dict(
+                connection.execute(
+                    select(reviews.c.reviewer, func.count())
+                    .join(items, items.c.item_id == reviews.c.item_id)
+                    .where(items.c.session_id == session_id, reviews.c.state == "labeled")
+                    .group_by(reviews.c.reviewer)
+                    .order_by(reviews.c.reviewer)
+                ).all()
+            )
+        return {"total": sum(states.values()), "states": states, "by_reviewer": by_reviewer}
+
     def item_for(self, session_id: str, trace_id: str) -> str:
         items = models.labeling_items
         with self._store._read() as connection:

@@ -147,13 +147,11 @@ IDENTIFIER_KEYS = frozenset({"mlflow.trace.session", "mlflow.trace.user"})
 
 def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
     """``keys.search(key)``, remembered."""
-    if key in IDENTIFIER_KEYS:
-        return False
     found = _keys.get((key, keys))
     if found is None:
         if len(_keys) >= _MAX_REMEMBERED_KEYS:
             _keys.clear()
-        found = _keys[(key, keys)] = keys.search(key) is not None
+        found = _keys[(key, keys)] = key not in IDENTIFIER_KEYS and keys.search(key) is not None
     return found
 
 

@@ -148,6 +148,11 @@ def test_several_labels_per_item(store_uri: str) -> None:
     session.label(trace_id, reviewer="ben", values={"tone": "curt"})
     (item,) = session.items()
     assert item.state == "completed" and sorted(item.reviewers) == ["ana", "ben"]
+    assert session.progress() == {
+        "total": 1,
+        "states": {"completed": 1},
+        "by_reviewer": {"ana": 1, "ben": 1},
+    }
     assert session.claim_next("cat") is None
     with pytest.raises(InvalidArgumentError, match="labels_per_item"):
         labeling.create_labeling_session("x", labels_per_item=0)
