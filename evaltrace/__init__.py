@@ -1,6 +1,6 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
-from evaltrace import datasets, openai
+from evaltrace import datasets, genai, openai
 from evaltrace._config import Settings
 from evaltrace._session import Session
 from evaltrace.annotate import (
@@ -142,6 +142,7 @@ __all__ = [
     "delete_traces",
     "evaluate",
     "flush",
+    "genai",
     "get_assessment",
     "get_assessment_history",
     "get_current_active_span",

@@ -110,21 +110,16 @@ class LabelingSession:
         return self
 
     def items(self) -> list[LabelingItem]:
-        rows = self._store.items(self.labeling_session_id)
-        store = get_session().store()
-        items = []
-        for row in rows:
-            labels = _labels_of(store.get_trace_info(row["trace_id"]).assessments, self)
-            items.append(
-                LabelingItem(
-                    item_id=row["item_id"],
-                    trace_id=row["trace_id"],
-                    state=row["state"],
-                    reviewers=row["reviewers"],
-                    labels=labels,
-                )
+        return [
+            LabelingItem(
+                item_id=row["item_id"],
+                trace_id=row["trace_id"],
+                state=row["state"],
+                reviewers=row["reviewers"],
+                labels=_labels_of(row["assessments"], self),
             )
-        return items
+            for row in self._store.items(self.labeling_session_id)
+        ]
 
     def progress(self) -> dict[str, Any]:
         """``total`` items, ``states`` (items per state), ``by_reviewer`` (labels per reviewer)."""
@@ -134,13 +129,19 @@ class LabelingSession:
         """Per categorical schema, how much reviewers agree on the items two or more labeled
         (``items``: this session's, if already read)."""
         categorical = [
-            s for s in self._schemas().values() if s.input.to_dict()["kind"] == "categorical"
+            s
+            for s in self._schemas().values()
+            if s.input.to_dict()["kind"] in ("categorical", "categorical_list")
         ]
         items = self.items() if items is None else items
         return {
             schema.name: agreement(
                 [
-                    [label.value for label in item.labels if label.name == schema.name]
+                    {
+                        str(label.source.source_id): _hashable(label.value)
+                        for label in item.labels
+                        if label.name == schema.name
+                    }
                     for item in items
                 ]
             )
@@ -287,6 +288,11 @@ def _labels_of(assessments: Sequence[Assessment], session: LabelingSession) -> l
         for a in assessments
         if a.valid and a.metadata.get("labeling_session_id") == session.labeling_session_id
     ]
+
+
+def _hashable(value: Any) -> Any:
+    """A categorical answer as a dict key (a list of options as a sorted tuple)."""
+    return tuple(sorted(map(str, value))) if isinstance(value, list) else value
 
 
 def _trace_ids(traces: Any) -> list[str]:

@@ -14,11 +14,20 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from evaltrace._json import dumps_json
+from evaltrace._validation import require_text
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Expectation
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
 from evaltrace.server import views
 from evaltrace.server.encoding import assessment_summary
-from evaltrace.server.security import TOKEN_COOKIE, new_csrf_token, safe_next, tokens_equal
+from evaltrace.server.security import (
+    TOKEN_COOKIE,
+    USER_COOKIE,
+    current_user,
+    new_csrf_token,
+    safe_next,
+    tokens_equal,
+    user_cookie,
+)
 from evaltrace.server.service import TraceService, parse_value
 
 __all__ = ["error_page", "router"]
@@ -52,6 +61,7 @@ Service = Annotated[TraceService, Depends(service)]
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     context.setdefault("csrf_token", new_csrf_token(request))
     context.setdefault("auth_required", request.app.state.token is not None)
+    context.setdefault("user", current_user(request))
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
@@ -71,8 +81,12 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(
-    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+    request: Request,
+    token: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    user: Annotated[str, Form()] = "",
 ) -> Response:
+    """The token, and the name the user's labels and assessments are recorded under."""
     expected = request.app.state.token
     if expected is None:
         return RedirectResponse(safe_next(next), 303)
@@ -80,6 +94,11 @@ def login(
         return render(request, "login.html", status_code=401, next=safe_next(next), failed=True)
     response = RedirectResponse(safe_next(next), 303)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    if user.strip():
+        name = require_text(user.strip(), "user")
+        response.set_cookie(
+            USER_COOKIE, user_cookie(name, expected), httponly=True, samesite="strict"
+        )
     return response
 
 
@@ -240,16 +259,20 @@ def add_assessment(
             name=name.strip(),
             value=parse_value(value),
             rationale=rationale,
-            source=_human(source_id),
+            source=_human(request, source_id),
         ),
     )
 
 
-def _human(source_id: str) -> AssessmentSource:
-    """The person who filled in a form (the name they gave, else "ui")."""
-    return AssessmentSource(
-        source_type=AssessmentSourceType.HUMAN, source_id=source_id.strip() or "ui"
-    )
+def _human(request: Request, source_id: str) -> AssessmentSource:
+    """The person who filled in a form: the signed-in user on a token server, else the name
+    they gave (or picked for reviewing), else "ui"."""
+    user = current_user(request)
+    if request.app.state.token is not None and user:
+        name = user
+    else:
+        name = source_id.strip() or user or "ui"
+    return AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=name)
 
 
 def _assessment_change(
@@ -286,7 +309,7 @@ def edit_assessment(
             assessment_id,
             value=parse_value(value),
             rationale=rationale,
-            source=_human(source_id),
+            source=_human(request, source_id),
         ),
     )
 

@@ -13,12 +13,12 @@ from starlette.responses import Response
 from evaltrace._validation import require_text
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.server.pages import render
+from evaltrace.server.security import USER_COOKIE, current_user, user_cookie
 from evaltrace.server.service import LabelingService, form_answers
 
-__all__ = ["REVIEWER_COOKIE", "router"]
+__all__ = ["router"]
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
-REVIEWER_COOKIE = "evaltrace_reviewer"
 
 
 def labeling_service(request: Request) -> LabelingService:
@@ -95,7 +95,7 @@ def sync(
 @router.get("/review/{session_id}")
 def review(request: Request, session_id: str, svc: Labeling) -> Response:
     session = svc.session(session_id)
-    reviewer = request.cookies.get(REVIEWER_COOKIE)
+    reviewer = current_user(request)
     if not reviewer or (session.assigned_users and reviewer not in session.assigned_users):
         return render(request, "review_name.html", session=session, reviewer=reviewer)
     trace = svc.next_item(session, reviewer)
@@ -116,19 +116,23 @@ def review(request: Request, session_id: str, svc: Labeling) -> Response:
 def choose_reviewer(
     request: Request, session_id: str, svc: Labeling, reviewer: Annotated[str, Form()]
 ) -> Response:
+    """On a loopback server, the reviewer picks their name; on a token server it is the name
+    given at login (picking one here would let anyone with the page label as anyone)."""
+    if request.app.state.token is not None:
+        raise InvalidArgumentError("this server records labels under the name you sign in with")
     session = svc.session(session_id)
     name = require_text(reviewer.strip(), "reviewer")
     if session.assigned_users and name not in session.assigned_users:
         raise InvalidArgumentError(f"{name!r} is not assigned to this session")
     response = _redirect(f"/review/{quote(session_id, safe='')}")
-    response.set_cookie(REVIEWER_COOKIE, name, httponly=True, samesite="strict")
+    response.set_cookie(USER_COOKIE, user_cookie(name, None), httponly=True, samesite="strict")
     return response
 
 
 @router.post("/review/{session_id}/submit")
 async def submit(request: Request, session_id: str, svc: Labeling) -> Response:
     form = await request.form()
-    reviewer = request.cookies.get(REVIEWER_COOKIE) or ""
+    reviewer = current_user(request) or ""
     session = svc.session(session_id)
     trace_id = str(form.get("trace_id") or "")
     try:

@@ -6,6 +6,9 @@
   or the ``X-CSRF-Token`` header matching the ``evaltrace_csrf`` cookie (the pages' htmx sends
   it), or, for ``/api/``, a JSON body or a DELETE not sent cross-site (browsers preflight
   those, and the server answers no CORS preflight).
+- Who: on a token server the user is the name given at login, in a cookie signed with the
+  token (nobody can claim another name without the token); on a loopback server, a name picked
+  on the review page (everyone there could run the library as anyone anyway).
 - Headers: a strict Content-Security-Policy (no inline script, no eval), no framing, no
   sniffing, ``Server-Timing`` (the server's own time); request bodies past ``MAX_BODY_BYTES``
   get 413 before they are read.
@@ -13,6 +16,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 import secrets
 import time
@@ -26,14 +32,18 @@ __all__ = [
     "CSRF_COOKIE",
     "MAX_BODY_BYTES",
     "TOKEN_COOKIE",
+    "USER_COOKIE",
     "BodyLimit",
     "Guard",
+    "current_user",
     "safe_next",
     "tokens_equal",
+    "user_cookie",
 ]
 
 TOKEN_COOKIE = "evaltrace_token"
 CSRF_COOKIE = "evaltrace_csrf"
+USER_COOKIE = "evaltrace_user"
 CSRF_HEADER = "x-csrf-token"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _OPEN_PATHS = ("/health", "/login", "/static/")
@@ -147,6 +157,31 @@ def new_csrf_token(request: Request) -> str:
     token = secrets.token_urlsafe(32)
     request.state.csrf_token = token
     return token
+
+
+def user_cookie(name: str, token: str | None) -> str:
+    """The user cookie's value: the name (base64url), signed with the token if there is one."""
+    encoded = base64.urlsafe_b64encode(name.encode()).decode()
+    return encoded if token is None else f"{encoded}.{_signature(encoded, token)}"
+
+
+def current_user(request: Request) -> str | None:
+    """The user's name from their cookie, or None (no cookie, or a signature that fails)."""
+    token = request.app.state.token
+    value = request.cookies.get(USER_COOKIE, "")
+    encoded, _, signature = value.partition(".")
+    if not encoded or (
+        token is not None and not tokens_equal(signature, _signature(encoded, token))
+    ):
+        return None
+    try:
+        return base64.urlsafe_b64decode(encoded.encode()).decode() or None
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _signature(encoded: str, token: str) -> str:
+    return hmac.new(token.encode(), b"user:" + encoded.encode(), hashlib.sha256).hexdigest()
 
 
 def tokens_equal(given: str | None, expected: str) -> bool:

@@ -193,8 +193,13 @@ class SqlLabeling:
         return len(rows)
 
     def items(self, session_id: str) -> list[dict[str, Any]]:
-        """Each item with its state and the reviewers who labeled it, in order."""
-        items, reviews = models.labeling_items, models.labeling_reviews
+        """Each item with its state, the reviewers who labeled it and the valid assessments of
+        its trace (``assessments``), in order: three queries, whatever the session's size."""
+        items, reviews, assessments = (
+            models.labeling_items,
+            models.labeling_reviews,
+            models.assessments,
+        )
         with self._store._read() as connection:
             found = (
                 connection.execute(
@@ -211,7 +216,24 @@ class SqlLabeling:
                 .order_by(reviews.c.claimed_at)
             ):
                 labeled.setdefault(item_id, []).append(reviewer)
-        return [{**row, "reviewers": labeled.get(row["item_id"], [])} for row in found]
+            by_trace: dict[str, list[Assessment]] = {}
+            for row in connection.execute(
+                select(assessments)
+                .join(items, items.c.trace_id == assessments.c.trace_id)
+                .where(items.c.session_id == session_id, assessments.c.valid.is_(True))
+                .order_by(assessments.c.create_time, assessments.c.assessment_id)
+            ).mappings():
+                by_trace.setdefault(row["trace_id"], []).append(
+                    assessment_sql.assessment_from_row(row)
+                )
+        return [
+            {
+                **row,
+                "reviewers": labeled.get(row["item_id"], []),
+                "assessments": by_trace.get(row["trace_id"], []),
+            }
+            for row in found
+        ]
 
     def progress(self, session_id: str) -> dict[str, Any]:
         """Items per state and labels per reviewer, counted in SQL (no item is loaded)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,7 +187,9 @@ def test_the_reference_snippet_runs(store_uri: str, capsys: pytest.CaptureFixtur
     session.label(ids[0], reviewer="ana", values={"expected_response": "42"})
 
     # reference/000, approach 2, as written (imports mapped, the dataset name our own).
-    all_sessions = labeling.get_labeling_sessions()
+    import evaltrace.genai.labeling as reference_labeling  # mlflow.genai.labeling
+
+    all_sessions = reference_labeling.get_labeling_sessions()
     print(f"Found {len(all_sessions)} sessions")
     for session in all_sessions:
         print(f"- {session.name} (ID: {session.labeling_session_id})")
@@ -220,6 +223,7 @@ def test_three_reviewer_processes_never_get_the_same_item(store_uri: str, tmp_pa
                 store_uri,
                 session.labeling_session_id,
                 name,
+                str(tmp_path),
             ],
             env=child_env(tmp_path / f"spool-{name}"),
             cwd=ROOT,
@@ -229,13 +233,17 @@ def test_three_reviewer_processes_never_get_the_same_item(store_uri: str, tmp_pa
         )
         for name in ("ana", "ben", "cat")
     ]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (tmp_path / "go").touch()  # all three start claiming together, however long each booted
     labeled = []
     for process in reviewers:
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
         labeled.append(out.split())
     assert sorted(t for out in labeled for t in out) == sorted(ids)  # none lost, none twice
-    assert all(labeled)  # both reviewers got work
+    assert all(labeled)  # every reviewer got work
     items = session.items()
     assert {i.state for i in items} == {"completed"}
     assert all(len(i.reviewers) == 1 for i in items)
@@ -244,14 +252,34 @@ def test_three_reviewer_processes_never_get_the_same_item(store_uri: str, tmp_pa
 def test_agreement() -> None:
     from evaltrace.labeling.agreement import agreement
 
-    two_raters = agreement([["a", "a"], ["a", "b"], ["b", "b"], ["c"]])
+    two_raters = agreement(
+        [{"x": "a", "y": "a"}, {"x": "a", "y": "b"}, {"x": "b", "y": "b"}, {"x": "c"}]
+    )
     assert two_raters.items == 3  # the item with one label does not count
     assert two_raters.percent == pytest.approx(2 / 3)
-    assert two_raters.kappa == pytest.approx(1 / 3)  # chance: p(a) = p(b) = 1/2
-    assert agreement([["x", "x"], ["x", "x"]]).kappa is None  # one answer only: undefined
+    assert two_raters.fleiss_kappa == pytest.approx(1 / 3)  # chance: p(a) = p(b) = 1/2
+    # Cohen: x answered a twice, y b twice: chance = (2/3)(1/3) + (1/3)(2/3) = 4/9.
+    assert two_raters.cohen_kappa == pytest.approx((2 / 3 - 4 / 9) / (1 - 4 / 9))
+    assert two_raters.pairs == 1
+    one_answer = agreement([{"x": "x", "y": "x"}, {"x": "x", "y": "x"}])
+    assert one_answer.fleiss_kappa is None and one_answer.cohen_kappa is None  # undefined
     assert agreement([]).percent is None
     # Fleiss' worked example shape: three raters, perfect agreement on two categories.
-    assert agreement([["a", "a", "a"], ["b", "b", "b"]]).kappa == pytest.approx(1.0)
+    three = agreement([{"x": "a", "y": "a", "z": "a"}, {"x": "b", "y": "b", "z": "b"}])
+    assert three.fleiss_kappa == pytest.approx(1.0)
+    assert three.cohen_kappa == pytest.approx(1.0) and three.pairs == 3  # Light's: mean of pairs
+
+
+def test_cohens_kappa_matches_the_textbook_example() -> None:
+    """Cohen's 2x2 example (50 items: yes/yes 20, yes/no 5, no/yes 10, no/no 15) has
+    observed agreement 0.7, chance 0.5, kappa 0.4."""
+    from evaltrace.labeling.agreement import agreement
+
+    cells = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10
+    cells += [("no", "no")] * 15
+    result = agreement([{"a": a, "b": b} for a, b in cells])
+    assert result.cohen_kappa == pytest.approx(0.4)
+    assert result.percent == pytest.approx(0.7)
 
 
 def test_a_session_reports_agreement_per_categorical_schema(store_uri: str) -> None:
@@ -267,6 +295,8 @@ def test_a_session_reports_agreement_per_categorical_schema(store_uri: str) -> N
     result = session.agreement()
     assert set(result) == {"tone"}  # free text has no agreement figure
     assert result["tone"].items == 2 and result["tone"].percent == pytest.approx(0.5)
+    # Both said "helpful" once; ana "curt", ben "rude" once: chance 1/4, kappa 1/3.
+    assert result["tone"].cohen_kappa == pytest.approx((0.5 - 0.25) / 0.75)
 
 
 def test_a_reviewers_labels_and_review_are_written_together_or_not_at_all(

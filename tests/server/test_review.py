@@ -3,25 +3,27 @@ the owner syncs the labels into a dataset."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.server.browser import launched_browser, screenshot
-from tests.server.live import ROOT, child_env
+from tests.server.live import ROOT, child_env, running_server
 
 MAKE_SESSION = """
 import sys, evaltrace, evaltrace.labeling as labeling
 evaltrace.set_tracking_uri(sys.argv[1])
 labeling.create_label_schema("tone", type="feedback", title="Is the tone right?",
-    input=labeling.InputCategorical(options=["helpful", "curt", "rude"]))
+    input=labeling.InputCategorical(options=["helpful", "curt", "rude"]), overwrite=True)
 traces = evaltrace.search_traces(experiment_ids=[sys.argv[2]], return_type="list",
     filter_string="attributes.name = 'answer'", max_results=4)
-session = labeling.create_labeling_session("support review", assigned_users=["ana", "ben"],
+session = labeling.create_labeling_session(sys.argv[3], assigned_users=["ana", "ben"],
     label_schemas=["tone", "expected_response"])
 session.add_traces(traces)
 print(session.labeling_session_id)
@@ -33,10 +35,9 @@ def browser() -> Iterator[Any]:
     yield from launched_browser()
 
 
-@pytest.fixture(scope="module")
-def session_id(seeded: Any, ids: dict[str, Any]) -> str:
+def make_session(seeded: Any, ids: dict[str, Any], name: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", MAKE_SESSION, seeded[0], ids["experiment_id"]],
+        [sys.executable, "-c", MAKE_SESSION, seeded[0], ids["experiment_id"], name],
         env=child_env(seeded[2]),
         cwd=ROOT,
         capture_output=True,
@@ -45,6 +46,11 @@ def session_id(seeded: Any, ids: dict[str, Any]) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def session_id(seeded: Any, ids: dict[str, Any]) -> str:
+    return make_session(seeded, ids, "support review")
 
 
 def reviewer_page(browser: Any, server: str, session_id: str, name: str) -> Any:
@@ -144,3 +150,52 @@ def test_add_traces_to_a_labeling_session_from_the_trace_list(
     page.click("#selection-result a")
     page.wait_for_selector("#session-progress")
     assert "of 6 completed" in page.inner_text("#session-progress")
+
+
+def test_on_a_token_server_the_reviewer_is_the_signed_in_user(
+    seeded: Any, ids: dict[str, Any], tmp_path: Path
+) -> None:
+    """The name given at login is who labels (signed with the token); a forged name cookie,
+    a name picked on the page, or another name typed into a form is not."""
+    session = make_session(seeded, ids, "token review")
+    with (
+        running_server(seeded[0], tmp_path / "spool", EVALTRACE_SERVER_TOKEN="s3cret") as base,
+        httpx.Client(base_url=base) as forged,
+        httpx.Client(base_url=base) as ana,
+        httpx.Client(base_url=base) as outsider,
+    ):
+        forged.cookies.set("evaltrace_token", "s3cret")
+        forged.cookies.set("evaltrace_user", base64.urlsafe_b64encode(b"ana").decode())
+        page = forged.get(f"/review/{session}")
+        assert page.status_code == 200 and "Sign in with your name" in page.text
+        assert 'id="review-form"' not in page.text
+        csrf = forged.cookies["evaltrace_csrf"]
+        picked = forged.post(
+            f"/review/{session}/reviewer", data={"reviewer": "ana"}, headers={"x-csrf-token": csrf}
+        )
+        assert picked.status_code == 400 and "sign in with" in picked.json()["message"]
+
+        login = ana.post("/login", data={"token": "s3cret", "user": "ana", "next": "/labeling"})
+        assert login.status_code == 303
+        page = ana.get(f"/review/{session}")
+        assert 'id="review-form"' in page.text and 'id="signed-in">ana<' in page.text
+        trace_id = page.text.split('name="trace_id" value="', 1)[1].split('"', 1)[0]
+        done = ana.post(
+            f"/review/{session}/submit",
+            data={"trace_id": trace_id, "label.tone": "helpful"},
+            headers={"x-csrf-token": ana.cookies["evaltrace_csrf"], "hx-request": "true"},
+        )
+        assert done.status_code == 204
+        typed = ana.post(
+            f"/traces/{trace_id}/assessments",
+            data={"kind": "feedback", "name": "typed", "value": "1", "source_id": "mallory"},
+            headers={"x-csrf-token": ana.cookies["evaltrace_csrf"]},
+        )
+        assert typed.status_code == 200
+        info = ana.get(f"/api/traces/{trace_id}").json()
+        sources = {a["name"]: a["source"]["source_id"] for a in info["info"]["assessments"]}
+        assert sources["tone"] == "ana" and sources["typed"] == "ana"
+
+        outsider.post("/login", data={"token": "s3cret", "user": "carl"})
+        page = outsider.get(f"/review/{session}")
+        assert "carl is not assigned to this session" in page.text
