@@ -55,6 +55,8 @@ class Settings:
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
     # `evaltrace server`: the bearer token it asks for (needed to listen beyond loopback).
     server_token: str | None = field(default=None, repr=False)
+    # `evaltrace server`'s OTLP endpoint: requests written at once; one more is answered 429.
+    otlp_max_pending: int = field(default=8, metadata=_positive())
 
 
 _ENV_PREFIX = "EVALTRACE_"

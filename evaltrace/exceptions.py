@@ -17,6 +17,8 @@ __all__ = [
     "InvalidFilterError",
     "MissingDependencyError",
     "NotFoundError",
+    "OTLPDecodeError",
+    "RequestTooLargeError",
     "StoreError",
     "StoreUnavailableError",
     "TraceNotFoundError",
@@ -84,3 +86,11 @@ class DatasetValidationError(InvalidArgumentError):
 
 class EvaluationRunNotFoundError(NotFoundError):
     """No evaluation run with the given id."""
+
+
+class OTLPDecodeError(InvalidArgumentError):
+    """An OTLP request body that cannot be decoded (not protobuf or JSON, bad gzip, ...)."""
+
+
+class RequestTooLargeError(InvalidArgumentError):
+    """A request larger than the server takes (after decompression, for a gzip body)."""

@@ -1,4 +1,5 @@
-"""The server: one FastAPI app with the pages, the JSON API and ``/health`` over one Session."""
+"""The server: one FastAPI app with the pages, the JSON API, the OTLP endpoint and ``/health``
+over one Session."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from evaltrace.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from evaltrace.server import api, pages, review_pages
+from evaltrace.otlp.ingest import Ingest
+from evaltrace.server import api, otlp_routes, pages, review_pages
 from evaltrace.server.encoding import JsonResponse
 from evaltrace.server.security import BodyLimit, Guard, error_body
 from evaltrace.server.service import LabelingService, TraceService
@@ -51,11 +53,13 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
     )
     app.state.service = TraceService(session)
     app.state.labeling = LabelingService()
+    app.state.otlp = Ingest(session)
     app.state.token = token
     app.add_middleware(Guard, token=token)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(otlp_routes.router)
     app.include_router(pages.router)
     app.include_router(review_pages.router)
     app.add_api_route("/health", _health, methods=["GET"], summary="Is the store reachable")

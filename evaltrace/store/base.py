@@ -34,9 +34,16 @@ class TraceStore(ABC):
     @abstractmethod
     def append_spans(self, spans: Sequence[Span]) -> None:
         """Add spans to traces already stored, in one transaction (spans that ended after
-        their root; OTLP batches). Idempotent; each trace's token usage and cost are summed
+        their root). Idempotent; each trace's token usage and cost are summed
         again over all its spans. Raises ``TraceNotFoundError`` (writes nothing) if a trace is
         not stored."""
+
+    @abstractmethod
+    def merge_traces(self, traces: Sequence[Trace]) -> None:
+        """Store parts of traces (OTLP batches: any order, maybe re-sent), one part per trace,
+        in one transaction: a new trace as given, a stored one grown by the part's spans, its
+        summary from the part holding its root (a part without it is IN_PROGRESS), its usage
+        summed again."""
 
     @abstractmethod
     def get_trace(self, trace_id: str) -> Trace:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from evaltrace._suppress import instrumentation_suppressed
-from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo
+from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo, TraceState
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.exceptions import (
     AssessmentNotFoundError,
@@ -69,6 +69,53 @@ _RARE = 1000
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 # Span attributes a trace's summary sums, to its column names.
 _SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
+# The trace columns its root span decides (merge_traces sets them when the root arrives).
+_ROOT_SUMMARY_COLUMNS = (
+    "name",
+    "request_time",
+    "start_time_ns",
+    "execution_duration",
+    "state",
+    "request_preview",
+    "response_preview",
+)
+# Tables the trace path inserts into, in order (a trace before its spans), with their columns.
+_ROW_TABLES = (
+    (models.traces, rows.TRACE_COLUMNS),
+    (models.trace_tags, rows.KEY_VALUE_COLUMNS),
+    (models.trace_metadata, rows.KEY_VALUE_COLUMNS),
+    (models.spans, rows.SPAN_COLUMNS),
+    (models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS),
+)
+
+
+def _rows_of(traces: Sequence[Trace]) -> dict[str, list[rows.Row]]:
+    """The rows of whole traces, by table name."""
+    trace_rows, tag_rows, metadata_rows = [], [], []
+    spans: list[Span] = []
+    for count, trace in enumerate(traces, 1):
+        if count % _YIELD_EVERY == 0:
+            time.sleep(0)  # hand the GIL to other threads: the application's, mostly
+        trace_row, tags, metadata = rows.trace_to_rows(trace)
+        trace_rows.append(trace_row)
+        tag_rows.extend(tags)
+        metadata_rows.extend(metadata)
+        spans.extend(trace.data.spans)
+    return {
+        models.traces.name: trace_rows,
+        models.trace_tags.name: tag_rows,
+        models.trace_metadata.name: metadata_rows,
+        **_rows_of_spans(spans),
+    }
+
+
+def _rows_of_spans(spans: Sequence[Span]) -> dict[str, list[rows.Row]]:
+    return {
+        models.spans.name: [rows.span_to_row(span) for span in spans],
+        models.span_attributes.name: [
+            row for span in spans for row in rows.span_attribute_rows(span)
+        ],
+    }
 
 
 class SqlStore(TraceStore):
@@ -144,66 +191,105 @@ class SqlStore(TraceStore):
     def write_traces(self, traces: Sequence[Trace]) -> None:
         if not traces:
             return
-        trace_rows, tag_rows, metadata_rows, span_rows, attribute_rows = [], [], [], [], []
-        for count, trace in enumerate(traces, 1):
-            if count % _YIELD_EVERY == 0:
-                time.sleep(0)  # hand the GIL to other threads: the application's, mostly
-            trace_row, tags, metadata = rows.trace_to_rows(trace)
-            trace_rows.append(trace_row)
-            tag_rows.extend(tags)
-            metadata_rows.extend(metadata)
-            for span in trace.data.spans:
-                span_rows.append(rows.span_to_row(span))
-                attribute_rows.extend(rows.span_attribute_rows(span))
+        tables = _rows_of(traces)
         with self._write() as connection:
-            for table, columns, table_rows in (
-                (models.traces, rows.TRACE_COLUMNS, trace_rows),
-                (models.trace_tags, rows.KEY_VALUE_COLUMNS, tag_rows),
-                (models.trace_metadata, rows.KEY_VALUE_COLUMNS, metadata_rows),
-                (models.spans, rows.SPAN_COLUMNS, span_rows),
-                (models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows),
-            ):
-                if table_rows:
-                    self._insert_many_ignoring_duplicates(connection, table, columns, table_rows)
-        self._written_since_analyze += len(traces)
-        if self._written_since_analyze >= self._next_analyze:
-            self.analyze()
+            self._insert_rows(connection, tables)
+        self._counted_for_analyze(len(traces))
 
     def append_spans(self, spans: Sequence[Span]) -> None:
         if not spans:
             return
         trace_ids = sorted({span.trace_id for span in spans})
-        t, a = models.traces, models.span_attributes
         with self._write() as connection:
-            stored = set(
-                connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(trace_ids)))
-                .scalars()
-                .all()
-            )
+            stored = self._stored_trace_ids(connection, trace_ids)
             missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
             if missing:
                 raise TraceNotFoundError(f"cannot add spans to trace(s) not stored: {missing}")
-            span_rows = [rows.span_to_row(span) for span in spans]
-            attribute_rows = [row for span in spans for row in rows.span_attribute_rows(span)]
-            self._insert_many_ignoring_duplicates(
-                connection, models.spans, rows.SPAN_COLUMNS, span_rows
-            )
-            if attribute_rows:
-                self._insert_many_ignoring_duplicates(
-                    connection, a, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows
-                )
-            summed = connection.execute(
-                select(a.c.trace_id, a.c.key, func.sum(a.c.value_num))
-                .where(a.c.trace_id.in_(trace_ids), a.c.key.in_(_SUMMED_ATTRIBUTES))
-                .group_by(a.c.trace_id, a.c.key)
-            ).all()
-            totals: dict[str, dict[str, Any]] = defaultdict(dict)
-            for trace_id, key, total in summed:
-                totals[trace_id][_SUMMED_ATTRIBUTES[key]] = total
-            for trace_id, usage in totals.items():
+            self._insert_rows(connection, _rows_of_spans(spans))
+            self._sum_usage_again(connection, trace_ids)
+
+    def merge_traces(self, traces: Sequence[Trace]) -> None:
+        """Traces that arrive in parts (OTLP batches, in any order, maybe twice), one part per
+        trace id here, in one transaction. A trace not stored yet is written as given. One
+        stored already keeps its experiment and gets the part's new spans (re-sent ones are
+        ignored), tags and metadata; its summary (name, times, state, previews) from the part
+        when the part holds its root (state not IN_PROGRESS), and its token usage and cost
+        summed again over all its stored spans."""
+        if not traces:
+            return
+        with self._write() as connection:
+            stored = self._stored_trace_ids(connection, [t.info.trace_id for t in traces])
+            new = [t for t in traces if t.info.trace_id not in stored]
+            parts = [t for t in traces if t.info.trace_id in stored]
+            self._insert_rows(connection, _rows_of(new))
+            if not parts:
+                return
+            tables = _rows_of(parts)
+            tables[models.traces.name] = []
+            self._insert_rows(connection, tables)
+            t = models.traces
+            for part in parts:
+                if part.info.state is TraceState.IN_PROGRESS:
+                    continue
+                trace_row = dict(zip(rows.TRACE_COLUMNS, rows.trace_to_rows(part)[0]))
+                summary = {key: trace_row[key] for key in _ROOT_SUMMARY_COLUMNS}
                 connection.execute(
-                    update(t).where(t.c.trace_id == trace_id).values(**rows.usage_columns(usage))
+                    update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
                 )
+            self._sum_usage_again(
+                connection,
+                sorted(
+                    part.info.trace_id
+                    for part in parts
+                    if any(
+                        key in span.attributes
+                        for span in part.data.spans
+                        for key in _SUMMED_ATTRIBUTES
+                    )
+                ),
+            )
+        self._counted_for_analyze(len(new))
+
+    def _stored_trace_ids(self, connection: Connection, trace_ids: Sequence[str]) -> set[str]:
+        t = models.traces
+        found: set[str] = set()
+        unique = sorted(set(trace_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            found.update(
+                connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(chunk))).scalars()
+            )
+        return found
+
+    def _insert_rows(self, connection: Connection, tables: dict[str, list[rows.Row]]) -> None:
+        for table, columns in _ROW_TABLES:
+            table_rows = tables.get(table.name)
+            if table_rows:
+                self._insert_many_ignoring_duplicates(connection, table, columns, table_rows)
+
+    def _sum_usage_again(self, connection: Connection, trace_ids: Sequence[str]) -> None:
+        """Token usage and cost of each trace, summed over all its stored spans."""
+        if not trace_ids:
+            return
+        t, a = models.traces, models.span_attributes
+        totals: dict[str, dict[str, Any]] = defaultdict(dict)
+        for start in range(0, len(trace_ids), _IN_CHUNK):
+            chunk = trace_ids[start : start + _IN_CHUNK]
+            for trace_id, key, total in connection.execute(
+                select(a.c.trace_id, a.c.key, func.sum(a.c.value_num))
+                .where(a.c.trace_id.in_(chunk), a.c.key.in_(_SUMMED_ATTRIBUTES))
+                .group_by(a.c.trace_id, a.c.key)
+            ):
+                totals[trace_id][_SUMMED_ATTRIBUTES[key]] = total
+        for trace_id, usage in totals.items():
+            connection.execute(
+                update(t).where(t.c.trace_id == trace_id).values(**rows.usage_columns(usage))
+            )
+
+    def _counted_for_analyze(self, traces: int) -> None:
+        self._written_since_analyze += traces
+        if self._written_since_analyze >= self._next_analyze:
+            self.analyze()
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +33,14 @@ from evaltrace.tracer.processor import FinishedSpan, PendingTrace
 from evaltrace.tracer.redact import redact
 from evaltrace.tracer.serialize import to_json
 
-__all__ = ["format_span_id", "format_trace_id", "to_finished_trace", "to_trace"]
+__all__ = [
+    "format_span_id",
+    "format_trace_id",
+    "root_summary",
+    "to_finished_trace",
+    "to_trace",
+    "usage_of",
+]
 
 
 def format_trace_id(otel_trace_id: int) -> str:
@@ -81,23 +89,44 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
     if root.parent_id is not None:
         # The root's parent lives in another process or tracer: it is our root all the same.
         spans = [_without_parent(s) if s is root else s for s in spans]
-    end = root.end_time_ns or root.start_time_ns
     info = TraceInfo(
         trace_id=trace_id,
         experiment_id=experiment_id,
-        request_time=root.start_time_ns // 1_000_000,
-        execution_duration=(end - root.start_time_ns) // 1_000_000,
-        state=TraceState.ERROR
-        if root.status.status_code is SpanStatusCode.ERROR
-        else TraceState.OK,
-        request_preview=redact(_preview(pending.request_preview, root.inputs, root_texts[0])),
-        response_preview=redact(_preview(pending.response_preview, root.outputs, root_texts[1])),
+        **root_summary(
+            root,
+            redact(_preview(pending.request_preview, root.inputs, root_texts[0])),
+            redact(_preview(pending.response_preview, root.outputs, root_texts[1])),
+        ),
         client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
         tags=redact(_string_map(pending.tags)),
         trace_metadata=redact(_string_map(pending.metadata)),
-        **_usage(spans),
+        **usage_of(spans),
     )
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
+
+
+_UNSET = object()
+
+
+def root_summary(
+    root: Span, request_preview: Any = _UNSET, response_preview: Any = _UNSET
+) -> dict[str, Any]:
+    """The TraceInfo fields a trace's root span decides: its times, state and previews (the
+    previews of the root's inputs and outputs unless given)."""
+    end = root.end_time_ns or root.start_time_ns
+    if request_preview is _UNSET:
+        request_preview = redact(_preview(None, root.inputs, None))
+    if response_preview is _UNSET:
+        response_preview = redact(_preview(None, root.outputs, None))
+    return {
+        "request_time": root.start_time_ns // 1_000_000,
+        "execution_duration": (end - root.start_time_ns) // 1_000_000,
+        "state": TraceState.ERROR
+        if root.status.status_code is SpanStatusCode.ERROR
+        else TraceState.OK,
+        "request_preview": request_preview,
+        "response_preview": response_preview,
+    }
 
 
 # The JSON texts a span's inputs and outputs arrived as, where redaction left them unchanged.
@@ -152,7 +181,7 @@ def _payload(text: Any, name: str) -> tuple[Any, str | None]:
     return redacted, storable_text(text) if unchanged else None
 
 
-def _usage(spans: list[Span]) -> dict[str, Any]:
+def usage_of(spans: Sequence[Span]) -> dict[str, Any]:
     """Token usage and cost summed over the spans that report them (LLM calls)."""
     usage: dict[str, int] = {}
     cost: float | None = None

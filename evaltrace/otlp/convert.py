@@ -1,0 +1,234 @@
+"""Decoded OTLP spans to evaltrace entities: one part (a Trace holding some of its spans) per
+trace id in a request, with the spans that cannot be stored counted and explained.
+
+A span is rejected (the rest of the request is kept) when its trace id is not 16 non-zero
+bytes, its span id not 8 non-zero bytes, its parent id neither empty nor 8 bytes, or it ends
+before it starts. Attributes keep their OTLP names and values (arrays as lists, key-value lists
+as dicts, bytes as base64); the resource's attributes become the trace's metadata; a
+translator (translators.py) adds the span type, inputs, outputs and usage; everything is
+redacted as evaltrace's own spans are.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from evaltrace._json import storable_text
+from evaltrace.entities import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, SESSION_METADATA_KEY
+from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translate
+from evaltrace.tracer.convert import root_summary, usage_of
+from evaltrace.tracer.redact import redact
+
+__all__ = ["EXPERIMENT_ATTRIBUTE", "Converted", "convert_request"]
+
+EXPERIMENT_ATTRIBUTE = "evaltrace.experiment"  # resource attribute: experiment name or id
+SCOPE_ATTRIBUTE = "otel.scope.name"
+_STATUS = {0: SpanStatusCode.UNSET, 1: SpanStatusCode.OK, 2: SpanStatusCode.ERROR}
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+# Conversation and user ids of other conventions, as the reference's trace metadata.
+_IDENTIFIERS = {
+    "session.id": SESSION_METADATA_KEY,
+    "gen_ai.conversation.id": SESSION_METADATA_KEY,
+    "user.id": "mlflow.trace.user",
+}
+_MAX_PROBLEMS = 5  # problems quoted in a partial-success message
+
+
+@dataclass
+class Converted:
+    """A request's spans as trace parts, grouped by the experiment their resource names
+    (None: the request's default), and what was rejected."""
+
+    parts: dict[str | None, list[Trace]] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def reject(self, problem: str) -> None:
+        self.rejected += 1
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    @property
+    def message(self) -> str:
+        if not self.rejected:
+            return ""
+        more = self.rejected - len(self.problems)
+        return "; ".join(self.problems) + (f"; and {more} more" if more > 0 else "")
+
+
+def convert_request(request: Any) -> Converted:
+    """The spans of an ExportTraceServiceRequest as trace parts (one per trace id)."""
+    converted = Converted()
+    spans_by_trace: dict[str, list[Span]] = {}
+    trace_meta: dict[str, dict[str, str]] = {}
+    experiment_of: dict[str, str | None] = {}
+    for r, resource_spans in enumerate(request.resource_spans):
+        resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
+        experiment = resource.pop(EXPERIMENT_ATTRIBUTE, None)
+        experiment = str(experiment) if experiment not in (None, "") else None
+        metadata = _metadata(resource)
+        for s, scope_spans in enumerate(resource_spans.scope_spans):
+            scope = scope_spans.scope.name
+            for i, otlp_span in enumerate(scope_spans.spans):
+                where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
+                problem = _invalid(otlp_span)
+                if problem is not None:
+                    converted.reject(f"{where}: {problem}")
+                    continue
+                span = _span(otlp_span, scope)
+                spans_by_trace.setdefault(span.trace_id, []).append(span)
+                experiment_of.setdefault(span.trace_id, experiment)
+                meta = trace_meta.setdefault(span.trace_id, dict(metadata))
+                for key, target in _IDENTIFIERS.items():
+                    value = span.attributes.get(key)
+                    if isinstance(value, str) and value and value != "[REDACTED]":
+                        meta.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
+                converted.accepted += 1
+    for trace_id, spans in spans_by_trace.items():
+        part = _part(trace_id, spans, trace_meta[trace_id])
+        converted.parts.setdefault(experiment_of[trace_id], []).append(part)
+    return converted
+
+
+def _invalid(span: Any) -> str | None:
+    if len(span.trace_id) != 16 or span.trace_id == _ZERO_TRACE:
+        return "trace_id must be 16 bytes, not all zero"
+    if len(span.span_id) != 8 or span.span_id == _ZERO_SPAN:
+        return "span_id must be 8 bytes, not all zero"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return "parent_span_id must be empty or 8 bytes"
+    if span.end_time_unix_nano < span.start_time_unix_nano:
+        return "the span ends before it starts"
+    return None
+
+
+def _span(otlp_span: Any, scope: str) -> Span:
+    trace_id = "tr-" + otlp_span.trace_id.hex()
+    attributes = {kv.key[:MAX_TAG_KEY_CHARS]: _value(kv.value) for kv in otlp_span.attributes}
+    events = tuple(
+        SpanEvent(
+            name=storable_text(event.name),
+            timestamp_ns=event.time_unix_nano,
+            attributes={kv.key: _value(kv.value) for kv in event.attributes},
+        )
+        for event in otlp_span.events
+    )
+    span_type, inputs, outputs = "UNKNOWN", None, None
+    try:
+        translator, mapped = translate(attributes, events)
+    except Exception as exc:  # a translator's bug must not cost the span
+        attributes[TRANSLATOR_ERROR] = f"{type(exc).__name__}: {exc}"[:MAX_TAG_VALUE_CHARS]
+    else:
+        if translator:
+            attributes[TRANSLATED_BY] = translator
+            span_type, inputs, outputs = mapped.span_type, mapped.inputs, mapped.outputs
+            for key, tokens in mapped.usage.items():
+                attributes.setdefault(key, tokens)
+            if mapped.cost is not None:
+                attributes.setdefault(COST_ATTRIBUTE, mapped.cost)
+            elif mapped.model and mapped.usage:
+                _estimate_cost(attributes, mapped.model)
+    if scope:
+        attributes.setdefault(SCOPE_ATTRIBUTE, scope)
+    parent = otlp_span.parent_span_id
+    end = otlp_span.end_time_unix_nano
+    return Span(
+        trace_id=trace_id,
+        span_id=otlp_span.span_id.hex(),
+        parent_id=parent.hex() if parent else None,
+        name=storable_text(otlp_span.name)[:MAX_NAME_CHARS],
+        span_type=span_type,
+        start_time_ns=otlp_span.start_time_unix_nano,
+        end_time_ns=end or None,
+        status=SpanStatus(
+            status_code=_STATUS.get(otlp_span.status.code, SpanStatusCode.UNSET),
+            description=storable_text(otlp_span.status.message),
+        ),
+        inputs=redact(inputs, ("inputs",)),
+        outputs=redact(outputs, ("outputs",)),
+        attributes=redact(attributes),
+        events=tuple(
+            SpanEvent(name=e.name, timestamp_ns=e.timestamp_ns, attributes=redact(e.attributes))
+            for e in events
+        ),
+    )
+
+
+def _estimate_cost(attributes: dict[str, Any], model: str) -> None:
+    from evaltrace.integrations.openai.pricing import estimate_cost
+
+    cost = estimate_cost(
+        model,
+        attributes.get("gen_ai.usage.input_tokens"),
+        attributes.get("gen_ai.usage.output_tokens"),
+    )
+    if cost is not None:
+        attributes.setdefault(COST_ATTRIBUTE, cost)
+
+
+def _part(trace_id: str, spans: list[Span], metadata: dict[str, str]) -> Trace:
+    """The spans of one trace in this request; the summary is its root's when the root is
+    among them (no parent), else the trace is IN_PROGRESS for now."""
+    unique = list({span.span_id: span for span in spans}.values())  # a span sent twice
+    unique.sort(key=lambda span: span.start_time_ns)
+    root = next((span for span in unique if span.parent_id is None), None)
+    if root is not None:
+        summary = root_summary(root)
+    else:
+        summary = {
+            "request_time": unique[0].start_time_ns // 1_000_000,
+            "execution_duration": None,
+            "state": TraceState.IN_PROGRESS,
+        }
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id="",
+        trace_metadata=redact(metadata),
+        **summary,
+        **usage_of(unique),
+    )
+    return Trace(info=info, data=TraceData(spans=tuple(unique)))
+
+
+def _metadata(resource: dict[str, Any]) -> dict[str, str]:
+    """Resource attributes as trace metadata (strings; other values as their JSON text)."""
+    metadata = {}
+    for key, value in resource.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        metadata[key[:MAX_TAG_KEY_CHARS]] = storable_text(text)[:MAX_TAG_VALUE_CHARS]
+    return metadata
+
+
+def _value(value: Any) -> Any:
+    """An OTLP AnyValue as a plain value."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return storable_text(value.string_value)
+    if kind == "int_value" or kind == "bool_value":
+        return getattr(value, kind)
+    if kind == "double_value":
+        number = value.double_value
+        return number if math.isfinite(number) else str(number)
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None

@@ -1,0 +1,138 @@
+"""OTLP trace ingestion: a request body in, its spans stored, the OTLP/HTTP response out.
+
+Accepted means durable: the spans are committed to the store before the answer is 200. At most
+``otlp_max_pending`` requests are written at once; one more is answered 429 with Retry-After
+(the exporters retry), and a store that cannot be reached is answered 503 with Retry-After,
+so nothing is accepted and then lost.
+
+The experiment of a trace new to the store: the resource attribute ``evaltrace.experiment``,
+else the ``x-evaltrace-experiment`` header, else the session's active experiment; each a name
+(created if new) or an id. A stored trace keeps its experiment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+
+from evaltrace._session import Session
+from evaltrace.exceptions import (
+    ExperimentNotFoundError,
+    OTLPDecodeError,
+    RequestTooLargeError,
+    StoreError,
+    StoreUnavailableError,
+)
+from evaltrace.otlp.convert import convert_request
+from evaltrace.otlp.decode import (
+    JSON,
+    decode_request,
+    encode_response,
+    encode_status,
+    media_type,
+)
+from evaltrace.tracer.export import ExperimentRef
+
+__all__ = ["EXPERIMENT_HEADER", "Answer", "Ingest"]
+
+EXPERIMENT_HEADER = "x-evaltrace-experiment"
+_RETRY_BUSY_S = 1
+_RETRY_STORE_S = 5
+# google.rpc.Code values for the Status bodies of error answers.
+_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _INTERNAL, _UNAVAILABLE = 3, 8, 13, 14
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: int = 0
+
+
+class Ingest:
+    """Stores OTLP trace requests through a session's store (thread-safe)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._pending = threading.BoundedSemaphore(session.settings.otlp_max_pending)
+
+    def handle(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None = None,
+        experiment: str | None = None,
+    ) -> Answer:
+        kind = JSON if media_type(content_type) == JSON else "protobuf"
+        if not self._pending.acquire(blocking=False):
+            return _status(
+                kind,
+                429,
+                _RESOURCE_EXHAUSTED,
+                "too many requests being written: retry",
+                _RETRY_BUSY_S,
+            )
+        try:
+            return self._store(body, content_type, content_encoding, experiment, kind)
+        finally:
+            self._pending.release()
+
+    def _store(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        experiment: str | None,
+        kind: str,
+    ) -> Answer:
+        try:
+            request = decode_request(body, content_type, content_encoding)
+        except RequestTooLargeError as exc:
+            return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
+        except OTLPDecodeError as exc:
+            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
+        converted = convert_request(request)
+        try:
+            parts = [
+                replace(
+                    part,
+                    info=replace(part.info, experiment_id=self._experiment(hint or experiment)),
+                )
+                for hint, group in converted.parts.items()
+                for part in group
+            ]
+            self.session.store().merge_traces(parts)
+        except StoreUnavailableError:
+            return _status(
+                kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S
+            )
+        except ExperimentNotFoundError as exc:
+            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
+        except StoreError:
+            return _status(kind, 500, _INTERNAL, "the store failed; the server log has the details")
+        payload, media = encode_response(kind, converted.rejected, converted.message)
+        return Answer(200, payload, media, accepted=converted.accepted, rejected=converted.rejected)
+
+    def _experiment(self, reference: str | None) -> str:
+        """An experiment name or id to its id (a name not known yet is created)."""
+        session = self.session
+        uri = session.tracking_uri
+        if reference is None:
+            return session.experiment_id(uri)
+        if reference.isdigit():
+            try:
+                return session.resolve_experiment(uri, ExperimentRef(experiment_id=reference))
+            except ExperimentNotFoundError:
+                pass  # a name made of digits
+        return session.resolve_experiment(uri, ExperimentRef(name=reference))
+
+
+def _status(
+    kind: str, status: int, code: int, message: str, retry_after: int | None = None
+) -> Answer:
+    body, media = encode_status(kind, code, message)
+    headers = {} if retry_after is None else {"retry-after": str(retry_after)}
+    return Answer(status, body, media, headers)
