@@ -42,6 +42,7 @@ EXPECTED = {
     "datasets",
     "compare_runs",
     "evaluate",
+    "genai",
     "get_evaluation_run",
     "search_evaluation_runs",
     "openai",
