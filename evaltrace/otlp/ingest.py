@@ -26,6 +26,7 @@ from evaltrace.exceptions import (
 from evaltrace.otlp.convert import convert_request
 from evaltrace.otlp.decode import (
     JSON,
+    PROTOBUF,
     decode_request,
     encode_response,
     encode_status,
@@ -66,7 +67,12 @@ class Ingest:
         content_encoding: str | None = None,
         experiment: str | None = None,
     ) -> Answer:
-        kind = JSON if media_type(content_type) == JSON else "protobuf"
+        given = media_type(content_type)
+        kind = JSON if given == JSON else PROTOBUF
+        if given not in (JSON, PROTOBUF):
+            return _status(
+                kind, 415, _INVALID_ARGUMENT, f"Content-Type must be {PROTOBUF} or {JSON}"
+            )
         if not self._pending.acquire(blocking=False):
             return _status(
                 kind,

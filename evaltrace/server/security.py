@@ -4,8 +4,9 @@
   static files needs ``Authorization: Bearer <token>`` or the cookie the login form sets.
 - CSRF: a state-changing request needs the bearer header (browsers never add it on their own),
   or the ``X-CSRF-Token`` header matching the ``evaltrace_csrf`` cookie (the pages' htmx sends
-  it), or, for ``/api/`` and OTLP's ``/v1/``, a JSON or protobuf body or a DELETE not sent
-  cross-site (browsers preflight those, and the server answers no CORS preflight).
+  it), or, for ``/api/``, a JSON body or a DELETE not sent cross-site (browsers preflight
+  those, and the server answers no CORS preflight). ``/v1/traces`` (OTLP) needs none: it
+  acts on protobuf and JSON bodies only, which no foreign page can send unpreflighted.
 - Who: on a token server the user is the name given at login, in a cookie signed with the
   token (nobody can claim another name without the token); on a loopback server, a name picked
   on the review page (everyone there could run the library as anyone anyway).
@@ -48,9 +49,7 @@ CSRF_HEADER = "x-csrf-token"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _OPEN_PATHS = ("/health", "/login", "/static/")
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-_MACHINE_PATHS = ("/api/", "/v1/")  # the JSON API and OTLP: 401 (not a login page), no cookies
-# Bodies a foreign page cannot send without a CORS preflight, which the server never answers.
-_PREFLIGHTED_TYPES = ("application/json", "application/x-protobuf")
+_MACHINE_PATHS = ("/api/", "/v1/")  # the JSON API and OTLP: 401 (not a login page)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -103,12 +102,16 @@ class Guard:
         cookie = request.cookies.get(CSRF_COOKIE)
         if cookie and tokens_equal(request.headers.get(CSRF_HEADER), cookie):
             return True
+        if request.url.path == "/v1/traces":
+            # OTLP acts only on protobuf or JSON bodies (others get 415, nothing written), and
+            # a foreign page cannot send those without a preflight the server never answers.
+            return True
         if not request.url.path.startswith(_MACHINE_PATHS):
             return False
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return False
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        return request.method == "DELETE" or content_type in _PREFLIGHTED_TYPES
+        return request.method == "DELETE" or content_type == "application/json"
 
     def _refusal(self, request: Request) -> Response | None:
         path = request.url.path
