@@ -55,6 +55,9 @@ class Settings:
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
     # `evaltrace server`: the bearer token it asks for (needed to listen beyond loopback).
     server_token: str | None = field(default=None, repr=False)
+    # Also export evaltrace's own traces over OTLP/HTTP to this URL (else the standard
+    # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, if set); needs evaltrace[otlp].
+    otlp_endpoint: str | None = None
     # `evaltrace server`'s OTLP endpoint: requests written at once; one more is answered 429.
     otlp_max_pending: int = field(default=8, metadata=_positive())
 

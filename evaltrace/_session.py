@@ -12,6 +12,7 @@ evaluate and annotations. No other module keeps a copy of the URI or of the expe
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import defaultdict
@@ -37,6 +38,7 @@ from evaltrace.tracer.pipeline import Pipeline
 
 __all__ = ["Session", "StoreExporter", "current_session", "get_session", "install_session"]
 
+_log = logging.getLogger("evaltrace")
 _DEFAULT_EXPERIMENT = ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
 _READER_FLUSH_TIMEOUT_S = 30.0
 
@@ -57,6 +59,8 @@ class Session:
         self._experiment_ids: dict[tuple[str, ExperimentRef], str] = {}
         self._destination: Destination | None = None  # cached: read as each trace starts
         self._pipeline: Pipeline | None = None
+        self._forwarder: Any = None  # evaltrace.otlp.export.OtlpForwarder, made on first use
+        self._forwarder_for: str | None = None  # the endpoint it was made for
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -194,8 +198,28 @@ class Session:
         return pipeline
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Write every finished trace; False if ``timeout`` seconds ran out first."""
+        """Write every finished trace (and send it over OTLP, if configured); False if
+        ``timeout`` seconds ran out first."""
         return self.pipeline().flush(timeout)
+
+    def otlp_forwarder(self) -> Any:
+        """Where stored traces are also sent over OTLP, or None when no endpoint is set:
+        ``otlp_endpoint``, else ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``. The OTLP code is
+        imported only then (an optional extra, above the session in the layering)."""
+        endpoint = self.settings.otlp_endpoint or os.environ.get(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        )
+        if not endpoint:
+            return None
+        with self._lock:
+            if self._forwarder is None or self._forwarder_for != endpoint:
+                from evaltrace.otlp.export import OtlpForwarder
+
+                if self._forwarder is not None:
+                    self._forwarder.shutdown()
+                self._forwarder = OtlpForwarder(endpoint)
+                self._forwarder_for = endpoint
+            return self._forwarder
 
     def export_stats(self) -> ExportStats:
         """Traces written, spooled, dropped and queued by this session's pipeline so far."""
@@ -206,7 +230,9 @@ class Session:
         """Write this session's finished traces before reading or annotating the store."""
         pipeline = self._pipeline
         if pipeline is not None:
-            pipeline.flush(timeout=_READER_FLUSH_TIMEOUT_S, settle_for_spool=True)
+            pipeline.flush(
+                timeout=_READER_FLUSH_TIMEOUT_S, settle_for_spool=True, exporter_too=False
+            )
 
     def release_connections(self) -> None:
         """Close every store's pooled connections (the stores reconnect on demand)."""
@@ -258,12 +284,28 @@ class StoreExporter:
             session.store(uri).write_traces(traces)
         for uri, spans in appended.items():  # after the traces they belong to
             session.store(uri).append_spans(spans)
+        self._forward([item.trace for item in batch])
+
+    def _forward(self, traces: list[Trace]) -> None:
+        """Stored traces also over OTLP, if configured; its failures never reach the writer
+        (the store has the traces: that is the promise kept)."""
+        try:
+            forwarder = self._session.otlp_forwarder()
+            if forwarder is not None:
+                forwarder.forward(traces)
+        except Exception:
+            _log.exception("could not hand traces to the OTLP exporter")
 
     def force_flush(self, timeout: float | None = None) -> bool:
-        return True
+        """Send what the OTLP exporter holds (the store has everything written already)."""
+        forwarder = self._session._forwarder
+        return forwarder is None or forwarder.force_flush(30.0 if timeout is None else timeout)
 
     def shutdown(self) -> None:
-        pass
+        with self._session._lock:
+            forwarder, self._session._forwarder = self._session._forwarder, None
+        if forwarder is not None:
+            forwarder.shutdown()  # sends what it holds
 
 
 # -- the default session ------------------------------------------------------------------------

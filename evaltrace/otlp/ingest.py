@@ -1,6 +1,7 @@
 """OTLP trace ingestion: a request body in, its spans stored, the OTLP/HTTP response out.
 
-Accepted means durable: the spans are committed to the store before the answer is 200. At most
+Accepted means durable: the spans are committed to the store before the answer is 200
+(requests arriving together share one transaction: group_commit.py). At most
 ``otlp_max_pending`` requests are written at once; one more is answered 429 with Retry-After
 (the exporters retry), and a store that cannot be reached is answered 503 with Retry-After,
 so nothing is accepted and then lost.
@@ -32,6 +33,7 @@ from evaltrace.otlp.decode import (
     encode_status,
     media_type,
 )
+from evaltrace.otlp.group_commit import GroupCommit
 from evaltrace.tracer.export import ExperimentRef
 
 __all__ = ["EXPERIMENT_HEADER", "Answer", "Ingest"]
@@ -59,6 +61,7 @@ class Ingest:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._pending = threading.BoundedSemaphore(session.settings.otlp_max_pending)
+        self._commits = GroupCommit(lambda parts: self.session.store().merge_traces(parts))
 
     def handle(
         self,
@@ -110,7 +113,7 @@ class Ingest:
                 for hint, group in converted.parts.items()
                 for part in group
             ]
-            self.session.store().merge_traces(parts)
+            self._commits.write(parts)
         except StoreUnavailableError:
             return _status(
                 kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S

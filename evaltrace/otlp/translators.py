@@ -9,6 +9,8 @@ Chat calls are normalized to the OpenAI chat shape evaltrace's own autolog store
 ``{"model", "messages": [...]}``, outputs ``{"choices": [{"message": ...}]}``), so the UI's
 conversation view, previews and dataset records read every source the same way.
 
+- ``evaltrace`` — evaltrace's own OTLP export (``evaltrace.span.type``, ``input.value`` /
+  ``output.value`` as JSON): a trace sent from one evaltrace to another arrives as it was.
 - ``mlflow`` — MLflow's span attributes (``mlflow.spanType``, ``mlflow.spanInputs``,
   ``mlflow.spanOutputs``, ``mlflow.chat.tokenUsage``), JSON text.
 - ``openinference`` — Arize OpenInference (``openinference.span.kind``, ``input.value`` /
@@ -137,6 +139,25 @@ def _model(attributes: Mapping[str, Any], *keys: str) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+# -- evaltrace's own export (otlp/export.py) ------------------------------------------------------
+
+
+def _evaltrace_applies(attributes: Mapping[str, Any]) -> bool:
+    return "evaltrace.span.type" in attributes
+
+
+def _evaltrace(attributes: Mapping[str, Any], events: Sequence[SpanEvent]) -> Mapped:
+    def payload(key: str) -> Any:
+        value = attributes.get(f"{key}.value")
+        return _json(value) if attributes.get(f"{key}.mime_type") == "application/json" else value
+
+    return Mapped(
+        span_type=str(attributes["evaltrace.span.type"]),
+        inputs=payload("input"),
+        outputs=payload("output"),
+    )
 
 
 # -- mlflow -------------------------------------------------------------------------------------
@@ -422,6 +443,7 @@ def _arguments(value: Any) -> str:
 _Translator = tuple[str, Callable[[Mapping[str, Any]], bool], Callable[..., Mapped]]
 # The first that applies maps the span: the most specific conventions first.
 _TRANSLATORS: tuple[_Translator, ...] = (
+    ("evaltrace/1", _evaltrace_applies, _evaltrace),
     ("mlflow/1", _mlflow_applies, _mlflow),
     ("openinference/1", _openinference_applies, _openinference),
     ("openllmetry/1", _openllmetry_applies, _openllmetry),

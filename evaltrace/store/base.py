@@ -40,10 +40,10 @@ class TraceStore(ABC):
 
     @abstractmethod
     def merge_traces(self, traces: Sequence[Trace]) -> None:
-        """Store parts of traces (OTLP batches: any order, maybe re-sent), one part per trace,
-        in one transaction: a new trace as given, a stored one grown by the part's spans, its
-        summary from the part holding its root (a part without it is IN_PROGRESS), its usage
-        summed again."""
+        """Store parts of traces (OTLP batches: any order, maybe re-sent) in one
+        transaction: a new trace as given, a stored one grown by the part's spans, its summary
+        from the part holding its root (a part without it is IN_PROGRESS), its usage summed
+        again."""
 
     @abstractmethod
     def get_trace(self, trace_id: str) -> Trace:

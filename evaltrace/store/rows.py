@@ -19,6 +19,7 @@ from evaltrace.entities import (
     TraceInfo,
     TraceState,
 )
+from evaltrace.entities.attribute_keys import is_indexed_attribute
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 
 __all__ = [
@@ -152,6 +153,7 @@ def span_attribute_rows(span: Span) -> list[Row]:
     return [
         (trace_id, span_id, key[:MAX_TAG_KEY_CHARS], *_scalar(value))
         for key, value in span.attributes.items()
+        if is_indexed_attribute(key)
     ]
 
 

@@ -209,46 +209,58 @@ class SqlStore(TraceStore):
             self._sum_usage_again(connection, trace_ids)
 
     def merge_traces(self, traces: Sequence[Trace]) -> None:
-        """Traces that arrive in parts (OTLP batches, in any order, maybe twice), one part per
-        trace id here, in one transaction. A trace not stored yet is written as given. One
-        stored already keeps its experiment and gets the part's new spans (re-sent ones are
-        ignored), tags and metadata; its summary (name, times, state, previews) from the part
-        when the part holds its root (state not IN_PROGRESS), and its token usage and cost
-        summed again over all its stored spans."""
+        """Traces that arrive in parts (OTLP batches, in any order, maybe twice), in one
+        transaction. A trace not stored yet is written as given. One stored already keeps its
+        experiment and gets the part's new spans (re-sent ones are ignored), tags and
+        metadata; its summary (name, times, state, previews) from the part when the part holds
+        its root (state not IN_PROGRESS), and its token usage and cost summed again over all
+        its stored spans. Several parts of one trace are merged one after the other."""
         if not traces:
             return
+        rounds: list[list[Trace]] = []  # the k-th part of each trace goes in round k
+        seen: dict[str, int] = {}
+        for trace in traces:
+            k = seen[trace.info.trace_id] = seen.get(trace.info.trace_id, -1) + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append(trace)
+        created = 0
         with self._write() as connection:
-            stored = self._stored_trace_ids(connection, [t.info.trace_id for t in traces])
-            new = [t for t in traces if t.info.trace_id not in stored]
-            parts = [t for t in traces if t.info.trace_id in stored]
-            self._insert_rows(connection, _rows_of(new))
-            if not parts:
-                return
-            tables = _rows_of(parts)
-            tables[models.traces.name] = []
-            self._insert_rows(connection, tables)
-            t = models.traces
-            for part in parts:
-                if part.info.state is TraceState.IN_PROGRESS:
-                    continue
-                trace_row = dict(zip(rows.TRACE_COLUMNS, rows.trace_to_rows(part)[0]))
-                summary = {key: trace_row[key] for key in _ROOT_SUMMARY_COLUMNS}
-                connection.execute(
-                    update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
-                )
-            self._sum_usage_again(
-                connection,
-                sorted(
-                    part.info.trace_id
-                    for part in parts
-                    if any(
-                        key in span.attributes
-                        for span in part.data.spans
-                        for key in _SUMMED_ATTRIBUTES
-                    )
-                ),
+            for parts in rounds:
+                created += self._merge_round(connection, parts)
+        self._counted_for_analyze(created)
+
+    def _merge_round(self, connection: Connection, traces: list[Trace]) -> int:
+        """Merge parts of distinct traces; returns how many traces were new."""
+        stored = self._stored_trace_ids(connection, [t.info.trace_id for t in traces])
+        new = [t for t in traces if t.info.trace_id not in stored]
+        parts = [t for t in traces if t.info.trace_id in stored]
+        self._insert_rows(connection, _rows_of(new))
+        if not parts:
+            return len(new)
+        tables = _rows_of(parts)
+        tables[models.traces.name] = []
+        self._insert_rows(connection, tables)
+        t = models.traces
+        for part in parts:
+            if part.info.state is TraceState.IN_PROGRESS:
+                continue
+            trace_row = dict(zip(rows.TRACE_COLUMNS, rows.trace_to_rows(part)[0]))
+            summary = {key: trace_row[key] for key in _ROOT_SUMMARY_COLUMNS}
+            connection.execute(
+                update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
             )
-        self._counted_for_analyze(len(new))
+        self._sum_usage_again(
+            connection,
+            sorted(
+                part.info.trace_id
+                for part in parts
+                if any(
+                    key in span.attributes for span in part.data.spans for key in _SUMMED_ATTRIBUTES
+                )
+            ),
+        )
+        return len(new)
 
     def _stored_trace_ids(self, connection: Connection, trace_ids: Sequence[str]) -> set[str]:
         t = models.traces

@@ -67,8 +67,17 @@ class Pipeline:
         process_exit.on_runtime_created()
         return pipeline
 
-    def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
-        return self.writer.flush(timeout, settle_for_spool=settle_for_spool)
+    def flush(
+        self,
+        timeout: float | None = None,
+        *,
+        settle_for_spool: bool = False,
+        exporter_too: bool = True,
+    ) -> bool:
+        """Write every finished trace, then (``exporter_too``) let the exporter send on what it
+        holds itself (OTLP). Readers only need the first: they read the store."""
+        written = self.writer.flush(timeout, settle_for_spool=settle_for_spool)
+        return (not exporter_too or self.exporter.force_flush(timeout)) and written
 
     def add_span_processor(self, processor: SpanProcessor) -> None:
         self.provider.add_span_processor(processor)
