@@ -140,9 +140,12 @@ def _secret_keys(mapping: dict[Any, Any], keys: re.Pattern[str]) -> frozenset[st
     return found
 
 
-# Keys the reference system reserves for identifiers, never secrets: the conversation a trace
-# belongs to and its end user (their values are still scanned for credentials).
-IDENTIFIER_KEYS = frozenset({"mlflow.trace.session", "mlflow.trace.user"})
+# Keys that hold identifiers, never secrets: the conversation a trace belongs to and its end
+# user, as the reference system and the OpenInference / OpenTelemetry GenAI conventions name
+# them (their values are still scanned for credentials).
+IDENTIFIER_KEYS = frozenset(
+    {"mlflow.trace.session", "mlflow.trace.user", "session.id", "user.id", "gen_ai.conversation.id"}
+)
 
 
 def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
