@@ -233,11 +233,44 @@ def _preview(override: str | None, value: Any, text: str | None) -> str | None:
         return _clip(override, PREVIEW_CHARS)
     if value is None:
         return None
+    said = _chat_text(value)
+    if said is not None:
+        return _clip(said, PREVIEW_CHARS)
     if isinstance(value, str):
         text = value
     elif text is None:
         text = json.dumps(value, ensure_ascii=False)
     return _clip(text, PREVIEW_CHARS)
+
+
+def _chat_text(value: Any) -> str | None:
+    """For a chat call (OpenAI's shape), what a person reads: the request's last user
+    message, or the response's first answer. None for anything else."""
+    if not isinstance(value, dict):
+        return None
+    messages = value.get("messages")
+    if isinstance(messages, list):
+        for message in reversed(messages):
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _content_text(message.get("content"))
+        return None
+    choices = value.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict):
+            return _content_text(message.get("content"))
+    return None
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        texts = [
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        ]
+        return "\n".join(texts) if texts else None
+    return None
 
 
 def _clip(text: str | None, limit: int) -> str | None:

@@ -200,3 +200,25 @@ def test_global_provider_opt_in_adopts_other_instrumentation() -> None:
     root = trace.data._get_root_span()
     assert root is not None and query.parent_id == root.span_id
     assert query.attributes == {"db.system": "sqlite"}
+
+
+def test_chat_previews_are_what_a_person_reads() -> None:
+    """A chat call's request preview is its last user message and its response preview the
+    answer (not the first 1,000 characters of the JSON, mostly the system prompt)."""
+
+    @evaltrace.trace(span_type="CHAT_MODEL")
+    def chat(messages: list, model: str) -> dict:
+        return {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Ja."}}]}
+
+    chat(
+        [
+            {"role": "system", "content": "You are a helpful assistant. " * 60},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+            {"role": "user", "content": [{"type": "text", "text": "Geht das?"}]},
+        ],
+        model="gpt-4o",
+    )
+    info = last_trace().info
+    assert info.request_preview == "Geht das?"
+    assert info.response_preview == "Ja."
