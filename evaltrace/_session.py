@@ -226,6 +226,30 @@ class Session:
         pipeline = self._pipeline
         return ExportStats() if pipeline is None else pipeline.writer.stats()
 
+    def attach_to_running_traces(self, assessments: Sequence[Any]) -> list[Any]:
+        """Assessments of traces still running in this process are kept to be written with
+        their trace (the reference lets you log on the current trace); returns the others."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return list(assessments)
+        by_trace: dict[str, list[Any]] = defaultdict(list)
+        for assessment in assessments:
+            by_trace[assessment.trace_id].append(assessment)
+        remaining: list[Any] = []
+        for trace_id, group in by_trace.items():
+            otel_id = _otel_trace_id(trace_id)
+            if otel_id is None or not pipeline.assembler.attach_assessments(otel_id, group):
+                remaining.extend(group)
+        return remaining
+
+    def tag_running_trace(self, trace_id: str, key: str, value: str) -> bool:
+        """Set a tag on a trace still running in this process; False if it is not running."""
+        pipeline = self._pipeline
+        otel_id = _otel_trace_id(trace_id)
+        if pipeline is None or otel_id is None:
+            return False
+        return pipeline.assembler.tag_running(otel_id, key, value)
+
     def flush_for_readers(self) -> None:
         """Write this session's finished traces before reading or annotating the store."""
         pipeline = self._pipeline
@@ -257,6 +281,17 @@ class Session:
             engine = getattr(store, "engine", None)
             if engine is not None:
                 engine.dispose(close=False)
+
+
+def _otel_trace_id(trace_id: str) -> int | None:
+    """``tr-<32 hex digits>`` as OpenTelemetry's integer id; None for any other id."""
+    digits = trace_id[3:] if trace_id.startswith("tr-") else ""
+    if len(digits) != 32:
+        return None
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
 
 
 class StoreExporter:

@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 __all__ = [
     "PagedList",
     "configure",
+    "delete_trace_tag",
     "delete_traces",
     "get_experiment_by_name",
     "get_trace",
     "get_tracking_uri",
     "search_traces",
     "set_experiment",
+    "set_trace_tag",
     "set_tracking_uri",
 ]
 
@@ -68,6 +70,8 @@ def configure(
     spool_dir: str | None = _UNSET,
     spool_max_bytes: int = _UNSET,
     server_token: str | None = _UNSET,
+    otlp_endpoint: str | None = _UNSET,
+    otlp_max_pending: int = _UNSET,
 ) -> Settings:
     """Set settings in code (they win over ``EVALTRACE_*`` variables); returns the settings in
     force. Each value is checked first (type and range): a bad one raises
@@ -104,6 +108,42 @@ def get_trace(trace_id: str) -> Trace:
     session = get_session()
     session.flush_for_readers()
     return session.store().get_trace(trace_id)
+
+
+def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
+    """Set a tag on a trace: a stored one, or one still running in this process (then it is
+    written with the trace). Values other than strings are stored as their JSON text."""
+    require_text(trace_id, "trace_id")
+    key, text = _tag(key, value)
+    session = get_session()
+    if session.tag_running_trace(trace_id, key, text):
+        return
+    session.flush_for_readers()
+    session.store().set_trace_tag(trace_id, key, text)
+
+
+def delete_trace_tag(trace_id: str, key: str) -> None:
+    """Remove a tag from a stored trace (``NotFoundError`` if it has none by that key)."""
+    require_text(trace_id, "trace_id")
+    require_text(key, "key")
+    session = get_session()
+    session.flush_for_readers()
+    session.store().delete_trace_tag(trace_id, key)
+
+
+def _tag(key: Any, value: Any) -> tuple[str, str]:
+    from evaltrace._json import dumps_json
+    from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+
+    require_text(key, "key")
+    if len(key) > MAX_TAG_KEY_CHARS:
+        raise InvalidArgumentError(f"tag key is longer than {MAX_TAG_KEY_CHARS} characters")
+    text = value if isinstance(value, str) else dumps_json(value)
+    if len(text) > MAX_TAG_VALUE_CHARS:
+        raise InvalidArgumentError(
+            f"tag {key!r}: the value is longer than {MAX_TAG_VALUE_CHARS} characters"
+        )
+    return key, text
 
 
 def delete_traces(

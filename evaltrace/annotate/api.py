@@ -27,6 +27,7 @@ __all__ = [
     "delete_assessment",
     "get_assessment",
     "get_assessment_history",
+    "log_assessment",
     "log_expectation",
     "log_expectations",
     "log_feedback",
@@ -35,7 +36,15 @@ __all__ = [
     "update_assessment",
 ]
 
-_UNSET: Any = object()
+
+class _Unchanged:
+    """The default of update_assessment's fields: keep what the assessment has."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+_UNSET: Any = _Unchanged()
 _EXPECTATION_FIELDS = {"trace_id", "name", "value", "source", "metadata", "span_id"}
 _FEEDBACK_FIELDS = _EXPECTATION_FIELDS | {"rationale", "error"}
 
@@ -123,9 +132,10 @@ def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> 
         if unknown:
             raise InvalidArgumentError(f"{where}unknown field(s) {', '.join(unknown)}")
         built.append(_build(kind, dict(record), where, now))
-    if built:
+    remaining = get_session().attach_to_running_traces(built) if built else []
+    if remaining:
         get_session().flush_for_readers()
-        get_session().store().log_assessments(built)
+        get_session().store().log_assessments(remaining)
     return built
 
 
@@ -256,7 +266,10 @@ def override_feedback(
             "name": old.name,
             "value": value,
             "rationale": rationale,
-            "source": source,
+            "source": source
+            or AssessmentSource(  # a correction is a person's, by default
+                source_type=AssessmentSourceType.HUMAN, source_id=current_user()
+            ),
             "metadata": metadata,
             "span_id": old.span_id,
         },
@@ -271,15 +284,29 @@ def override_feedback(
 def update_assessment(
     trace_id: str,
     assessment_id: str,
+    assessment: Assessment | None = None,
     *,
     value: Any = _UNSET,
     rationale: Any = _UNSET,
     metadata: Any = _UNSET,
     source: AssessmentSource | None = None,
 ) -> Assessment:
-    """Change an assessment. An expectation keeps its history (a new row overrides the old);
-    a feedback is changed in place (use ``override_feedback`` to keep the old judgment)."""
+    """Change an assessment: give the new ``value`` (``rationale``, ``metadata``, ``source``),
+    or, as the reference does, an ``assessment`` built with them (``Feedback(value=...)``).
+    The new version overrides the old one, which stays in ``get_assessment_history``."""
     old = get_assessment(trace_id, assessment_id)
+    if assessment is not None:
+        if not isinstance(assessment, type(old)):
+            raise InvalidArgumentError(
+                f"assessment {assessment_id!r} is a {old.kind}: update it with "
+                f"{type(old).__name__}(...), not {type(assessment).__name__}(...)"
+            )
+        value = assessment.value
+        metadata = assessment.metadata or _UNSET
+        if assessment.source.source_id != "default":  # not the constructor's default
+            source = source or assessment.source
+        if isinstance(assessment, Feedback):
+            rationale = assessment.rationale
     if rationale is not _UNSET and not isinstance(old, Feedback):
         raise InvalidArgumentError("rationale applies to feedback only")
     record: dict[str, Any] = {
@@ -293,20 +320,32 @@ def update_assessment(
     if isinstance(old, Feedback):
         record["rationale"] = old.rationale if rationale is _UNSET else rationale
         record["error"] = old.error if value is _UNSET else None
-    built = _build(type(old), record, "", _now_ms())
-    if isinstance(old, Expectation):
-        new = replace(built, overrides=old.assessment_id)
-        get_session().store().supersede_assessment(old, new)
-        return new
-    changed = replace(
-        built,
-        assessment_id=old.assessment_id,
-        create_time_ms=old.create_time_ms,
-        overrides=old.overrides,
-        valid=old.valid,
-    )
-    get_session().store().replace_assessment(changed)
-    return changed
+        if isinstance(assessment, Feedback) and assessment.error is not None:
+            record["error"] = assessment.error
+    new = replace(_build(type(old), record, "", _now_ms()), overrides=old.assessment_id)
+    get_session().store().supersede_assessment(old, new)
+    return new
+
+
+def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
+    """Log a ``Feedback`` or ``Expectation`` built beforehand (the reference's
+    ``mlflow.log_assessment``), on ``trace_id``; returns it as stored (id and times set)."""
+    if not isinstance(assessment, (Feedback, Expectation)):
+        raise InvalidArgumentError(
+            f"assessment must be a Feedback or an Expectation, got {type(assessment).__name__}"
+        )
+    record: dict[str, Any] = {
+        "trace_id": trace_id,
+        "name": assessment.name,
+        "value": assessment.value,
+        "source": assessment.source,
+        "metadata": assessment.metadata,
+        "span_id": assessment.span_id,
+    }
+    if isinstance(assessment, Feedback):
+        record.update(rationale=assessment.rationale, error=assessment.error)
+        return log_feedbacks([record])[0]
+    return log_expectations([record])[0]
 
 
 def delete_assessment(trace_id: str, assessment_id: str) -> None:

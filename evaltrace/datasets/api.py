@@ -115,7 +115,7 @@ def get_dataset(
 
 
 def search_datasets(
-    experiment_ids: Sequence[str] | None = None,
+    experiment_ids: str | Sequence[str] | None = None,
     filter_string: str | None = None,
     max_results: int | None = None,
     order_by: Sequence[str] | None = None,
@@ -123,6 +123,8 @@ def search_datasets(
     """Datasets matching ``filter_string`` (the search_traces language over ``name``,
     ``dataset_id``, ``created_time``, ``last_update_time`` and ``tags.<key>``)."""
     require_count(max_results, "max_results")
+    if isinstance(experiment_ids, str):  # one id, as create_dataset and search_traces take it
+        experiment_ids = [experiment_ids]
     condition = parse_filter(filter_string, DATASETS)
     order = parse_order_by(order_by, DATASETS)
     infos = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -76,17 +77,34 @@ class Assessment:
 
     kind: ClassVar[str] = ""
 
-    assessment_id: str
-    trace_id: str
-    name: str
-    value: Any
-    source: AssessmentSource
-    create_time_ms: int
-    last_update_time_ms: int
+    # Built as the reference builds them, ``Feedback(name="relevance", value=1.0)`` (a scorer's
+    # result, or what ``log_assessment`` logs): ids and times are filled in when logged.
+    assessment_id: str = ""
+    trace_id: str = ""
+    name: str = ""
+    value: Any = None
+    source: AssessmentSource = None  # type: ignore[assignment] # default set in __post_init__
+    create_time_ms: int = 0
+    last_update_time_ms: int = 0
     span_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     overrides: str | None = None
     valid: bool = True
+
+    def __post_init__(self) -> None:
+        if self.source is None:  # the reference's defaults: a person's ground truth, code's verdict
+            default = (
+                AssessmentSourceType.HUMAN
+                if self.kind == "expectation"
+                else AssessmentSourceType.CODE
+            )
+            object.__setattr__(
+                self, "source", AssessmentSource(source_type=default, source_id="default")
+            )
+        if not self.create_time_ms:
+            object.__setattr__(self, "create_time_ms", int(time.time() * 1000))
+        if not self.last_update_time_ms:
+            object.__setattr__(self, "last_update_time_ms", self.create_time_ms)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,6 +162,19 @@ class Feedback(Assessment):
 
     rationale: str | None = None
     error: AssessmentError | None = None
+
+    def __post_init__(self) -> None:
+        Assessment.__post_init__(self)
+        if not self.name:
+            object.__setattr__(self, "name", "feedback")  # the reference's default name
+        if isinstance(self.error, BaseException):  # Feedback(error=exc), as the reference takes
+            object.__setattr__(
+                self,
+                "error",
+                AssessmentError(
+                    error_code=type(self.error).__name__, error_message=str(self.error)
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         data = Assessment.to_dict(self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import traceback
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -31,10 +33,26 @@ class SpanStatusCode(str, Enum):
     ERROR = "ERROR"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class SpanStatus:
+    """A span's status: ``SpanStatus("OK")``, ``SpanStatus(SpanStatusCode.ERROR, "why")``."""
+
     status_code: SpanStatusCode = SpanStatusCode.UNSET
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status_code, SpanStatusCode):
+            try:
+                code = SpanStatusCode(str(self.status_code).upper())
+            except ValueError:
+                from evaltrace.exceptions import InvalidArgumentError
+
+                raise InvalidArgumentError(
+                    f"status_code must be one of OK, ERROR, UNSET; got {self.status_code!r}"
+                ) from None
+            object.__setattr__(self, "status_code", code)
+        if self.description is None:
+            object.__setattr__(self, "description", "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"status_code": self.status_code.value, "description": self.description}
@@ -47,11 +65,47 @@ class SpanStatus:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SpanEvent:
+    """Something that happened during a span: ``SpanEvent("retry", attributes={...})``. The
+    time is in nanoseconds since the epoch (now, when not given; ``timestamp`` is the
+    reference's name for ``timestamp_ns``)."""
+
     name: str
     timestamp_ns: int
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any]
+
+    def __init__(
+        self,
+        name: str,
+        timestamp_ns: int | None = None,
+        attributes: dict[str, Any] | None = None,
+        *,
+        timestamp: int | None = None,
+    ) -> None:
+        when = timestamp_ns if timestamp_ns is not None else timestamp
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "timestamp_ns", time.time_ns() if when is None else when)
+        object.__setattr__(self, "attributes", dict(attributes or {}))
+
+    @property
+    def timestamp(self) -> int:
+        return self.timestamp_ns
+
+    @classmethod
+    def from_exception(cls, exception: BaseException) -> SpanEvent:
+        """An ``exception`` event as OpenTelemetry records one (type, message, stack trace)."""
+        stack = "".join(
+            traceback.format_exception(type(exception), exception, exception.__traceback__)
+        )
+        return cls(
+            "exception",
+            attributes={
+                "exception.type": type(exception).__name__,
+                "exception.message": str(exception),
+                "exception.stacktrace": stack,
+            },
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "timestamp_ns": self.timestamp_ns, "attributes": self.attributes}

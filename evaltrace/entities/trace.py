@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -152,15 +153,23 @@ class Trace:
 
     def search_spans(
         self,
-        name: str | None = None,
+        name: str | re.Pattern[str] | None = None,
         span_type: str | None = None,
         span_id: str | None = None,
     ) -> list[Span]:
-        """Spans matching every given criterion (``None`` matches anything)."""
+        """Spans matching every given criterion (``None`` matches anything); ``name`` is a
+        name or a compiled regular expression the whole name must match."""
         return [
             span
             for span in self.data.spans
-            if (name is None or span.name == name)
+            if (
+                name is None
+                or (
+                    name.fullmatch(span.name) is not None
+                    if isinstance(name, re.Pattern)
+                    else span.name == name
+                )
+            )
             and (span_type is None or span.span_type == str(span_type))
             and (span_id is None or span.span_id == span_id)
         ]

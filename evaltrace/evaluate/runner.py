@@ -166,7 +166,7 @@ def _score(
 
         trace = evaltrace.get_trace(trace_id)
     arguments["trace"] = trace
-    scores = [score for item in scorers for score in item.run(arguments)]
+    scores = [score for item in scorers for score in item.judge(arguments)]
     return _Outcome(row, trace_id, outputs, error, scores)
 
 

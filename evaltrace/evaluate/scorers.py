@@ -31,23 +31,49 @@ class Score:
 
 
 class Scorer:
-    """Base class: subclasses implement ``score(**arguments)``; ``name`` names the metric."""
+    """Base class of scorers. A subclass implements ``score(**arguments)`` or, as the
+    reference's subclasses do, ``__call__(self, *, inputs, outputs, expectations, trace)``
+    (any subset, by name); ``name`` names the metric: ``MyScorer(name="tone")``."""
 
     name: str = "scorer"
+
+    def __init__(self, name: str | None = None, **_: Any) -> None:
+        if name is not None:
+            self.name = name
 
     def source(self) -> AssessmentSource:
         return AssessmentSource(source_type=AssessmentSourceType.CODE, source_id=self.name)
 
     def parameters(self) -> tuple[str, ...]:
+        """The arguments the scorer takes, read from its ``__call__`` when a subclass
+        defines one (else all four)."""
+        if type(self).__call__ is not Scorer.__call__:
+            taken = inspect.signature(self.__call__).parameters
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken.values()):
+                return tuple(name for name in ARGUMENTS if name in taken)
         return ARGUMENTS
 
     def score(self, **arguments: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines neither score() nor __call__()")
 
-    def run(self, arguments: dict[str, Any]) -> list[Score]:
-        """Call the scorer; its exception becomes a Score with the error (the run goes on)."""
+    def run(
+        self,
+        *,
+        inputs: Any = None,
+        outputs: Any = None,
+        expectations: Any = None,
+        trace: Any = None,
+    ) -> Any:
+        """Judge one record outside ``evaluate()`` (the reference's ``scorer.run``): the
+        scorer's own result, or its exception."""
+        given = {"inputs": inputs, "outputs": outputs, "expectations": expectations, "trace": trace}
+        return self(**{name: given[name] for name in self.parameters()})
+
+    def judge(self, arguments: dict[str, Any]) -> list[Score]:
+        """Call the scorer on one row; its exception becomes a Score with the error (the run
+        goes on)."""
         try:
-            result = self.score(**{name: arguments.get(name) for name in self.parameters()})
+            result = self(**{name: arguments.get(name) for name in self.parameters()})
         except Exception as exc:  # a failing scorer is a finding about that row, not a crash
             return [Score(self.name, error=exc, source=self.source())]
         return self._scores(result)
@@ -65,12 +91,14 @@ class Scorer:
         error = None
         if feedback.error is not None:
             error = RuntimeError(feedback.error.error_message or feedback.error.error_code)
+        unnamed = feedback.name in ("", "feedback")  # the Feedback constructor's default
+        default_source = feedback.source.source_id == "default"
         return Score(
-            feedback.name or self.name,
+            self.name if unnamed else feedback.name,
             value=feedback.value,
             rationale=feedback.rationale,
             error=error,
-            source=feedback.source or self.source(),
+            source=self.source() if default_source else feedback.source,
         )
 
     def __call__(self, **arguments: Any) -> Any:

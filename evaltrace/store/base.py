@@ -29,7 +29,8 @@ class TraceStore(ABC):
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:
-        """Write finished traces in one transaction. Writing a trace already stored is a no-op."""
+        """Write finished traces, with the assessments logged on them while they ran, in one
+        transaction. Writing a trace already stored is a no-op."""
 
     @abstractmethod
     def append_spans(self, spans: Sequence[Span]) -> None:
@@ -44,6 +45,14 @@ class TraceStore(ABC):
         transaction: a new trace as given, a stored one grown by the part's spans, its summary
         from the part holding its root (a part without it is IN_PROGRESS), its usage summed
         again."""
+
+    @abstractmethod
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """Set (or replace) one tag of a stored trace; ``TraceNotFoundError`` if none."""
+
+    @abstractmethod
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Remove one tag; ``NotFoundError`` if the trace has no such tag."""
 
     @abstractmethod
     def get_trace(self, trace_id: str) -> Trace:

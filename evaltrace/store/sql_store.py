@@ -39,6 +39,7 @@ from evaltrace.exceptions import (
     AssessmentNotFoundError,
     ExperimentNotFoundError,
     InvalidArgumentError,
+    NotFoundError,
     StoreError,
     StoreUnavailableError,
     TraceNotFoundError,
@@ -192,8 +193,11 @@ class SqlStore(TraceStore):
         if not traces:
             return
         tables = _rows_of(traces)
+        logged_while_running = [a for trace in traces for a in trace.info.assessments]
         with self._write() as connection:
             self._insert_rows(connection, tables)
+            if logged_while_running:
+                assessment_sql.insert_assessments(connection, logged_while_running)
         self._counted_for_analyze(len(traces))
 
     def append_spans(self, spans: Sequence[Span]) -> None:
@@ -302,6 +306,26 @@ class SqlStore(TraceStore):
         self._written_since_analyze += traces
         if self._written_since_analyze >= self._next_analyze:
             self.analyze()
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        t, tags = models.traces, models.trace_tags
+        with self._write() as connection:
+            if (
+                connection.execute(select(t.c.trace_id).where(t.c.trace_id == trace_id)).first()
+                is None
+            ):
+                raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
+            connection.execute(delete(tags).where(tags.c.trace_id == trace_id, tags.c.key == key))
+            connection.execute(tags.insert().values(trace_id=trace_id, key=key, value=value))
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        tags = models.trace_tags
+        with self._write() as connection:
+            gone = connection.execute(
+                delete(tags).where(tags.c.trace_id == trace_id, tags.c.key == key)
+            ).rowcount
+            if not gone:
+                raise NotFoundError(f"trace {trace_id!r} has no tag {key!r}")
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics.

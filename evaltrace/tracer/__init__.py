@@ -7,6 +7,7 @@ from evaltrace.tracer.redact import set_redaction_callback
 from evaltrace.tracer.spans import (
     add_span_processor,
     flush,
+    get_active_trace_id,
     get_current_active_span,
     get_last_active_trace_id,
     recover,
@@ -18,6 +19,7 @@ __all__ = [
     "LiveSpan",
     "add_span_processor",
     "flush",
+    "get_active_trace_id",
     "get_current_active_span",
     "get_last_active_trace_id",
     "recover",

@@ -29,7 +29,7 @@ from evaltrace.entities.limits import (
 )
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.export import FinishedTrace
-from evaltrace.tracer.processor import FinishedSpan, PendingTrace
+from evaltrace.tracer.processor import FinishedSpan, PendingTrace, take_assessments
 from evaltrace.tracer.redact import redact
 from evaltrace.tracer.serialize import to_json
 
@@ -75,6 +75,8 @@ def _appended_spans(pending: PendingTrace) -> Trace:
 
 
 def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
+    # First: from here on, tags and assessments given for the running trace go to the store.
+    logged_while_running = take_assessments(pending)
     trace_id = format_trace_id(pending.otel_trace_id)
     root_span_id = format_span_id(pending.root_span_id)
     spans, root, root_texts = [], None, _NO_TEXTS
@@ -89,17 +91,21 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
     if root.parent_id is not None:
         # The root's parent lives in another process or tracer: it is our root all the same.
         spans = [_without_parent(s) if s is root else s for s in spans]
+    summary = root_summary(
+        root,
+        redact(_preview(pending.request_preview, root.inputs, root_texts[0])),
+        redact(_preview(pending.response_preview, root.outputs, root_texts[1])),
+    )
+    if pending.state is not None:  # update_current_trace(state=...)
+        summary["state"] = TraceState(pending.state)
     info = TraceInfo(
         trace_id=trace_id,
         experiment_id=experiment_id,
-        **root_summary(
-            root,
-            redact(_preview(pending.request_preview, root.inputs, root_texts[0])),
-            redact(_preview(pending.response_preview, root.outputs, root_texts[1])),
-        ),
+        **summary,
         client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
         tags=redact(_string_map(pending.tags)),
         trace_metadata=redact(_string_map(pending.metadata)),
+        assessments=logged_while_running,
         **usage_of(spans),
     )
     return Trace(info=info, data=TraceData(spans=tuple(spans)))

@@ -11,10 +11,10 @@ from opentelemetry.trace import Status, StatusCode
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors
 from evaltrace._validation import require_text, shown
-from evaltrace.entities import SpanStatusCode
+from evaltrace.entities import Span, SpanEvent, SpanStatus, SpanStatusCode
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
-from evaltrace.tracer.convert import format_span_id, format_trace_id
+from evaltrace.tracer.convert import format_span_id, format_trace_id, to_span
 from evaltrace.tracer.serialize import attribute_value, to_json
 
 __all__ = ["LiveSpan", "NoOpSpan", "event_attributes", "record_error"]
@@ -108,10 +108,14 @@ class LiveSpan:
 
     def add_event(
         self,
-        name: str,
+        name: str | SpanEvent,
         attributes: Mapping[str, Any] | None = None,
         timestamp_ns: int | None = None,
     ) -> None:
+        """An event by name (and attributes, time), or a ``SpanEvent``."""
+        if isinstance(name, SpanEvent):
+            event = name
+            name, attributes, timestamp_ns = event.name, event.attributes, event.timestamp_ns
         require_text(name, "event name")
         if timestamp_ns is not None and (
             isinstance(timestamp_ns, bool) or not isinstance(timestamp_ns, int) or timestamp_ns < 0
@@ -123,7 +127,13 @@ class LiveSpan:
         with handle_internal_errors("LiveSpan.add_event"):
             self._span.add_event(name, encoded, timestamp_ns)
 
-    def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None:
+    def set_status(
+        self, status: str | SpanStatusCode | SpanStatus, description: str | None = None
+    ) -> None:
+        """``"OK"`` / ``"ERROR"`` / ``"UNSET"`` (with a description), or a ``SpanStatus``."""
+        if isinstance(status, SpanStatus):
+            given = status
+            status, description = given.status_code, description or given.description or None
         try:
             code = SpanStatusCode(status)
         except ValueError:
@@ -134,9 +144,64 @@ class LiveSpan:
         with handle_internal_errors("LiveSpan.set_status"):
             self._span.set_status(Status(_OTEL_STATUS[code], description))
 
-    def record_exception(self, exception: BaseException) -> None:
+    def record_exception(self, exception: BaseException | str) -> None:
+        """An ``exception`` event (type, message, stack trace) and status ERROR; a string is
+        recorded as an ``Exception`` with that message."""
+        if isinstance(exception, str):
+            exception = Exception(exception)
+        if not isinstance(exception, BaseException):
+            raise InvalidArgumentError(
+                f"record_exception takes an exception or a message, got {shown(exception)}"
+            )
         with handle_internal_errors("LiveSpan.record_exception"):
             record_error(self._span, exception)
+
+    # -- reading it back: the span as it will be stored (values decoded, secrets redacted) --
+
+    def _as_stored(self) -> Span:
+        context = self._span.get_span_context()
+        from evaltrace.tracer.processor import FinishedSpan
+
+        return to_span(FinishedSpan.of(self._span, context), self.trace_id)
+
+    @property
+    def parent_id(self) -> str | None:
+        parent = self._span.parent
+        return None if parent is None else format_span_id(parent.span_id)
+
+    @property
+    def span_type(self) -> str:
+        return self._as_stored().span_type
+
+    @property
+    def status(self) -> SpanStatus:
+        return self._as_stored().status
+
+    @property
+    def inputs(self) -> Any:
+        return self._as_stored().inputs
+
+    @property
+    def outputs(self) -> Any:
+        return self._as_stored().outputs
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return self._as_stored().attributes
+
+    @property
+    def events(self) -> tuple[SpanEvent, ...]:
+        return self._as_stored().events
+
+    @property
+    def start_time_ns(self) -> int:
+        return self._span.start_time or 0
+
+    def get_attribute(self, key: str) -> Any:
+        return self._as_stored().attributes.get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._as_stored().to_dict()
 
     def __repr__(self) -> str:
         return f"LiveSpan(name={self.name!r}, span_id={self.span_id!r}, trace_id={self.trace_id!r})"
@@ -169,5 +234,21 @@ class NoOpSpan:
         attributes: Mapping[str, Any] | None = None,
         timestamp_ns: int | None = None,
     ) -> None: ...
-    def set_status(self, status: str | SpanStatusCode, description: str | None = None) -> None: ...
-    def record_exception(self, exception: BaseException) -> None: ...
+    def set_status(
+        self, status: str | SpanStatusCode | SpanStatus, description: str | None = None
+    ) -> None: ...
+    def record_exception(self, exception: BaseException | str) -> None: ...
+    def get_attribute(self, key: str) -> Any:
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+    parent_id = None
+    span_type = "UNKNOWN"
+    status = SpanStatus()
+    inputs = None
+    outputs = None
+    attributes: dict[str, Any] = {}  # noqa: RUF012 - read-only stand-in
+    events: tuple[SpanEvent, ...] = ()
+    start_time_ns = 0

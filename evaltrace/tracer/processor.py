@@ -20,7 +20,7 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error, logger
 from evaltrace.tracer.export import Destination
 
-__all__ = ["FinishedSpan", "PendingTrace", "TraceAssembler"]
+__all__ = ["FinishedSpan", "PendingTrace", "TraceAssembler", "take_assessments"]
 
 
 class FinishedSpan(NamedTuple):
@@ -75,9 +75,24 @@ class PendingTrace:
     response_preview: str | None = None
     client_request_id: str | None = None
     late: bool = False  # spans that ended after their root: appended to the stored trace
+    # Assessments logged while the trace ran, written with it; ``converted`` once the writer
+    # took them (both under _ASSESSMENTS_LOCK: a later one goes to the store directly).
+    assessments: list[Any] = field(default_factory=list)
+    converted: bool = False
+    state: str | None = None  # set by update_current_trace(state=...): wins over the root's
     # Span ids whose end was deferred to the writer's thread and has not happened yet.
     held: set[int] = field(default_factory=set)
     root_ended: bool = False
+
+
+_ASSESSMENTS_LOCK = threading.Lock()
+
+
+def take_assessments(pending: PendingTrace) -> tuple[Any, ...]:
+    """The assessments logged on the trace while it ran; none can join them afterwards."""
+    with _ASSESSMENTS_LOCK:
+        pending.converted = True
+        return tuple(pending.assessments)
 
 
 # Finished traces remembered so that a span ending after its root still finds its trace (a
@@ -97,6 +112,7 @@ class TraceAssembler(SpanProcessor):
         self.finished: OrderedDict[int, tuple[int, Destination]] = OrderedDict()
         self.inherited: set[int] = set()  # trace ids open in the parent when this process forked
         self._held_lock = threading.Lock()  # decisions about traces with deferred ends
+        self._thread_last = threading.local()  # the last trace finished in each thread
 
     # Both hooks run on every span: plain try/except, no context manager, no allocation
     # beyond the PendingTrace of a new trace.
@@ -127,7 +143,7 @@ class TraceAssembler(SpanProcessor):
             pending.spans.append(FinishedSpan.of(span, context))
             is_root = context.span_id == pending.root_span_id
             if is_root:
-                self.last_trace_id = context.trace_id
+                self.last_trace_id = self._thread_last.trace_id = context.trace_id
             if pending.held:  # a deferred end is involved: the app's thread and the writer's
                 with self._held_lock:  # must agree on who hands the trace over, exactly once
                     pending.held.discard(context.span_id)
@@ -149,6 +165,28 @@ class TraceAssembler(SpanProcessor):
             finished.popitem(last=False)
         self._writer.submit(pending)
 
+    def tag_running(self, otel_trace_id: int, key: str, value: str) -> bool:
+        """Tag a trace still running here (under the lock conversion takes its data in)."""
+        with _ASSESSMENTS_LOCK:
+            pending = self.pending.get(otel_trace_id)
+            if pending is None or pending.converted:
+                return False
+            pending.tags[key] = value
+            return True
+
+    def last_in_thread(self) -> int | None:
+        return getattr(self._thread_last, "trace_id", None)
+
+    def attach_assessments(self, otel_trace_id: int, assessments: list[Any]) -> bool:
+        """Keep assessments of a trace still running, to be written with it; False if the
+        trace is not running here (finished traces are in the store, or on their way)."""
+        with _ASSESSMENTS_LOCK:
+            pending = self.pending.get(otel_trace_id)
+            if pending is None or pending.converted:
+                return False
+            pending.assessments.extend(assessments)
+            return True
+
     def hold(self, span: Span) -> bool:
         """``span`` will end later, on the writer's thread (its last attributes are made
         there): its trace waits for it, so that every processor sees the whole span. False if
@@ -160,7 +198,8 @@ class TraceAssembler(SpanProcessor):
                 return False
             pending.held.add(context.span_id)
         if context.span_id == pending.root_span_id:
-            self.last_trace_id = context.trace_id  # finished, as far as the caller knows
+            # Finished, as far as the caller knows.
+            self.last_trace_id = self._thread_last.trace_id = context.trace_id
         return True
 
     def _late(self, span: ReadableSpan, context: SpanContext) -> None:

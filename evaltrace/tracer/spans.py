@@ -175,18 +175,29 @@ def get_current_active_span() -> LiveSpan | None:
     return LiveSpan(span)
 
 
+def get_active_trace_id() -> str | None:
+    """The id of the evaltrace trace running in this context, or None (the reference's
+    ``mlflow.get_active_trace_id``): assessments can be logged on it before it finishes."""
+    span = get_current_active_span()
+    return None if span is None else span.trace_id
+
+
 def update_current_trace(
     tags: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     request_preview: str | None = None,
     response_preview: str | None = None,
     client_request_id: str | None = None,
+    state: str | None = None,
 ) -> None:
-    """Add tags and metadata to the trace running in this context, or set its previews.
+    """Add tags and metadata to the trace running in this context, or set its previews, or
+    its final ``state`` ("OK" or "ERROR", whatever its root's status says).
 
     Keys and values are stored as strings (other values as their JSON text). Outside a trace
     this logs a warning and does nothing.
     """
+    if state is not None and state not in ("OK", "ERROR"):
+        raise InvalidArgumentError(f"state must be 'OK' or 'ERROR', got {state!r}")
     for argument, value in (("tags", tags), ("metadata", metadata)):
         if value is not None and not isinstance(value, Mapping):
             raise InvalidArgumentError(f"{argument} must be a mapping, got {type(value).__name__}")
@@ -210,11 +221,15 @@ def update_current_trace(
         pending.response_preview = response_preview
     if client_request_id is not None:
         pending.client_request_id = client_request_id
+    if state is not None:
+        pending.state = state
 
 
-def get_last_active_trace_id() -> str | None:
-    """The id of the trace that most recently finished in this process."""
-    last = get_pipeline().assembler.last_trace_id
+def get_last_active_trace_id(thread_local: bool = False) -> str | None:
+    """The id of the trace that most recently finished in this process (``thread_local``:
+    in this thread, for servers handling requests in threads)."""
+    assembler = get_pipeline().assembler
+    last = assembler.last_in_thread() if thread_local else assembler.last_trace_id
     return None if last is None else format_trace_id(last)
 
 

@@ -155,7 +155,9 @@ def test_override_feedback_keeps_history(store_uri: str) -> None:
         evaltrace.get_assessment(trace_id, second.assessment_id)
 
 
-def test_update_expectation_keeps_history_update_feedback_in_place(store_uri: str) -> None:
+def test_updates_keep_history_for_expectations_and_feedback(store_uri: str) -> None:
+    """An update is a new version overriding the old one, for feedback as for expectations:
+    the judgment before the change stays in the history (it used to be lost in place)."""
     trace_id = new_trace()
     expected = evaltrace.log_expectation(trace_id=trace_id, name="answer", value="A")
     newer = evaltrace.update_assessment(trace_id, expected.assessment_id, value="B")
@@ -164,13 +166,19 @@ def test_update_expectation_keeps_history_update_feedback_in_place(store_uri: st
 
     judged = evaltrace.log_feedback(trace_id=trace_id, name="score", value=0.2, rationale="meh")
     changed = evaltrace.update_assessment(trace_id, judged.assessment_id, rationale="fine")
-    assert isinstance(changed, Feedback)
-    assert (changed.assessment_id, changed.value, changed.rationale) == (
-        judged.assessment_id,
-        0.2,
-        "fine",
+    assert isinstance(changed, Feedback) and changed.overrides == judged.assessment_id
+    assert (changed.value, changed.rationale) == (0.2, "fine")
+    history = evaltrace.get_assessment_history(trace_id, "score")
+    assert [(a.rationale, a.valid) for a in history] == [("meh", False), ("fine", True)]
+    # The reference's form: the new version as an assessment.
+    again = evaltrace.update_assessment(
+        trace_id, changed.assessment_id, Feedback(name="score", value=0.9, rationale="better")
     )
-    assert evaltrace.get_assessment(trace_id, judged.assessment_id) == changed
+    assert (again.value, again.rationale, again.overrides) == (0.9, "better", changed.assessment_id)
+    with pytest.raises(
+        InvalidArgumentError, match=r"update it with Feedback\(\.\.\.\), not Expectation"
+    ):
+        evaltrace.update_assessment(trace_id, again.assessment_id, Expectation(name="s", value=1))
     with pytest.raises(InvalidArgumentError, match="rationale applies to feedback only"):
         evaltrace.update_assessment(trace_id, newer.assessment_id, rationale="x")
     with pytest.raises(InvalidArgumentError, match="is an expectation"):

@@ -1,0 +1,220 @@
+"""Code written for the reference's GenAI API runs with ``import evaltrace as mlflow``: the
+idioms its docs use, each as written there (names mapped, nothing else)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+
+import evaltrace as mlflow
+from evaltrace import Expectation, Feedback, SpanEvent, SpanStatus, SpanStatusCode
+from evaltrace.entities import AssessmentSourceType, TraceState
+from evaltrace.exceptions import InvalidArgumentError, NotFoundError
+from evaltrace.genai.datasets import create_dataset, search_datasets
+from evaltrace.genai.scorers import Scorer, scorer
+
+
+def finished(trace_id: str | None = None) -> mlflow.Trace:
+    mlflow.flush()
+    return mlflow.get_trace(trace_id or mlflow.get_last_active_trace_id())
+
+
+def test_feedback_and_expectation_are_built_from_a_name_and_a_value() -> None:
+    feedback = Feedback(name="relevance", value=1.0, rationale="on topic")
+    assert feedback.source.source_type is AssessmentSourceType.CODE
+    assert Feedback(value=True).name == "feedback"  # the reference's default name
+    assert Expectation(name="expected", value="42").source.source_type is AssessmentSourceType.HUMAN
+    failed = Feedback(name="judge", error=TimeoutError("judge timed out"))
+    assert (failed.error.error_code, failed.error.error_message) == (
+        "TimeoutError",
+        "judge timed out",
+    )
+
+
+def test_log_assessment_logs_a_prebuilt_feedback_or_expectation(store_uri: str) -> None:
+    @mlflow.trace
+    def answer(question: str) -> str:
+        return "42"
+
+    answer("?")
+    trace_id = mlflow.get_last_active_trace_id()
+    logged = mlflow.log_assessment(trace_id, Feedback(name="relevance", value=0.8))
+    mlflow.log_assessment(trace_id, Expectation(name="expected", value="42"))
+    assert logged.assessment_id.startswith("a-") and logged.trace_id == trace_id
+    info = mlflow.get_trace(trace_id).info
+    assert {a.name: a.value for a in info.assessments} == {"relevance": 0.8, "expected": "42"}
+    with pytest.raises(InvalidArgumentError, match="Feedback or an Expectation"):
+        mlflow.log_assessment(trace_id, {"name": "x"})  # type: ignore[arg-type]
+
+
+def test_a_scorer_returning_feedback_and_a_scorer_class_with_call() -> None:
+    @scorer
+    def concise(outputs: str) -> Feedback:
+        return Feedback(value=len(outputs) < 20, rationale=f"{len(outputs)} characters")
+
+    class Mentions(Scorer):
+        word: str = "42"
+
+        def __call__(self, *, outputs: str) -> bool:
+            return self.word in outputs
+
+    mentions = Mentions(name="mentions_42")
+    assert mentions.name == "mentions_42"
+    assert mentions.run(inputs={"q": "?"}, outputs="it is 42") is True
+    result = mlflow.evaluate(
+        data=[{"inputs": {"q": "?"}, "outputs": "it is 42"}],
+        scorers=[concise, mentions],
+    )
+    assert result.metrics["concise/mean"] == 1.0 and result.metrics["mentions_42/mean"] == 1.0
+    (trace_id,) = list(result.result_df["trace_id"])
+    names = {a.name: a for a in mlflow.get_trace(trace_id).info.assessments}
+    assert names["concise"].rationale == "8 characters"  # "it is 42"
+    assert names["concise"].source.source_id == "concise"
+
+
+def test_assessments_and_tags_on_the_trace_that_is_still_running(store_uri: str) -> None:
+    """log_feedback / log_expectation / set_trace_tag inside the traced call and inside a
+    start_span block: kept with the trace and written with it."""
+
+    @mlflow.trace
+    def answer(question: str) -> str:
+        trace_id = mlflow.get_active_trace_id()
+        assert trace_id is not None
+        mlflow.log_expectation(trace_id=trace_id, name="expected", value="42")
+        mlflow.log_feedback(trace_id=trace_id, name="fast", value=True)
+        mlflow.set_trace_tag(trace_id, "stage", "live")
+        return "42"
+
+    answer("?")
+    info = finished().info
+    assert {a.name for a in info.assessments} == {"expected", "fast"}
+    assert info.tags["stage"] == "live"
+
+    with mlflow.start_span("block") as span:
+        mlflow.log_feedback(trace_id=span.trace_id, name="inside", value=1)
+    assert [a.name for a in finished(span.trace_id).info.assessments] == ["inside"]
+    assert mlflow.get_active_trace_id() is None  # outside any trace
+
+
+def test_trace_tags_on_stored_traces(store_uri: str) -> None:
+    @mlflow.trace
+    def answer() -> str:
+        return "ok"
+
+    answer()
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush()
+    mlflow.set_trace_tag(trace_id, "reviewed", "yes")
+    mlflow.set_trace_tag(trace_id, "reviewed", "twice")  # replaces
+    experiment = mlflow.get_trace(trace_id).info.experiment_id
+    found = mlflow.search_traces(
+        experiment_ids=[experiment], filter_string="tags.reviewed = 'twice'", return_type="list"
+    )
+    assert [t.info.trace_id for t in found] == [trace_id]
+    mlflow.delete_trace_tag(trace_id, "reviewed")
+    assert "reviewed" not in mlflow.get_trace(trace_id).info.tags
+    with pytest.raises(NotFoundError):
+        mlflow.delete_trace_tag(trace_id, "reviewed")
+    with pytest.raises(mlflow.TraceNotFoundError):
+        mlflow.set_trace_tag("tr-" + "0" * 32, "k", "v")
+
+
+def test_update_current_trace_sets_the_state() -> None:
+    @mlflow.trace
+    def degraded() -> str:
+        mlflow.update_current_trace(state="ERROR")
+        return "fallback answer"
+
+    degraded()
+    assert finished().info.state is TraceState.ERROR
+    with pytest.raises(InvalidArgumentError, match="state must be"):
+        mlflow.update_current_trace(state="BROKEN")
+
+
+def test_span_status_and_events_as_the_reference_builds_them() -> None:
+    assert SpanStatus("OK").status_code is SpanStatusCode.OK
+    assert SpanStatus(SpanStatusCode.ERROR, "bad").description == "bad"
+    with pytest.raises(InvalidArgumentError, match="status_code must be one of"):
+        SpanStatus("MAYBE")
+    event = SpanEvent("retry", timestamp=1_700_000_000_000_000_000, attributes={"attempt": 2})
+    assert event.timestamp_ns == event.timestamp == 1_700_000_000_000_000_000
+    try:
+        raise ValueError("bad input")
+    except ValueError as exc:
+        error_event = SpanEvent.from_exception(exc)
+    assert error_event.attributes["exception.type"] == "ValueError"
+    assert "bad input" in error_event.attributes["exception.stacktrace"]
+
+    with mlflow.start_span("work") as span:
+        span.set_inputs({"x": 1})
+        span.set_attribute("model", "gpt-4o")
+        span.add_event(event)
+        span.set_status(SpanStatus(SpanStatusCode.ERROR, "gave up"))
+        # Read back while it runs.
+        assert span.inputs == {"x": 1} and span.get_attribute("model") == "gpt-4o"
+        assert span.status == SpanStatus(SpanStatusCode.ERROR, "gave up")
+        assert span.to_dict()["name"] == "work" and span.attributes == {"model": "gpt-4o"}
+        span.set_outputs("partial")
+        assert span.outputs == "partial"
+    stored = finished(span.trace_id).data.spans[0]
+    assert [e.name for e in stored.events] == ["retry"]
+    assert stored.events[0].attributes == {"attempt": 2}
+    assert stored.status.description == "gave up"
+
+
+def test_record_exception_takes_an_exception_or_a_message() -> None:
+    with mlflow.start_span("work") as span:
+        span.record_exception("upstream said no")
+        with pytest.raises(InvalidArgumentError, match="an exception or a message"):
+            span.record_exception(123)  # type: ignore[arg-type]
+    stored = finished(span.trace_id).data.spans[0]
+    (event,) = stored.events
+    assert event.attributes["exception.message"] == "upstream said no"
+    assert stored.status.status_code is SpanStatusCode.ERROR
+
+
+def test_search_spans_by_a_compiled_pattern() -> None:
+    @mlflow.trace
+    def pipeline() -> None:
+        for name in ("chat-1", "chat-2", "retrieve"):
+            with mlflow.start_span(name):
+                pass
+
+    pipeline()
+    trace = finished()
+    assert sorted(s.name for s in trace.search_spans(name=re.compile(r"chat-\d"))) == [
+        "chat-1",
+        "chat-2",
+    ]
+    assert trace.search_spans(name=re.compile("chat")) == []  # the whole name must match
+
+
+def test_last_active_trace_id_per_thread() -> None:
+    @mlflow.trace
+    def handle(i: int) -> int:
+        return i
+
+    seen: dict[int, str | None] = {}
+
+    def worker(i: int) -> None:
+        handle(i)
+        seen[i] = mlflow.get_last_active_trace_id(thread_local=True)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    mlflow.flush()
+    for i, trace_id in seen.items():
+        assert trace_id is not None
+        assert mlflow.get_trace(trace_id).data.spans[0].inputs == {"i": i}
+    assert len(set(seen.values())) == 4
+    assert mlflow.get_last_active_trace_id(thread_local=True) is None  # none in this thread
+
+
+def test_search_datasets_takes_one_experiment_id_as_a_string() -> None:
+    create_dataset("one-id", experiment_id="0")
+    assert [d.name for d in search_datasets(experiment_ids="0")] == ["one-id"]
