@@ -1,6 +1,6 @@
 """evaltrace: trace GenAI application code into a SQL store, annotate it, evaluate it."""
 
-from evaltrace import datasets, genai, openai
+from evaltrace import datasets, genai, openai, tracing
 from evaltrace._config import Settings
 from evaltrace._session import Session
 from evaltrace.annotate import (
@@ -177,6 +177,7 @@ __all__ = [
     "set_tracking_uri",
     "start_span",
     "trace",
+    "tracing",
     "update_assessment",
     "update_current_trace",
     "with_current_context",

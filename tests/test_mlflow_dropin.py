@@ -218,3 +218,41 @@ def test_last_active_trace_id_per_thread() -> None:
 def test_search_datasets_takes_one_experiment_id_as_a_string() -> None:
     create_dataset("one-id", experiment_id="0")
     assert [d.name for d in search_datasets(experiment_ids="0")] == ["one-id"]
+
+
+def test_tracing_can_be_disabled_and_enabled() -> None:
+    calls = []
+
+    @mlflow.trace
+    def answer(i: int) -> int:
+        calls.append(i)
+        with mlflow.start_span("inner") as span:
+            span.set_inputs({"i": i})  # a no-op span while tracing is off
+        return i
+
+    mlflow.tracing.disable()
+    try:
+        assert not mlflow.tracing.is_enabled()
+        assert answer(1) == 1
+        assert mlflow.get_last_active_trace_id() is None  # nothing traced
+    finally:
+        mlflow.tracing.enable()
+    answer(2)
+    assert calls == [1, 2]
+    trace = finished()
+    assert [s.name for s in trace.data.spans] == ["answer", "inner"]
+    assert trace.data.intermediate_outputs is None  # "inner" has no outputs
+
+
+def test_intermediate_outputs_are_the_outputs_under_the_root() -> None:
+    @mlflow.trace
+    def retrieve(q: str) -> list[str]:
+        return ["doc-1"]
+
+    @mlflow.trace
+    def answer(q: str) -> str:
+        retrieve(q)
+        return "done"
+
+    answer("?")
+    assert finished().data.intermediate_outputs == {"retrieve": ["doc-1"]}

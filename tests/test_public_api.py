@@ -77,6 +77,7 @@ EXPECTED = {
     "set_tracking_uri",
     "start_span",
     "trace",
+    "tracing",
     "update_current_trace",
     "with_current_context",
 }

@@ -138,6 +138,19 @@ class TraceData:
         root = self.root_span
         return None if root is None or root.outputs is None else _json_text(root.outputs)
 
+    @property
+    def intermediate_outputs(self) -> dict[str, Any] | None:
+        """The outputs of the spans under the root, by span name (the reference's
+        ``intermediate_outputs``: what a scorer checks besides the final answer); None when
+        no such span has outputs."""
+        root = self.root_span
+        found = {
+            span.name: span.outputs
+            for span in self.spans
+            if span is not root and span.outputs is not None
+        }
+        return found or None
+
     def to_dict(self) -> dict[str, Any]:
         return {"spans": [span.to_dict() for span in self.spans]}
 

@@ -19,7 +19,13 @@ from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
-from evaltrace.tracer.spans import end_span_error, end_span_ok, open_span, span_attributes
+from evaltrace.tracer.spans import (
+    TRACING,
+    end_span_error,
+    end_span_ok,
+    open_span,
+    span_attributes,
+)
 
 __all__ = ["trace"]
 
@@ -95,7 +101,10 @@ class _CallPlan:
         return arguments
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
-        """A started span with the call's inputs, or None if tracing failed (contained)."""
+        """A started span with the call's inputs, or None if tracing is off or failed
+        (contained)."""
+        if not TRACING.on:
+            return None
         # try/except rather than handle_internal_errors(): a context manager costs microseconds.
         try:
             # Serialized now: a later mutation of an argument must not change the record.

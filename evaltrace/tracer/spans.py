@@ -41,6 +41,19 @@ __all__ = [
 _OK = Status(StatusCode.OK)
 
 
+class _Switch:
+    """Whether tracing is on in this process (``evaltrace.tracing.disable()`` turns it off):
+    one attribute read on every traced call."""
+
+    __slots__ = ("on",)
+
+    def __init__(self) -> None:
+        self.on = True
+
+
+TRACING = _Switch()
+
+
 def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
     """Start a span under the current evaltrace span, or as the root of a new trace.
 
@@ -125,6 +138,8 @@ class _SpanContext:
         self._token: object | None = None
 
     def __enter__(self) -> LiveSpan | NoOpSpan:
+        if not TRACING.on:
+            return NoOpSpan()
         with handle_internal_errors("start_span"):
             span = open_span(self._name, self._attributes)
             self._token = otel_context.attach(otel_trace.set_span_in_context(span))
