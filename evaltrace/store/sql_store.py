@@ -196,8 +196,15 @@ class SqlStore(TraceStore):
         logged_while_running = [a for trace in traces for a in trace.info.assessments]
         with self._write() as connection:
             self._insert_rows(connection, tables)
-            if logged_while_running:
-                assessment_sql.insert_assessments(connection, logged_while_running)
+            if logged_while_running:  # ignoring duplicates: a trace written twice is one trace
+                as_rows = [assessment_sql.assessment_to_row(a) for a in logged_while_running]
+                columns = tuple(as_rows[0])
+                self._insert_many_ignoring_duplicates(
+                    connection,
+                    models.assessments,
+                    columns,
+                    [tuple(row[c] for c in columns) for row in as_rows],
+                )
         self._counted_for_analyze(len(traces))
 
     def append_spans(self, spans: Sequence[Span]) -> None:

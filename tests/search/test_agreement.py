@@ -16,8 +16,7 @@ CORPUS = corpus()
 @pytest.fixture
 def loaded_store(store_uri: str):
     store = get_session().store(store_uri)
-    store.write_traces(CORPUS)
-    store.log_assessments([a for trace in CORPUS for a in trace.info.assessments])
+    store.write_traces(CORPUS)  # with the assessments each trace carries
     return store
 
 

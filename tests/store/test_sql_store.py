@@ -98,6 +98,23 @@ def test_writing_the_same_trace_twice_is_harmless(store_uri: str) -> None:
     ]
 
 
+def test_a_trace_written_twice_with_its_assessments_keeps_one_of_each(store_uri: str) -> None:
+    """Assessments logged while a trace ran travel with it (and through the spool): a replay
+    that writes the trace again must not fail on them, nor copy them."""
+    from evaltrace import Feedback
+
+    store = get_session().store(store_uri)
+    trace = make_trace(7)
+    judged = Feedback(assessment_id="a-live", trace_id=trace.info.trace_id, name="fast", value=True)
+    with_judgment = dataclasses.replace(
+        trace, info=dataclasses.replace(trace.info, assessments=(judged,))
+    )
+    store.write_traces([with_judgment])
+    store.write_traces([with_judgment])
+    (stored,) = store.get_trace(trace.info.trace_id).info.assessments
+    assert (stored.assessment_id, stored.name, stored.value) == ("a-live", "fast", True)
+
+
 def test_unknown_trace_id_is_a_typed_error(store_uri: str) -> None:
     with pytest.raises(TraceNotFoundError, match="tr-missing"):
         evaltrace.get_trace("tr-missing")
