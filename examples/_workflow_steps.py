@@ -1,9 +1,8 @@
 """Steps 1 to 6 of the end-to-end workflow of reference/003, as written there.
 
-Only the imports differ from the reference document: ``import mlflow`` ->
-``import evaltrace as mlflow``, ``mlflow.genai.datasets`` -> ``evaltrace.datasets``,
-``mlflow.genai.scorers`` -> ``evaltrace.scorers``, ``from mlflow.genai import evaluate`` ->
-``from evaltrace import evaluate``.
+Only the imports differ from the reference document (``mlflow`` -> ``evaltrace as mlflow``,
+``mlflow.genai.*`` -> ``evaltrace.genai.*``), and the dataset is fetched or created, as
+reference/002 recommends, so the script runs again on the same store.
 
 Run it with ``python examples/evaluation_workflow.py`` (offline, against evaltrace's
 OpenAI-compatible test server).
@@ -102,14 +101,17 @@ for trace in traces:
         )
 
 
-from evaltrace.datasets import create_dataset
+from evaltrace.genai.datasets import create_dataset, get_dataset
 
-# Create dataset from current experiment
-dataset = create_dataset(
-    name="customer_support_qa_v1",
-    experiment_id=mlflow.get_experiment_by_name("Customer Support Bot").experiment_id,
-    tags={"stage": "validation", "domain": "customer_support"},
-)
+# Create dataset from current experiment (or fetch it: reference/002's get-or-create)
+try:
+    dataset = get_dataset(name="customer_support_qa_v1")
+except Exception:
+    dataset = create_dataset(
+        name="customer_support_qa_v1",
+        experiment_id=mlflow.get_experiment_by_name("Customer Support Bot").experiment_id,
+        tags={"stage": "validation", "domain": "customer_support"},
+    )
 
 # Re-fetch traces to get the attached expectations
 # The expectations are now part of the trace data
@@ -135,8 +137,8 @@ manual_tests = [
 dataset.merge_records(manual_tests)
 
 
-from evaltrace import evaluate
-from evaltrace.scorers import Correctness, Guidelines, scorer
+from evaltrace.genai import evaluate
+from evaltrace.genai.scorers import Correctness, Guidelines, scorer
 
 
 # Define custom scorer for your specific needs

@@ -39,11 +39,13 @@ def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> No
     assert "1 annotated trace(s)" in stdout
 
 
-def test_reference_003_workflow_runs_as_written(tmp_path: Path) -> None:
-    """examples/_workflow_steps.py is reference/003's code with only the imports changed."""
-    stdout = run_example("evaluation_workflow.py", tmp_path)
-    assert "'support_quality/score': 0.667" in stdout
-    assert "'contains_required_info/score': 1.0" in stdout
+def test_reference_003_workflow_runs_as_written_and_again(tmp_path: Path) -> None:
+    """examples/_workflow_steps.py is reference/003's code with only the imports changed (and
+    reference/002's get-or-create for its dataset): it runs, and runs again on the same store."""
+    for _ in range(2):
+        stdout = run_example("evaluation_workflow.py", tmp_path)
+        assert "'support_quality/score': 0.667" in stdout
+        assert "'contains_required_info/score': 1.0" in stdout
     steps = (EXAMPLES / "_workflow_steps.py").read_text()
     assert not re.search(r"^\s*(from|import) mlflow", steps, re.MULTILINE)
     assert "import evaltrace as mlflow" in steps

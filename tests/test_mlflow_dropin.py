@@ -256,3 +256,9 @@ def test_intermediate_outputs_are_the_outputs_under_the_root() -> None:
 
     answer("?")
     assert finished().data.intermediate_outputs == {"retrieve": ["doc-1"]}
+
+
+def test_evaluating_no_records_is_a_typed_error_and_stores_no_run() -> None:
+    with pytest.raises(InvalidArgumentError, match="no records"):
+        mlflow.evaluate(data=[], scorers=[])
+    assert mlflow.search_evaluation_runs() == []

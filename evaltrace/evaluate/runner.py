@@ -23,6 +23,7 @@ from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.context import with_current_context
+from evaltrace.tracer.spans import untraced
 
 if TYPE_CHECKING:
     import pandas
@@ -83,6 +84,8 @@ def evaluate(
     require_text(run_name, "run_name", optional=True)
     workers = require_count(max_workers, "max_workers") or get_settings().eval_max_workers
     rows, pin = rows_from(data)
+    if not rows:
+        raise InvalidArgumentError("data has no records: there is nothing to evaluate")
     check_rows(rows, predict_fn)
     run_id = f"run-{uuid.uuid4().hex}"
     started = time.time_ns() // 1_000_000
@@ -166,7 +169,10 @@ def _score(
 
         trace = evaltrace.get_trace(trace_id)
     arguments["trace"] = trace
-    scores = [score for item in scorers for score in item.judge(arguments)]
+    # Untraced: a judge's own LLM call (or the user code a scorer calls) is not the
+    # application's, and must not become a trace of the user's experiment.
+    with untraced():
+        scores = [score for item in scorers for score in item.judge(arguments)]
     return _Outcome(row, trace_id, outputs, error, scores)
 
 

@@ -20,11 +20,11 @@ from evaltrace.tracer import attributes as keys
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (
-    TRACING,
     end_span_error,
     end_span_ok,
     open_span,
     span_attributes,
+    tracing_here,
 )
 
 __all__ = ["trace"]
@@ -103,7 +103,7 @@ class _CallPlan:
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
         """A started span with the call's inputs, or None if tracing is off or failed
         (contained)."""
-        if not TRACING.on:
+        if not tracing_here():
             return None
         # try/except rather than handle_internal_errors(): a context manager costs microseconds.
         try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
@@ -52,6 +54,24 @@ class _Switch:
 
 
 TRACING = _Switch()
+# Set in a context whose calls must not be traced (scorers judging a record: a judge's own LLM
+# call is not the application's): read with TRACING on every traced call.
+_UNTRACED: ContextVar[bool] = ContextVar("evaltrace_untraced", default=False)
+
+
+def tracing_here() -> bool:
+    """Whether a traced call starting now in this context is traced."""
+    return TRACING.on and not _UNTRACED.get()
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """Run a block without tracing it (in this context only: other threads trace as ever)."""
+    token = _UNTRACED.set(True)
+    try:
+        yield
+    finally:
+        _UNTRACED.reset(token)
 
 
 def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
@@ -138,7 +158,7 @@ class _SpanContext:
         self._token: object | None = None
 
     def __enter__(self) -> LiveSpan | NoOpSpan:
-        if not TRACING.on:
+        if not tracing_here():
             return NoOpSpan()
         with handle_internal_errors("start_span"):
             span = open_span(self._name, self._attributes)

@@ -15,7 +15,7 @@ from evaltrace.integrations.openai.extract import Endpoint, request_attributes, 
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.live_span import record_error, set_span_attribute, set_span_attributes
 from evaltrace.tracer.serialize import to_json
-from evaltrace.tracer.spans import TRACING, end_later, open_span, span_attributes
+from evaltrace.tracer.spans import end_later, open_span, span_attributes, tracing_here
 
 __all__ = ["CallSpan"]
 
@@ -38,7 +38,7 @@ class CallSpan:
 
     @classmethod
     def start(cls, endpoint: Endpoint, body: Any, base_url: str) -> CallSpan | None:
-        if not TRACING.on:
+        if not tracing_here():
             return None
         try:
             attributes = span_attributes(endpoint.span_type, None)
