@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -192,6 +193,8 @@ def search_traces(
     page_token: str | None = None,
     return_type: Literal["pandas", "list"] = "pandas",
     include_spans: bool = True,
+    locations: Sequence[str] | None = None,
+    extract_fields: Sequence[str] | None = None,
 ) -> pandas.DataFrame | PagedList:
     """Traces of the given experiments (default: the active one) matching ``filter_string``.
 
@@ -200,9 +203,18 @@ def search_traces(
     token for the next page is ``result.token`` (a list) or ``result.attrs["next_page_token"]``
     (a DataFrame), to pass back as ``page_token``. Pages are cursors, not offsets: traces
     written meanwhile never shift them. ``include_spans=False`` skips loading spans.
+
+    The reference's newer arguments: ``locations`` (experiment ids, instead of
+    ``experiment_ids``) and ``extract_fields`` (DataFrame columns taken from spans:
+    ``"span_name.inputs"``, ``"span_name.outputs.field"``).
     """
     if return_type not in ("pandas", "list"):
         raise InvalidArgumentError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
+    if locations is not None:
+        if experiment_ids is not None:
+            raise InvalidArgumentError("give experiment_ids or locations, not both")
+        experiment_ids = locations
+    fields = _extract_fields(extract_fields, return_type)
     require_count(max_results, "max_results")
     require_text(page_token, "page_token", optional=True)
     if not isinstance(include_spans, bool):
@@ -235,8 +247,45 @@ def search_traces(
     if return_type == "list":
         return traces
     frame = traces_to_dataframe(traces)
+    for field, (span_name, part, key) in fields.items():
+        frame[field] = [_extracted(trace, span_name, part, key) for trace in traces]
     frame.attrs["next_page_token"] = token
     return frame
+
+
+_FIELD = re.compile(r"^(?P<span>.+?)\.(?P<part>inputs|outputs)(?:\.(?P<key>.+))?$")
+
+
+def _extract_fields(
+    fields: Sequence[str] | None, return_type: str
+) -> dict[str, tuple[str, str, str | None]]:
+    if fields is None:
+        return {}
+    if return_type != "pandas":
+        raise InvalidArgumentError(
+            "extract_fields makes DataFrame columns: use return_type='pandas'"
+        )
+    parsed = {}
+    for field in require_texts(fields, "extract_fields") or []:
+        match = _FIELD.match(field)
+        if match is None:
+            raise InvalidArgumentError(
+                f"extract_fields: {field!r} is not 'span_name.inputs[.field]' or "
+                "'span_name.outputs[.field]'"
+            )
+        parsed[field] = (match["span"], match["part"], match["key"])
+    return parsed
+
+
+def _extracted(trace: Trace, span_name: str, part: str, key: str | None) -> Any:
+    """The inputs or outputs (or one field of them) of the trace's first span so named."""
+    span = next((s for s in trace.data.spans if s.name == span_name), None)
+    if span is None:
+        return None
+    value = span.inputs if part == "inputs" else span.outputs
+    if key is None:
+        return value
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:

@@ -262,3 +262,54 @@ def test_evaluating_no_records_is_a_typed_error_and_stores_no_run() -> None:
     with pytest.raises(InvalidArgumentError, match="no records"):
         mlflow.evaluate(data=[], scorers=[])
     assert mlflow.search_evaluation_runs() == []
+
+
+def test_search_traces_takes_locations_and_extract_fields() -> None:
+    @mlflow.trace
+    def retrieve(query: str) -> list[str]:
+        return ["doc-1"]
+
+    @mlflow.trace
+    def answer(question: str) -> str:
+        retrieve(question.upper())
+        return "done"
+
+    answer("refunds?")
+    mlflow.flush()
+    frame = mlflow.search_traces(
+        locations=["0"],
+        extract_fields=["retrieve.inputs.query", "retrieve.outputs", "answer.inputs"],
+    )
+    row = frame.iloc[0]
+    assert row["retrieve.inputs.query"] == "REFUNDS?"
+    assert row["retrieve.outputs"] == ["doc-1"]
+    assert row["answer.inputs"] == {"question": "refunds?"}
+    with pytest.raises(InvalidArgumentError, match="is not 'span_name.inputs"):
+        mlflow.search_traces(extract_fields=["retrieve.attributes"])
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        mlflow.search_traces(experiment_ids=["0"], locations=["0"])
+
+
+def test_an_async_predict_fn_is_awaited_and_traced() -> None:
+    import asyncio
+
+    @mlflow.trace
+    async def lookup(q: str) -> str:
+        await asyncio.sleep(0)
+        return q.upper()
+
+    async def predict(q: str) -> str:
+        return await lookup(q)
+
+    result = mlflow.evaluate(
+        data=[{"inputs": {"q": "a"}, "expectations": {"expected_response": "A"}}],
+        predict_fn=predict,
+        scorers=[
+            scorer(lambda outputs, expectations: outputs == expectations["expected_response"])
+        ],
+    )
+    (trace_id,) = list(result.result_df["trace_id"])
+    spans = mlflow.get_trace(trace_id).data.spans
+    assert [s.name for s in spans] == ["predict", "lookup"]
+    assert spans[0].outputs == "A"  # not a coroutine object
+    assert result.metrics["<lambda>/mean"] == 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import sys
 import time
 import uuid
@@ -139,6 +141,8 @@ def _run_row(
             if predict_fn is not None:
                 try:
                     outputs = predict_fn(**row.inputs)
+                    if inspect.isawaitable(outputs):  # an async predict_fn: run it to its end
+                        outputs = asyncio.run(_awaited(outputs))
                 except Exception as exc:  # the row keeps its error; the run goes on
                     error = exc
                     span.record_exception(exc)
@@ -149,6 +153,10 @@ def _run_row(
         return _score(row, trace_id, outputs, None, scorers, None)
     finally:
         otel_context.detach(token)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _score(

@@ -20,7 +20,7 @@ from evaltrace.entities import (
     TraceState,
 )
 from evaltrace.entities.attribute_keys import is_indexed_attribute
-from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.entities.limits import MAX_SPAN_TYPE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 
 __all__ = [
     "experiment_from_row",
@@ -163,7 +163,9 @@ def span_to_row(span: Span) -> Row:
         span.span_id,
         span.parent_id,
         span.name,
-        span.span_type,
+        span.span_type[
+            :MAX_SPAN_TYPE_CHARS
+        ],  # clipped on both stores (PostgreSQL would reject the row)
         span.status.status_code.value,
         span.status.description or None,
         span.start_time_ns,

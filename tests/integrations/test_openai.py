@@ -112,6 +112,10 @@ def test_streamed_chat_is_rebuilt_as_one_response(
     assert message["finish_reason"] == "stop"
     assert ("usage" in span.outputs) is include_usage
     assert ("gen_ai.usage.input_tokens" in span.attributes) is include_usage
+    # Without usage the cost is unknown (it was 0.0): none on the span, None on the trace.
+    assert ("evaltrace.cost_usd" in span.attributes) is include_usage
+    trace = evaltrace.get_trace(span.trace_id)
+    assert (trace.info.cost_usd is None) is not include_usage
     assert span.attributes["evaltrace.time_to_first_token_ns"] > 0
     assert [e.name for e in span.events] == ["first_token"]
     assert "evaltrace.stream.incomplete" not in span.attributes

@@ -319,3 +319,17 @@ def test_attribute_indexes_become_partial_and_searches_still_find_everything(
     assert found("span.attributes.model LIKE 'm%'") == sorted(ids.values())
     assert found("span.attributes.tokens >= 2") == [ids[2], ids[3], ids[4]]
     assert found("span.attributes.ok = true") == sorted(ids.values())
+
+
+def test_a_long_span_type_is_clipped_not_a_rejected_trace(store_uri: str) -> None:
+    """PostgreSQL enforces spans.span_type's 100 characters: a longer type used to make it
+    reject the whole trace (SQLite kept it)."""
+
+    @evaltrace.trace(span_type="X" * 150)
+    def odd() -> int:
+        return 1
+
+    odd()
+    assert evaltrace.flush(timeout=30)
+    (span,) = evaltrace.get_trace(evaltrace.get_last_active_trace_id()).data.spans
+    assert span.span_type == "X" * 100

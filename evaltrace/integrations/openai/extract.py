@@ -131,7 +131,9 @@ def response_attributes(response: Any) -> dict[str, Any]:
         attributes["gen_ai.usage.output_tokens"] = output_tokens
     if total_tokens is not None:
         attributes["gen_ai.usage.total_tokens"] = total_tokens
-    cost = estimate_cost(response.get("model"), input_tokens, output_tokens)
+    # No usage reported (a stream without include_usage): the cost is unknown, not zero.
+    no_usage = input_tokens is None and output_tokens is None
+    cost = None if no_usage else estimate_cost(response.get("model"), input_tokens, output_tokens)
     if cost is not None:
         attributes["evaltrace.cost_usd"] = cost
     return attributes
