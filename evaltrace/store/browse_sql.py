@@ -107,7 +107,10 @@ class SqlBrowse:
                 func.max(t.c.request_time),
             )
             .select_from(m.join(t, t.c.trace_id == m.c.trace_id))
-            .where(m.c.key == SESSION_METADATA_KEY, t.c.experiment_id == int(experiment_id))
+            .where(
+                m.c.key == SESSION_METADATA_KEY,
+                t.c.experiment_id == rows.experiment_key(experiment_id),
+            )
             .group_by(m.c.value)
             .order_by(func.max(t.c.request_time).desc(), m.c.value)
             .limit(max_results)
@@ -136,7 +139,7 @@ class SqlBrowse:
         if max_timestamp_ms is None and trace_ids is None:
             raise InvalidArgumentError("give max_timestamp_ms or trace_ids (or both)")
         t = models.traces
-        query = select(t.c.trace_id).where(t.c.experiment_id == int(experiment_id))
+        query = select(t.c.trace_id).where(t.c.experiment_id == rows.experiment_key(experiment_id))
         if max_timestamp_ms is not None:
             query = query.where(t.c.request_time < max_timestamp_ms)
         query = query.order_by(t.c.start_time_ns, t.c.trace_id)

@@ -26,7 +26,7 @@ from evaltrace.entities import (
 )
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
-from evaltrace.store import models
+from evaltrace.store import models, rows
 from evaltrace.store.filter_sql import DATASET_TARGET
 
 __all__ = ["MergeResult", "SqlDatasets"]
@@ -91,7 +91,7 @@ class SqlDatasets:
                     connection.execute(
                         insert(models.dataset_experiments),
                         [
-                            {"dataset_id": dataset_id, "experiment_id": int(e)}
+                            {"dataset_id": dataset_id, "experiment_id": rows.experiment_key(e)}
                             for e in experiment_ids
                         ],
                     )

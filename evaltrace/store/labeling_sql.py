@@ -19,7 +19,7 @@ from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities import Assessment
 from evaltrace.entities.labeling import LabelSchema
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError, TraceNotFoundError
-from evaltrace.store import assessment_sql, models
+from evaltrace.store import assessment_sql, models, rows
 
 __all__ = ["SqlLabeling"]
 
@@ -79,7 +79,7 @@ class SqlLabeling:
         row = {
             "session_id": f"ls-{uuid.uuid4().hex}",
             "name": name,
-            "experiment_id": int(experiment_id),
+            "experiment_id": rows.experiment_key(experiment_id),
             "assigned_users": dumps_json(list(assigned_users)),
             "label_schemas": dumps_json(list(label_schemas)),
             "labels_per_item": labels_per_item,

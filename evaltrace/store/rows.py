@@ -24,6 +24,7 @@ from evaltrace.entities.limits import MAX_SPAN_TYPE_CHARS, MAX_TAG_KEY_CHARS, MA
 
 __all__ = [
     "experiment_from_row",
+    "experiment_key",
     "scalar_view",
     "span_attribute_rows",
     "span_from_row",
@@ -223,6 +224,19 @@ def trace_info_from_row(
 def trace_from_rows(info: TraceInfo, span_rows: Iterable[Mapping[str, Any]]) -> Trace:
     spans = sorted((span_from_row(row) for row in span_rows), key=lambda s: s.start_time_ns)
     return Trace(info=info, data=TraceData(spans=tuple(spans)))
+
+
+def experiment_key(experiment_id: str) -> int:
+    """An experiment id as its column value; ``ExperimentNotFoundError`` for a string that
+    cannot be one (not digits, or past the 64-bit column)."""
+    from evaltrace.exceptions import ExperimentNotFoundError
+
+    text = str(experiment_id)
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+        raise ExperimentNotFoundError(
+            f"experiment id {experiment_id!r} not found (experiment ids are numeric strings)"
+        )
+    return int(text)
 
 
 def experiment_from_row(row: Any) -> Experiment:

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
 from evaltrace.exceptions import EvaluationRunNotFoundError
-from evaltrace.store import models
+from evaltrace.store import models, rows
 
 __all__ = ["SqlRuns"]
 
@@ -75,7 +75,9 @@ class SqlRuns:
         runs = models.evaluation_runs
         query = select(runs).order_by(runs.c.start_time.desc(), runs.c.run_id)
         if experiment_ids is not None:
-            query = query.where(runs.c.experiment_id.in_([int(e) for e in experiment_ids]))
+            query = query.where(
+                runs.c.experiment_id.in_([rows.experiment_key(e) for e in experiment_ids])
+            )
         if model_id is not None:
             query = query.where(runs.c.model_id == model_id)
         if max_results is not None:

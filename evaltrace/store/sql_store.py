@@ -383,7 +383,7 @@ class SqlStore(TraceStore):
         query = select(
             t, *(expression.label(f"_sort{i}") for i, (expression, _) in enumerate(keys))
         )
-        query = query.where(t.c.experiment_id.in_([_experiment_key(e) for e in experiment_ids]))
+        query = query.where(t.c.experiment_id.in_([rows.experiment_key(e) for e in experiment_ids]))
         if filter is not None:
             query = query.where(self._filters.compile(filter))
         signature = [str(key) for key in order_by]
@@ -585,7 +585,7 @@ class SqlStore(TraceStore):
         with self._read() as connection:
             row = (
                 connection.execute(
-                    select(e).where(e.c.experiment_id == _experiment_key(experiment_id))
+                    select(e).where(e.c.experiment_id == rows.experiment_key(experiment_id))
                 )
                 .mappings()
                 .first()
@@ -613,15 +613,6 @@ def _children_by_trace(
         for row in connection.execute(select(table).where(table.c.trace_id.in_(chunk))).mappings():
             grouped[row["trace_id"]].append(row)
     return grouped
-
-
-def _experiment_key(experiment_id: str) -> int:
-    try:
-        return int(experiment_id)
-    except (TypeError, ValueError):
-        raise ExperimentNotFoundError(
-            f"experiment id {experiment_id!r} not found (experiment ids are numeric strings)"
-        ) from None
 
 
 _SORT_COLUMNS = {
