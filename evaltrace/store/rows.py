@@ -68,6 +68,10 @@ TRACE_COLUMNS = (
     *TOKEN_KEYS,
     "cost_usd",
 )
+# Of those, the ones a trace's root span decides (merge_traces sets them when it arrives):
+# all but its identity and what its spans add up to.
+_NOT_FROM_THE_ROOT = ("trace_id", "experiment_id", "client_request_id", *TOKEN_KEYS, "cost_usd")
+ROOT_SUMMARY_COLUMNS = tuple(c for c in TRACE_COLUMNS if c not in _NOT_FROM_THE_ROOT)
 KEY_VALUE_COLUMNS = ("trace_id", "key", "value")  # trace_tags and trace_metadata
 SPAN_COLUMNS = (
     "trace_id",

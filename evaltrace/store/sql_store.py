@@ -70,16 +70,6 @@ _RARE = 1000
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 # Span attributes a trace's summary sums, to its column names.
 _SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
-# The trace columns its root span decides (merge_traces sets them when the root arrives).
-_ROOT_SUMMARY_COLUMNS = (
-    "name",
-    "request_time",
-    "start_time_ns",
-    "execution_duration",
-    "state",
-    "request_preview",
-    "response_preview",
-)
 # Tables the trace path inserts into, in order (a trace before its spans), with their columns.
 _ROW_TABLES = (
     (models.traces, rows.TRACE_COLUMNS),
@@ -257,7 +247,7 @@ class SqlStore(TraceStore):
             if part.info.state is TraceState.IN_PROGRESS:
                 continue
             trace_row = dict(zip(rows.TRACE_COLUMNS, rows.trace_to_rows(part)[0]))
-            summary = {key: trace_row[key] for key in _ROOT_SUMMARY_COLUMNS}
+            summary = {key: trace_row[key] for key in rows.ROOT_SUMMARY_COLUMNS}
             connection.execute(
                 update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
             )

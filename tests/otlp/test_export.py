@@ -10,7 +10,21 @@ from pathlib import Path
 import pytest
 
 import evaltrace
-from tests.server.live import ROOT, child_env, running_server
+from tests.server.live import ROOT, child_env, free_port, running_server
+
+
+def run_app(args: list[str], tmp_path: Path, **env: str) -> str:
+    """Run a traced app in its own process; the trace id it prints last."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        env=child_env(tmp_path / "app-spool", **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(
@@ -22,20 +36,12 @@ def test_traces_are_stored_and_exported_redacted_with_genai_attributes(
     app_store = f"sqlite:///{tmp_path / 'app.db'}"
     receiver_store = f"sqlite:///{tmp_path / 'receiver.db'}"
     with running_server(receiver_store, tmp_path / "receiver-spool") as receiver:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.otlp.exporting_app"],
-            env=child_env(
-                tmp_path / "app-spool",
-                EVALTRACE_TRACKING_URI=app_store,
-                **{variable: f"{receiver}/v1/traces"},
-            ),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
+        trace_id = run_app(
+            ["-m", "tests.otlp.exporting_app"],
+            tmp_path,
+            EVALTRACE_TRACKING_URI=app_store,
+            **{variable: f"{receiver}/v1/traces"},
         )
-        assert done.returncode == 0, done.stderr
-    trace_id = done.stdout.strip().splitlines()[-1]
     evaltrace.set_tracking_uri(app_store)
     here = evaltrace.get_trace(trace_id)
     evaltrace.set_tracking_uri(receiver_store)
@@ -72,24 +78,14 @@ def test_traces_are_stored_and_exported_redacted_with_genai_attributes(
 def test_an_unreachable_collector_costs_the_store_nothing(tmp_path: Path) -> None:
     """Nothing listens at the endpoint: the app runs, its trace is stored, the exporter's
     failure is only logged."""
-    from tests.server.live import free_port
-
     app_store = f"sqlite:///{tmp_path / 'app.db'}"
-    done = subprocess.run(
-        [sys.executable, "-c", DOWN_APP],
-        env=child_env(
-            tmp_path / "app-spool",
-            EVALTRACE_TRACKING_URI=app_store,
-            EVALTRACE_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}/v1/traces",
-            OTEL_EXPORTER_OTLP_TIMEOUT="2",
-        ),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    trace_id = run_app(
+        ["-c", DOWN_APP],
+        tmp_path,
+        EVALTRACE_TRACKING_URI=app_store,
+        EVALTRACE_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}/v1/traces",
+        OTEL_EXPORTER_OTLP_TIMEOUT="2",
     )
-    assert done.returncode == 0, done.stderr
-    trace_id = done.stdout.strip().splitlines()[-1]
     evaltrace.set_tracking_uri(app_store)
     assert evaltrace.get_trace(trace_id).data.spans[0].name == "answer"
 
