@@ -313,3 +313,18 @@ def test_an_async_predict_fn_is_awaited_and_traced() -> None:
     assert [s.name for s in spans] == ["predict", "lookup"]
     assert spans[0].outputs == "A"  # not a coroutine object
     assert result.metrics["<lambda>/mean"] == 1.0
+
+
+def test_reprs_are_short_in_a_repl() -> None:
+    @mlflow.trace
+    def answer(question: str) -> str:
+        return "x" * 100_000
+
+    answer("q" * 100_000)
+    trace = finished()
+    shown = repr(trace)
+    assert len(shown) < 200 and "spans=1" in shown and trace.info.trace_id in shown
+    assert len(repr(trace.data.spans[0])) < 200
+    result = mlflow.evaluate(data=[{"inputs": {"q": 1}, "outputs": "a"}], scorers=[])
+    assert repr(result).startswith("EvaluationResult(run_id=") and len(repr(result)) < 200
+    assert "rows=1" in repr(result.run)

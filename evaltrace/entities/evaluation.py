@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EvaluationRun", "RunResult"]
+__all__ = ["EvaluationRun", "RunResult", "rounded_metrics"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,3 +35,14 @@ class EvaluationRun:
     start_time: int
     end_time: int
     results: list[RunResult] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"EvaluationRun(run_id={self.run_id!r}, name={self.name!r}, "
+            f"rows={self.row_count}, metrics={rounded_metrics(self.metrics)})"
+        )
+
+
+def rounded_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """Metrics as a repr shows them (4 decimals)."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}

@@ -136,6 +136,12 @@ class Span:
     attributes: dict[str, Any] = field(default_factory=dict)
     events: tuple[SpanEvent, ...] = ()
 
+    def __repr__(self) -> str:
+        return (
+            f"Span(name={self.name!r}, span_type={self.span_type!r}, span_id={self.span_id!r}, "
+            f"parent_id={self.parent_id!r}, status={self.status.status_code.value})"
+        )
+
     @property
     def duration_ns(self) -> int | None:
         return None if self.end_time_ns is None else self.end_time_ns - self.start_time_ns

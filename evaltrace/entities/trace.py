@@ -164,6 +164,15 @@ class Trace:
     info: TraceInfo
     data: TraceData = field(default_factory=TraceData)
 
+    def __repr__(self) -> str:
+        """Short (the whole trace is ``to_dict()``): a REPL shows it, a notebook lists them."""
+        info = self.info
+        return (
+            f"Trace(trace_id={info.trace_id!r}, state={info.state.value}, "
+            f"request_time={info.request_time}, spans={len(self.data.spans)}, "
+            f"assessments={len(info.assessments)})"
+        )
+
     def search_spans(
         self,
         name: str | re.Pattern[str] | None = None,

@@ -19,7 +19,7 @@ from evaltrace._config import get_settings
 from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, shown
 from evaltrace.entities import SpanType, Trace
-from evaltrace.entities.evaluation import EvaluationRun, RunResult
+from evaltrace.entities.evaluation import EvaluationRun, RunResult, rounded_metrics
 from evaltrace.evaluate.metrics import metrics_of, to_score
 from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
@@ -45,6 +45,12 @@ class EvaluationResult:
     @property
     def result_df(self) -> pandas.DataFrame:
         return self.tables["eval_results_table"]
+
+    def __repr__(self) -> str:
+        return (
+            f"EvaluationResult(run_id={self.run_id!r}, rows={self.run.row_count}, "
+            f"metrics={rounded_metrics(self.metrics)})"
+        )
 
 
 @dataclass

@@ -94,7 +94,30 @@ def _default(value: Any) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return dict(value)
+    array = _array_values(value)
+    if array is not _NOT_AN_ARRAY:
+        return array
     return _safe_repr(value)
+
+
+_NOT_AN_ARRAY = object()
+_ARRAY_LIBRARIES = ("numpy", "pandas")
+
+
+def _array_values(value: Any) -> Any:
+    """numpy arrays and scalars, pandas Series and DataFrames as plain lists, numbers and
+    records (their repr elides data: ``array([0, 1, ..., 999])``). Recognised by their
+    module, so neither library is imported here."""
+    if type(value).__module__.split(".", 1)[0] not in _ARRAY_LIBRARIES:
+        return _NOT_AN_ARRAY
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and hasattr(value, "columns"):  # a DataFrame
+        return to_dict(orient="records")
+    tolist = getattr(value, "tolist", None)  # ndarray, numpy scalar, Series, Index
+    if callable(tolist):
+        return tolist()
+    item = getattr(value, "item", None)
+    return item() if callable(item) else _NOT_AN_ARRAY
 
 
 def _safe_repr(value: Any) -> str:

@@ -52,3 +52,24 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return type(a) is type(b) and a == b
+
+
+def test_numpy_and_pandas_values_become_their_data_not_their_repr() -> None:
+    import numpy as np
+    import pandas as pd
+
+    value = {
+        "array": np.arange(1000),
+        "scalar": np.float32(0.5),
+        "flag": np.bool_(True),
+        "matrix": np.array([[1, 2], [3, 4]]),
+        "series": pd.Series([1.5, 2.5]),
+        "frame": pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}),
+    }
+    decoded = json.loads(to_json(value, 1_000_000))
+    assert decoded["array"] == list(range(1000))  # not 'array([  0,   1, ..., 999])'
+    assert decoded["scalar"] == 0.5 and decoded["flag"] is True
+    assert decoded["matrix"] == [[1, 2], [3, 4]]
+    assert decoded["series"] == [1.5, 2.5]
+    assert decoded["frame"] == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    assert json.loads(to_json(np.array([1.0, float("nan")]), 1000)) == [1.0, "nan"]  # as floats
