@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, SpanType
-from evaltrace.evaluate.scorers import Score, Scorer
+from evaltrace.evaluate.scorers import NotJudged, Score, Scorer
 from evaltrace.exceptions import InvalidArgumentError, MissingDependencyError
 
 __all__ = [
@@ -63,11 +64,7 @@ class JudgeScorer(Scorer):
     def score(self, **arguments: Any) -> Any:
         question = self.question(**arguments)
         if question is None:
-            return Score(
-                self.name,
-                error=ValueError(f"{self.name}: nothing to judge against"),
-                source=self.source(),
-            )
+            return NotJudged(f"the record has nothing {self.name} judges against")
         return self._ask(question)
 
     def _ask(self, question: str) -> Score:
@@ -147,12 +144,28 @@ class Correctness(JudgeScorer):
             target = f"Expected answer: {_text(expectations['expected_response'])}"
         elif "expected_facts" in expectations:
             target = f"Facts the answer must contain: {_text(expectations['expected_facts'])}"
+        elif expectations:  # other ground truth (reference/003's key_information, say)
+            target = f"What the answer is expected to satisfy: {_text(expectations)}"
         else:
             return None
         return (
             f"Question: {_text(inputs)}\nAnswer: {_text(outputs)}\n{target}\n"
             "Is the answer correct with respect to the expectation?"
         )
+
+    def score(self, **arguments: Any) -> Any:
+        result = super().score(**arguments)
+        given = set(arguments.get("expectations") or {})
+        if isinstance(result, Score) and given and not given & _STANDARD_EXPECTATIONS:
+            note = (
+                f"Judged against the record's expectations ({', '.join(sorted(given))}): it has "
+                "no expected_response or expected_facts."
+            )
+            result = replace(result, rationale=f"{note} {result.rationale or ''}".strip())
+        return result
+
+
+_STANDARD_EXPECTATIONS = {"expected_response", "expected_facts"}
 
 
 class Guidelines(JudgeScorer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import sys
 import time
 import uuid
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["RUN_TAG", "EvaluationResult", "evaluate"]
 
 RUN_TAG = "evaltrace.run_id"
+_log = logging.getLogger("evaltrace")
 
 
 @dataclass
@@ -106,6 +108,7 @@ def evaluate(
     _log_feedback(outcomes)
     results = [_result(outcome) for outcome in outcomes]
     metrics = metrics_of([r.scores for r in results], sum(1 for o in outcomes if o.error))
+    _warn_about_scorers_that_always_failed(outcomes)
     run = EvaluationRun(
         run_id=run_id,
         name=run_name or run_id,
@@ -159,6 +162,23 @@ def _run_row(
         return _score(row, trace_id, outputs, None, scorers, None)
     finally:
         otel_context.detach(token)
+
+
+def _warn_about_scorers_that_always_failed(outcomes: list[_Outcome]) -> None:
+    """A scorer that failed on every row it ran on is a broken scorer, not a finding about
+    the rows: say so once, with its first error."""
+    errors: dict[str, list[BaseException | None]] = {}
+    for outcome in outcomes:
+        for score in outcome.scores:
+            errors.setdefault(score.name, []).append(score.error)
+    for name, seen in errors.items():
+        if seen and all(error is not None for error in seen):
+            _log.warning(
+                "evaltrace: scorer %r failed on all %d row(s); the first error: %s",
+                name,
+                len(seen),
+                seen[0],
+            )
 
 
 async def _awaited(awaitable: Any) -> Any:

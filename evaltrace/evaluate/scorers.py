@@ -14,7 +14,7 @@ from typing import Any
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Feedback
 from evaltrace.exceptions import InvalidArgumentError
 
-__all__ = ["Score", "Scorer", "contains_all", "exact_match", "scorer"]
+__all__ = ["NotJudged", "Score", "Scorer", "contains_all", "exact_match", "scorer"]
 
 ARGUMENTS = ("inputs", "outputs", "expectations", "trace")
 
@@ -28,6 +28,14 @@ class Score:
     rationale: str | None = None
     error: BaseException | None = None
     source: AssessmentSource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotJudged:
+    """What a scorer returns when the record lacks what it judges against (an expectation):
+    no score (not 0, not 1), with the reason as the rationale. Built-in scorers agree on it."""
+
+    reason: str
 
 
 class Scorer:
@@ -85,6 +93,10 @@ class Scorer:
             return [self._from_feedback(item) for item in result]
         if isinstance(result, Score):
             return [result]
+        if isinstance(result, NotJudged):
+            return [
+                Score(self.name, rationale=f"not judged: {result.reason}", source=self.source())
+            ]
         return [Score(self.name, value=result, source=self.source())]
 
     def _from_feedback(self, feedback: Feedback) -> Score:
@@ -139,7 +151,9 @@ def scorer(func: Callable[..., Any] | None = None, *, name: str | None = None) -
 @scorer
 def exact_match(outputs: Any, expectations: dict[str, Any]) -> bool:
     """``outputs`` equals ``expectations["expected_response"]`` (strings compared stripped)."""
-    expected = (expectations or {}).get("expected_response")
+    if "expected_response" not in (expectations or {}):
+        return NotJudged("the record has no expected_response")  # type: ignore[return-value]
+    expected = expectations["expected_response"]
     if isinstance(outputs, str) and isinstance(expected, str):
         return outputs.strip() == expected.strip()
     return bool(outputs == expected)
@@ -159,6 +173,6 @@ def contains_all(outputs: Any, expectations: dict[str, Any]) -> float:
                 terms = value["must_mention"]
                 break
     if not terms:
-        return 1.0
+        return NotJudged("the record has no must_mention")  # type: ignore[return-value]
     text = str(outputs).lower()
     return sum(1 for term in terms if str(term).lower() in text) / len(terms)

@@ -259,7 +259,21 @@ def test_llm_judges(store_uri: str, judge_server: OpenAIServer) -> None:
     missing = evaltrace.evaluate(
         data=[{"inputs": {"question": "refund?"}}], predict_fn=bot, scorers=[correctness]
     )
-    assert "nothing to judge against" in missing.result_df.loc[0, "factual_accuracy/error"]
+    row = missing.result_df.loc[0]
+    assert row["factual_accuracy/rationale"] == (
+        "not judged: the record has nothing factual_accuracy judges against"
+    )
+    assert missing.metrics["factual_accuracy/error_count"] == 0
+    assert "factual_accuracy/score" not in missing.metrics  # neither 0 nor 1
+    # Other expectations (reference/003's key_information): judged against them, and said so.
+    other = evaltrace.evaluate(
+        data=[{"inputs": {"question": "refund?"}, "expectations": {"key_information": "30"}}],
+        predict_fn=bot,
+        scorers=[correctness],
+    )
+    rationale = other.result_df.loc[0, "factual_accuracy/rationale"]
+    assert rationale.startswith("Judged against the record's expectations (key_information)")
+    assert "factual_accuracy/score" in other.metrics
 
 
 def test_judge_retries_rate_limits(store_uri: str, judge_server: OpenAIServer) -> None:
@@ -267,3 +281,33 @@ def test_judge_retries_rate_limits(store_uri: str, judge_server: OpenAIServer) -
     correctness = Correctness(base_url=judge_server.base_url, api_key="k", max_retries=2)
     result = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[correctness])
     assert result.result_df.loc[0, "correctness/value"] == "yes"
+
+
+def test_built_in_scorers_agree_on_a_missing_expectation(store_uri: str) -> None:
+    """exact_match (it said 0) and contains_all (it said 1) give no score, with the reason,
+    and log no Feedback."""
+    result = evaltrace.evaluate(
+        data=[{"inputs": {"question": "refund?"}, "expectations": {"tone": "kind"}}],
+        predict_fn=bot,
+        scorers=[exact_match, contains_all],
+    )
+    row = result.result_df.loc[0]
+    assert row["exact_match/rationale"] == "not judged: the record has no expected_response"
+    assert row["contains_all/rationale"] == "not judged: the record has no must_mention"
+    assert "exact_match/score" not in result.metrics and "contains_all/score" not in result.metrics
+    assert evaltrace.get_trace(row["trace_id"]).search_assessments(type="feedback") == []
+
+
+def test_a_scorer_failing_on_every_row_is_reported(
+    store_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    @scorer
+    def broken(outputs: str) -> bool:
+        raise KeyError("judge_config")
+
+    with caplog.at_level("WARNING", logger="evaltrace"):
+        evaltrace.evaluate(data=RECORDS[:2], predict_fn=bot, scorers=[broken, exact_match])
+    warned = [r.getMessage() for r in caplog.records if "failed on all" in r.getMessage()]
+    assert warned == [
+        "evaltrace: scorer 'broken' failed on all 2 row(s); the first error: 'judge_config'"
+    ]
