@@ -8,13 +8,21 @@ from evaltrace.evaluate.judges import (
     RelevanceToQuery,
     Safety,
 )
-from evaltrace.evaluate.scorers import Score, Scorer, contains_all, exact_match, scorer
+from evaltrace.evaluate.scorers import (
+    NotJudged,
+    Score,
+    Scorer,
+    contains_all,
+    exact_match,
+    scorer,
+)
 
 __all__ = [
     "Correctness",
     "ExpectationsGuidelines",
     "Guidelines",
     "JudgeScorer",
+    "NotJudged",
     "RelevanceToQuery",
     "Safety",
     "Score",
