@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -11,8 +12,14 @@ from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, safe_str, shown
 from evaltrace.datasets.dataset import EvaluationDataset
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
-from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
+from evaltrace.exceptions import (
+    DatasetNotFoundError,
+    ExperimentNotFoundError,
+    InvalidArgumentError,
+)
 from evaltrace.search import DATASETS, parse_filter, parse_order_by
+
+_log = logging.getLogger("evaltrace")
 
 __all__ = [
     "create_dataset",
@@ -54,7 +61,14 @@ def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
     ids = require_texts([str(e) if type(e) is int else e for e in given], "experiment_id") or []
     store = get_session().store()
     for e in ids:
-        store.get_experiment(e)  # raises ExperimentNotFoundError naming it
+        try:
+            store.get_experiment(e)  # an id that cannot be one raises, naming it
+        except ExperimentNotFoundError:
+            if not e.isdigit():
+                raise
+            # reference/001 links experiments ["0", "1"] on a fresh store: keep the link, as
+            # the reference does, and say so (the experiment may be made later).
+            _log.warning("evaltrace: experiment %r does not exist (yet); linked anyway", e)
     return ids
 
 

@@ -158,7 +158,7 @@ class SqlDatasets:
             query = query.where(
                 d.c.dataset_id.in_(
                     select(e.c.dataset_id).where(
-                        e.c.experiment_id.in_([int(x) for x in experiment_ids])
+                        e.c.experiment_id.in_([rows.experiment_key(x) for x in experiment_ids])
                     )
                 )
             )

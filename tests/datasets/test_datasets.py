@@ -252,6 +252,17 @@ def test_files_round_trip(store_uri: str, tmp_path: Path) -> None:
         read_records(tmp_path / "data.xml")
 
 
+def test_a_link_to_an_experiment_not_made_yet_is_kept_with_a_warning(
+    store_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """reference/001 links experiments ["0", "1"] on a fresh store: it runs as written."""
+    with caplog.at_level("WARNING", logger="evaltrace"):
+        later = create_dataset("regression_test_suite", experiment_id=["0", "1"])
+    assert later.experiment_ids == ["0", "1"]
+    assert "experiment '1' does not exist (yet); linked anyway" in caplog.text
+    assert [d.name for d in search_datasets(experiment_ids=["1"])] == ["regression_test_suite"]
+
+
 def test_dataset_management_and_search(store_uri: str) -> None:
     evaltrace.set_experiment("bots")
     support = create_dataset("support_regression", tags={"team": "support"})
@@ -260,7 +271,7 @@ def test_dataset_management_and_search(store_uri: str) -> None:
     with pytest.raises(InvalidArgumentError, match="already exists"):
         create_dataset("billing")
     with pytest.raises(ExperimentNotFoundError):
-        create_dataset("nowhere", experiment_id=["999"])
+        create_dataset("nowhere", experiment_id=["not-an-id"])
     assert get_dataset("support_regression").dataset_id == support.dataset_id
     assert get_dataset(dataset_id=support.dataset_id).name == "support_regression"
     assert support.experiment_ids == [evaltrace.get_experiment_by_name("bots").experiment_id]
