@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,9 @@ _SYSTEM = (
 )
 
 
+_PROVIDERS = ("openai", "azure")
+
+
 class JudgeScorer(Scorer):
     """Shared machinery: build a question, call the model, parse the verdict."""
 
@@ -44,13 +48,33 @@ class JudgeScorer(Scorer):
         base_url: str | None = None,
         api_key: str | None = None,
         max_retries: int = 3,
+        *,
+        client: Any = None,
+        temperature: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        api_version: str | None = None,
     ) -> None:
-        self.name = name or self.default_name
-        self.model = model.split(":/", 1)[1] if ":/" in model else model
+        """``model``: ``"openai:/<model>"`` (or a bare name), or ``"azure:/<deployment>"``
+        (``AzureOpenAI``: ``base_url`` or ``AZURE_OPENAI_ENDPOINT``, ``api_version`` or
+        ``OPENAI_API_VERSION``, ``api_key`` or ``AZURE_OPENAI_API_KEY``). ``client``: an
+        ``openai`` client of your own (any OpenAI-compatible endpoint). ``temperature`` is
+        sent only when given (reasoning models refuse one)."""
+        super().__init__(name=name or self.default_name)
+        provider, _, rest = model.partition(":/") if ":/" in model else ("openai", "", model)
+        if provider not in _PROVIDERS:
+            raise InvalidArgumentError(
+                f"judge model {model!r}: the provider must be one of {', '.join(_PROVIDERS)} "
+                "(for another OpenAI-compatible endpoint pass base_url= or client=)"
+            )
+        self.provider = provider
+        self.model = rest
         self.base_url = base_url
         self.api_key = api_key
         self.max_retries = max_retries
-        self._client: Any = None
+        self.temperature = temperature
+        self.extra_headers = dict(extra_headers or {})
+        self.api_version = api_version
+        self._client: Any = client
 
     def source(self) -> AssessmentSource:
         return AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id=self.model)
@@ -72,13 +96,18 @@ class JudgeScorer(Scorer):
 
         with evaltrace.start_span(f"judge {self.name}", span_type=SpanType.LLM) as span:
             span.set_inputs({"model": self.model, "question": question})
+            options: dict[str, Any] = {}
+            if self.temperature is not None:
+                options["temperature"] = self.temperature
+            if self.extra_headers:
+                options["extra_headers"] = self.extra_headers
             response = self._openai().chat.completions.create(
                 model=self.model,
                 messages=[
                     {"role": "system", "content": _SYSTEM},
                     {"role": "user", "content": question},
                 ],
-                temperature=0,
+                **options,
             )
             text = response.choices[0].message.content or ""
             verdict, rationale = parse_verdict(text)
@@ -93,11 +122,27 @@ class JudgeScorer(Scorer):
                 raise MissingDependencyError(
                     "LLM judges need the openai package: pip install 'evaltrace[openai]'"
                 ) from exc
-            self._client = openai.OpenAI(
-                base_url=self.base_url,
-                api_key=self.api_key or _env_key(),
-                max_retries=self.max_retries,
-            )
+            if self.provider == "azure":
+                import os
+
+                endpoint = self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
+                if not endpoint:
+                    raise InvalidArgumentError(
+                        f"judge {self.name!r}: an azure:/ model needs base_url= or "
+                        "AZURE_OPENAI_ENDPOINT"
+                    )
+                self._client = openai.AzureOpenAI(
+                    azure_endpoint=endpoint,
+                    api_key=self.api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
+                    api_version=self.api_version or os.environ.get("OPENAI_API_VERSION"),
+                    max_retries=self.max_retries,
+                )
+            else:
+                self._client = openai.OpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key or _env_key(),
+                    max_retries=self.max_retries,
+                )
         return self._client
 
 

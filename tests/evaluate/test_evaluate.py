@@ -311,3 +311,39 @@ def test_a_scorer_failing_on_every_row_is_reported(
     assert warned == [
         "evaltrace: scorer 'broken' failed on all 2 row(s); the first error: 'judge_config'"
     ]
+
+
+def test_judge_settings_temperature_headers_client_and_providers(
+    store_uri: str, judge_server: OpenAIServer
+) -> None:
+    """No temperature unless asked (reasoning models refuse one), headers sent, a client of
+    your own used, and a provider the judges cannot call refused up front."""
+    import openai
+
+    record = RECORDS[:1]
+    plain = Correctness(name="plain", base_url=judge_server.base_url, api_key="k")
+    tuned = Correctness(
+        name="tuned",
+        base_url=judge_server.base_url,
+        api_key="k",
+        temperature=0.2,
+        extra_headers={"X-Team": "evals"},
+    )
+    evaltrace.evaluate(data=record, predict_fn=bot, scorers=[plain, tuned])
+    sent = {r["body"].get("temperature") for r in judge_server.requests[-2:]}
+    assert sent == {None, 0.2}
+    headers = [{k.lower(): v for k, v in r["headers"].items()} for r in judge_server.requests[-2:]]
+    assert any(h.get("x-team") == "evals" for h in headers)
+
+    mine = openai.OpenAI(
+        base_url=judge_server.base_url, api_key="k", default_headers={"X-Mine": "1"}
+    )
+    before = len(judge_server.requests)
+    result = evaltrace.evaluate(
+        data=record, predict_fn=bot, scorers=[Correctness(name="own", client=mine)]
+    )
+    assert result.metrics["own/score"] == 1.0
+    own = {k.lower(): v for k, v in judge_server.requests[before]["headers"].items()}
+    assert own.get("x-mine") == "1"
+    with pytest.raises(InvalidArgumentError, match="the provider must be one of openai, azure"):
+        Correctness(model="anthropic:/claude-sonnet")
