@@ -84,7 +84,7 @@ def candidates_from(data: Any) -> list[Candidate]:
     candidates = []
     for index, item in enumerate(data):
         if isinstance(item, Trace):
-            candidates.append(_from_trace(item))
+            candidates.append(_from_trace(item, index))
         elif isinstance(item, Mapping):
             candidates.append(_from_dict(item, index))
         else:
@@ -94,7 +94,17 @@ def candidates_from(data: Any) -> list[Candidate]:
     return candidates
 
 
-def _from_trace(trace: Trace) -> Candidate:
+def _from_trace(trace: Trace, index: int) -> Candidate:
+    """A trace's root inputs and outputs, with its expectations; checked as a dict record is
+    (a trace read with ``include_spans=False`` has no root to take them from)."""
+    where = f"record {index} (trace {trace.info.trace_id})"
+    root = trace.data.root_span
+    if root is None:
+        raise InvalidArgumentError(
+            f"{where} has no spans: read it with its spans (search_traces(include_spans=True))"
+        )
+    if root.inputs is None or root.inputs == {}:
+        raise InvalidArgumentError(f"{where}: its root span has no inputs to make a record of")
     record = trace.to_dataset_record()
     return Candidate(
         record_id=record.record_id,

@@ -328,3 +328,29 @@ def test_integers_past_64_bits_are_kept_exactly(store_uri: str) -> None:
     (record,) = get_dataset(name="big-numbers").records
     assert record.inputs == {"id": 2**70} and record.expectations == {"min": -(2**63) - 1}
     assert type(record.inputs["id"]) is int
+
+
+def test_traces_without_spans_or_inputs_are_refused_not_merged_as_empty_records(
+    store_uri: str,
+) -> None:
+    @evaltrace.trace
+    def answer(question: str) -> str:
+        return "ok"
+
+    @evaltrace.trace
+    def no_arguments() -> str:
+        return "ok"
+
+    answer("q")
+    no_arguments()
+    evaltrace.flush()
+    dataset = create_dataset("checked")
+    summaries = evaltrace.search_traces(include_spans=False, return_type="list")
+    with pytest.raises(InvalidArgumentError, match=r"has no spans: read it with its spans"):
+        dataset.merge_records(summaries)
+    full = evaltrace.search_traces(return_type="list")
+    with pytest.raises(InvalidArgumentError, match="its root span has no inputs"):
+        dataset.merge_records(full)
+    assert get_dataset("checked").version == 0  # nothing merged
+    dataset.merge_records([t for t in full if t.data.spans[0].name == "answer"])
+    assert [r.inputs for r in get_dataset("checked").records] == [{"question": "q"}]
