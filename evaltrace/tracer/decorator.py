@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ __all__ = ["trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CLOSED_EARLY = "evaltrace.generator.closed_early"
+_INTERRUPTED = "evaltrace.interrupted"  # the exception's type, when it was no failure
 
 
 class _CallPlan:
@@ -123,19 +125,46 @@ class _CallPlan:
             log_internal_error("@trace end", exc)
 
     def finish_items(self, span: OtelSpan, items: list[Any]) -> None:
-        outputs: Any = items
+        self.finish(span, self._reduced(items))
+
+    def _reduced(self, items: list[Any]) -> Any:
         if self.output_reducer is not None:
             try:
-                outputs = self.output_reducer(items)
+                return self.output_reducer(items)
             except Exception as exc:  # the trace is kept, with the items unreduced
                 log_internal_error("@trace output_reducer", exc)
-        self.finish(span, outputs)
+        return items
 
-    def fail(self, span: OtelSpan, exception: BaseException) -> None:
+    def fail(
+        self, span: OtelSpan, exception: BaseException, items: list[Any] | None = None
+    ) -> None:
+        """End the span on ``exception``; a generator's ``items`` so far are its outputs (the
+        partial answer of a stream is the valuable part). A cancellation or ``SystemExit(0)``
+        is not the application's error: the span ends OK, marked ``evaltrace.interrupted``."""
         try:
+            if _interruption(exception):
+                span.set_attribute(_INTERRUPTED, type(exception).__name__)
+                outputs = None if items is None else self._reduced(items)
+                end_span_ok(
+                    span,
+                    None if items is None else to_json(outputs, get_settings().max_payload_chars),
+                )
+                return
+            if items is not None:
+                span.set_attribute(
+                    keys.SPAN_OUTPUTS,
+                    to_json(self._reduced(items), get_settings().max_payload_chars),
+                )
             end_span_error(span, exception)
         except Exception as exc:
             log_internal_error("@trace error", exc)
+
+
+def _interruption(exception: BaseException) -> bool:
+    """A stop that is not a failure of the traced code: a cancelled task, a clean exit."""
+    if isinstance(exception, asyncio.CancelledError):
+        return True
+    return isinstance(exception, SystemExit) and exception.code in (0, None)
 
 
 def _attach(span: OtelSpan) -> object:
@@ -209,7 +238,7 @@ def _generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
                 plan.finish_items(span, items)
                 return stop.value
             except BaseException as exc:
-                plan.fail(span, exc)
+                plan.fail(span, exc, items)
                 raise
             finally:
                 otel_context.detach(token)  # type: ignore[arg-type]
@@ -258,7 +287,7 @@ def _async_generator_wrapper(plan: _CallPlan) -> Callable[..., Any]:
                 plan.finish_items(span, items)
                 return
             except BaseException as exc:
-                plan.fail(span, exc)
+                plan.fail(span, exc, items)
                 raise
             finally:
                 otel_context.detach(token)  # type: ignore[arg-type]

@@ -224,7 +224,50 @@ def test_generator_error_is_recorded_and_reraised() -> None:
         next(gen)
     trace = last_trace()
     assert trace.info.state is TraceState.ERROR
-    assert trace.data.spans[0].outputs is None
+    assert trace.data.spans[0].outputs == [1]  # the items before the error are kept
+
+
+def test_a_cancelled_async_generator_keeps_its_items_and_is_no_error() -> None:
+    """Cancelling the task that consumes a stream (a client gone, a timeout) is not the
+    application's error, and the items yielded so far are the valuable part."""
+
+    @evaltrace.trace
+    async def tokens():
+        yield "Full"
+        yield " refunds"
+        await asyncio.sleep(10)  # cancelled here
+        yield " never"
+
+    async def consume(seen: list) -> None:
+        async for token in tokens():
+            seen.append(token)
+
+    async def main() -> list:
+        seen: list = []
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(consume(seen), timeout=0.2)
+        return seen
+
+    assert asyncio.run(main()) == ["Full", " refunds"]
+    trace = last_trace()
+    (span,) = trace.data.spans
+    assert span.outputs == ["Full", " refunds"]
+    assert span.attributes["evaltrace.interrupted"] == "CancelledError"
+    assert trace.info.state is TraceState.OK
+
+
+def test_a_clean_system_exit_is_no_error_but_a_failing_one_is() -> None:
+    @evaltrace.trace
+    def leave(code: int | None) -> None:
+        raise SystemExit(code)
+
+    with pytest.raises(SystemExit):
+        leave(0)
+    assert last_trace().info.state is TraceState.OK
+    assert last_trace().data.spans[0].attributes["evaltrace.interrupted"] == "SystemExit"
+    with pytest.raises(SystemExit):
+        leave(2)
+    assert last_trace().info.state is TraceState.ERROR
 
 
 def test_async_generator_exhausted_and_closed() -> None:
