@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from evaltrace._config import Settings
 from evaltrace._session import get_session
@@ -179,10 +179,37 @@ def delete_traces(
     )
 
 
-class PagedList(list):  # type: ignore[type-arg]
+class PagedList(list[Trace]):
     """A list of traces with ``token``: the page token for the next page, or None."""
 
     token: str | None = None
+
+
+@overload
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+    *,
+    return_type: Literal["list"],
+    include_spans: bool = True,
+    locations: Sequence[str] | None = None,
+    extract_fields: Sequence[str] | None = None,
+) -> PagedList: ...
+@overload
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+    return_type: Literal["pandas"] = "pandas",
+    include_spans: bool = True,
+    locations: Sequence[str] | None = None,
+    extract_fields: Sequence[str] | None = None,
+) -> pandas.DataFrame: ...
 
 
 def search_traces(
