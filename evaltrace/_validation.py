@@ -41,7 +41,27 @@ def require_json(value: Any, what: str) -> Any:
         raise InvalidArgumentError(
             f"{what} must be a JSON value (str, number, bool, list, dict): {exc}"
         ) from None
+    _require_distinct_keys(value, what)
     return value
+
+
+def _require_distinct_keys(value: Any, what: str) -> None:
+    """Keys that JSON would write the same (``True`` and ``"true"``, ``1`` and ``"1"``): the
+    text would hold the key twice and read back one value."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for key in value:
+            text = key if isinstance(key, str) else json.dumps(key)  # True -> true, 1 -> 1
+            if text in seen:
+                raise InvalidArgumentError(
+                    f"{what} has keys {seen[text]!r} and {key!r}, which are the same in JSON"
+                )
+            seen[text] = key
+        for item in value.values():
+            _require_distinct_keys(item, what)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _require_distinct_keys(item, what)
 
 
 def require_text(value: Any, what: str, *, optional: bool = False, empty: bool = False) -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from evaltrace._validation import require_json
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Feedback
 from evaltrace.exceptions import InvalidArgumentError
 
@@ -28,6 +29,17 @@ class Score:
     rationale: str | None = None
     error: BaseException | None = None
     source: AssessmentSource | None = None
+
+
+def _checked(score: Score) -> Score:
+    """A value that cannot be stored (NaN, infinity, an object) is that scorer's error on that
+    row: the rest of the run, and the other scorers' judgments, are kept."""
+    try:
+        require_json(score.value, "value")
+    except InvalidArgumentError:
+        problem = ValueError(f"scorer {score.name!r} returned {score.value!r}, not a JSON value")
+        return Score(score.name, error=problem, source=score.source)
+    return score
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +96,7 @@ class Scorer:
             result = self(**{name: arguments.get(name) for name in self.parameters()})
         except Exception as exc:  # a failing scorer is a finding about that row, not a crash
             return [Score(self.name, error=exc, source=self.source())]
-        return self._scores(result)
+        return [_checked(score) for score in self._scores(result)]
 
     def _scores(self, result: Any) -> list[Score]:
         if isinstance(result, Feedback):

@@ -39,10 +39,11 @@ class Token:
 
 
 _COMPARATORS = ("<=", ">=", "!=", "<>", "=", "<", ">")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 
 
 def tokenize(text: str) -> list[Token]:
+    _require_storable(text)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -81,6 +82,17 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _require_storable(text: str) -> None:
+    """No NUL and no lone surrogate: neither can be sent to the store (they used to surface
+    as the driver's UnicodeEncodeError)."""
+    if text.isascii() and "\x00" not in text:
+        return
+    for position, ch in enumerate(text):
+        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+            what = "a NUL character" if ch == "\x00" else "a lone surrogate"
+            raise InvalidFilterError(f"{what} at {position}", position=position)
+
+
 def _string(text: str, start: int) -> tuple[str, int]:
     quote = text[start]
     out: list[str] = []
@@ -89,6 +101,10 @@ def _string(text: str, start: int) -> tuple[str, int]:
         ch = text[i]
         if ch == "\\" and i + 1 < len(text):
             nxt = text[i + 1]
+            if nxt == "0":
+                raise InvalidFilterError(
+                    f"a NUL character (\\0) at {i} cannot be stored or matched", position=i
+                )
             out.append(_ESCAPES.get(nxt, "\\" + nxt))
             i += 2
         elif ch == quote:
@@ -111,9 +127,15 @@ def _number(text: str, start: int) -> tuple[int | float, int]:
         i += 1
     raw = text[start:i]
     try:
-        return (int(raw) if raw.lstrip("+-").isdigit() else float(raw)), i
+        number = int(raw) if raw.lstrip("+-").isdigit() else float(raw)
     except ValueError:
         raise InvalidFilterError(f"invalid number {raw!r} at {start}", position=start) from None
+    if isinstance(number, int) and not -(2**63) <= number < 2**63:
+        raise InvalidFilterError(
+            f"integer {raw} at {start} is out of range (64 bits); write it as a float",
+            position=start,
+        )
+    return number, i
 
 
 def _identifier(text: str, start: int) -> tuple[Token, int]:

@@ -25,6 +25,9 @@ class OrderKey:
         return f"{self.key} {'DESC' if self.descending else 'ASC'}"
 
 
+MAX_ORDER_KEYS = 20  # each is a join: SQLite refuses a few dozen
+
+
 def parse_order_by(
     clauses: Sequence[str] | None, catalogue: Catalogue = TRACES
 ) -> tuple[OrderKey, ...]:
@@ -36,6 +39,10 @@ def parse_order_by(
         or not all(isinstance(c, str) for c in clauses)
     ):
         raise InvalidFilterError(f"order_by must be a list of strings, got {shown(clauses)}")
+    if len(clauses) > MAX_ORDER_KEYS:
+        raise InvalidFilterError(
+            f"order_by has {len(clauses)} keys; at most {MAX_ORDER_KEYS} are allowed"
+        )
     return tuple(_parse_clause(clause, catalogue) for clause in clauses)
 
 

@@ -97,8 +97,16 @@ class _Parser:
 
     def parse_not(self) -> Expr:
         if self.current.word == "NOT":
-            self.advance()
-            return Not(self.parse_not())
+            token = self.advance()
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise InvalidFilterError(
+                    f"NOT and parentheses nested deeper than {_MAX_DEPTH} at {token.position}",
+                    position=token.position,
+                )
+            inner = Not(self.parse_not())
+            self.depth -= 1
+            return inner
         return self.parse_primary()
 
     def parse_primary(self) -> Expr:

@@ -233,3 +233,14 @@ def test_search_by_expectations_and_feedback(store_uri: str) -> None:
     assert found("expectation.expected_answer IS NULL") == {b, c}
     assert found("feedback.score > 0.5") == {c}
     assert found("feedback.score > 0.5 OR expectation.expected_answer = 'A'") == {a, c}
+
+
+def test_keys_that_are_the_same_in_json_are_refused(store_uri: str) -> None:
+    """{True: "a", "true": "b"} was stored as JSON text with the key twice and read back one
+    value: now refused, naming both keys, and nothing is written."""
+    trace_id = new_trace()
+    with pytest.raises(InvalidArgumentError, match="keys True and 'true', which are the same"):
+        evaltrace.log_expectation(trace_id=trace_id, name="dup", value={True: "a", "true": "b"})
+    with pytest.raises(InvalidArgumentError, match="keys 1 and '1'"):
+        evaltrace.log_feedback(trace_id=trace_id, name="dup", value={"x": [{1: 0, "1": 1}]})
+    assert evaltrace.get_trace(trace_id).info.assessments == ()

@@ -347,3 +347,26 @@ def test_judge_settings_temperature_headers_client_and_providers(
     assert own.get("x-mine") == "1"
     with pytest.raises(InvalidArgumentError, match="the provider must be one of openai, azure"):
         Correctness(model="anthropic:/claude-sonnet")
+
+
+def test_a_scorer_returning_nan_is_its_error_on_that_row_and_the_run_is_kept(
+    store_uri: str,
+) -> None:
+    """One NaN used to abort evaluate() after every row ran: no run, no feedback at all."""
+
+    @scorer
+    def broken_metric(outputs: str) -> float:
+        return float("nan")
+
+    result = evaltrace.evaluate(
+        data=RECORDS[:2], predict_fn=bot, scorers=[broken_metric, exact_match]
+    )
+    assert result.metrics["broken_metric/error_count"] == 2
+    assert result.metrics["exact_match/score"] == 0.0  # the good scorer's judgments are kept
+    assert "returned nan, not a JSON value" in result.result_df.loc[0, "broken_metric/error"]
+    assert evaltrace.get_evaluation_run(result.run_id).row_count == 2
+    trace = evaltrace.get_trace(result.result_df.loc[0, "trace_id"])
+    assert {a.name for a in trace.search_assessments(type="feedback")} == {
+        "broken_metric",
+        "exact_match",
+    }

@@ -163,3 +163,33 @@ def test_rare_values_start_from_their_index_and_find_the_same_traces(
     assert "ix_span_attributes_key_text" not in plan("span.attributes.model = 'big'")
     assert "ix_span_attributes_key_text" not in plan("span.attributes.model IN ('rare', 'big')")
     assert "ix_trace_tags_key_value" not in plan("tags.env = 'prod'")
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by", "says"),
+    [
+        ("NOT " * 1000 + "tags.a = 'b'", None, "nested deeper than 50"),  # was RecursionError
+        ("tags.a = '\udc80'", None, "a lone surrogate at 10"),  # was UnicodeEncodeError
+        ("tags.`\udc80` = 'x'", None, "a lone surrogate at 6"),
+        ("tags.a = 'x\\0'", None, "a NUL character"),  # PostgreSQL refuses NUL in text
+        ("attributes.execution_time_ms > 99999999999999999999", None, r"out of range \(64 bits\)"),
+        (None, ["tags.a"] * 2000, "at most 20 are allowed"),  # was StoreUnavailableError
+        (None, ["tags.`\udc80`"], "lone surrogate"),
+    ],
+    ids=[
+        "1000-nots",
+        "surrogate-literal",
+        "surrogate-key",
+        "nul",
+        "big-int",
+        "2000-keys",
+        "sort-key",
+    ],
+)
+def test_hostile_searches_get_typed_errors_on_both_stores(
+    store_uri: str, filter_string: str | None, order_by: list[str] | None, says: str
+) -> None:
+    bot("q")
+    evaltrace.flush()
+    with pytest.raises(InvalidArgumentError, match=says):
+        evaltrace.search_traces(filter_string=filter_string, order_by=order_by, return_type="list")
