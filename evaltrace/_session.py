@@ -22,6 +22,7 @@ from typing import Any
 
 from evaltrace import _config
 from evaltrace._config import Settings, check_overrides, resolve_settings
+from evaltrace._uris import without_password
 from evaltrace._validation import require_text
 from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Span, Trace
 from evaltrace.exceptions import InvalidArgumentError
@@ -97,6 +98,16 @@ class Session:
         self.configure(tracking_uri=require_text(uri, "tracking uri"))
 
     # -- stores -------------------------------------------------------------------------------
+
+    def live_uri(self, uri: str) -> str:
+        """A URI from the spool (its password masked) as the live configuration has it: the
+        tracking URI, or a store this session opened, whose masked form it is."""
+        if "***@" not in uri:
+            return uri
+        for candidate in (self.tracking_uri, *self._stores):
+            if without_password(candidate) == uri:
+                return candidate
+        return uri  # no live match: the replay fails and the trace stays spooled
 
     def store(self, uri: str | None = None) -> TraceStore:
         """The store at ``uri`` (default: the tracking URI), opened once per session."""
@@ -306,7 +317,7 @@ class StoreExporter:
         whole: dict[str, list[Trace]] = defaultdict(list)
         appended: dict[str, list[Span]] = defaultdict(list)
         for item in batch:
-            uri = item.destination.tracking_uri
+            uri = session.live_uri(item.destination.tracking_uri)
             if item.appended:
                 appended[uri].extend(item.trace.data.spans)
                 continue

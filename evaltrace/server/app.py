@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.engine import make_url
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from evaltrace._session import Session, install_session
+from evaltrace._uris import without_password
 from evaltrace.exceptions import (
     EvaltraceError,
     InvalidArgumentError,
@@ -78,7 +78,7 @@ def _version() -> str:
 
 def _health(request: Request) -> Any:
     service: TraceService = request.app.state.service
-    uri = make_url(service.session.tracking_uri).render_as_string(hide_password=True)
+    uri = without_password(service.session.tracking_uri)
     try:
         service.experiments()
         store = "ok"

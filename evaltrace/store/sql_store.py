@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DisconnectionError,
     IntegrityError,
@@ -33,6 +32,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from evaltrace._suppress import instrumentation_suppressed
+from evaltrace._uris import without_password
 from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo, TraceState
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.exceptions import (
@@ -678,7 +678,4 @@ def decode_page_token(token: str, signature: list[str]) -> list[Any]:
 
 def _safe_uri(uri: str) -> str:
     """The URI without its password, for messages."""
-    try:
-        return make_url(uri).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable uri>"
+    return without_password(uri)

@@ -17,6 +17,8 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from evaltrace._config import Settings, get_settings
+from evaltrace._internal_errors import logger
+from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.export import Destination, TraceExporter
 from evaltrace.tracer.ids import TimeOrderedIdGenerator
@@ -37,12 +39,13 @@ class Pipeline:
     writer: TraceWriter
     spool: Spool | None
     exporter: TraceExporter
+    spool_problem: str | None = None  # why the configured spool directory cannot be used
 
     @classmethod
     def start(
         cls, settings: Settings, exporter: TraceExporter, scope: Callable[[], Destination]
     ) -> Pipeline:
-        spool = _make_spool(settings)
+        spool, spool_problem = _make_spool(settings)
         writer = TraceWriter(
             exporter.export,
             asynchronous=settings.async_logging,
@@ -61,6 +64,7 @@ class Pipeline:
             writer=writer,
             spool=spool,
             exporter=exporter,
+            spool_problem=spool_problem,
         )
         if spool is not None and spool.has_work():  # left by a process that died
             writer.request_replay()
@@ -83,6 +87,8 @@ class Pipeline:
         self.provider.add_span_processor(processor)
 
     def recover(self, timeout: float | None) -> bool:
+        if self.spool_problem is not None:
+            raise InvalidArgumentError(self.spool_problem)
         if self.spool is None:
             return True
         if self.spool.has_work():
@@ -107,11 +113,24 @@ class Pipeline:
         process_exit.on_fork_in_child()
 
 
-def _make_spool(settings: Settings) -> Spool | None:
+def _make_spool(settings: Settings) -> tuple[Spool | None, str | None]:
+    """The spool, or (None, why) when its directory cannot be used: tracing goes on without
+    one (said once here; ``recover()`` raises it) rather than failing every traced call."""
     if not settings.spool:
-        return None
+        return None, None
     directory = Path(settings.spool_dir) if settings.spool_dir else default_spool_dir()
-    return Spool(directory, settings.spool_max_bytes)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(f"{directory} is not writable")
+    except OSError as exc:
+        problem = (
+            f"the spool directory {str(directory)!r} cannot be used ({exc}); traces that "
+            "cannot be stored wait in memory only (EVALTRACE_SPOOL_DIR)"
+        )
+        logger.warning("evaltrace: %s", problem)
+        return None, problem
+    return Spool(directory, settings.spool_max_bytes), None
 
 
 def _provider(use_global: bool) -> TracerProvider:

@@ -2,11 +2,11 @@
 
 When the store cannot be written, or the in-memory queue is full, traces are appended to a
 file of this process's own under the spool directory (one JSON line per trace, with its
-destination: tracking URI and experiment). They are replayed through the exporter when the
-store is reachable again — by this process, or by the next process that starts with the same
-spool directory if this one died. Writes are
-idempotent, so a replay cut short and done again stores each trace once. Past the size cap,
-traces are dropped (counted and warned about by the writer).
+destination: tracking URI, without its password, and experiment). They are replayed through
+the exporter when the store is reachable again — by this process, or by the next process that
+starts with the same spool directory if this one died. Writes are idempotent, so a replay cut
+short and done again stores each trace once. Past the size cap, traces are dropped (counted
+and warned about by the writer).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from evaltrace._internal_errors import logger
 from evaltrace._json import dumps_json_bytes, loads_json
+from evaltrace._uris import without_password
 from evaltrace.entities import Trace
 from evaltrace.tracer.export import Destination, ExperimentRef, FinishedTrace
 
@@ -178,7 +179,8 @@ def _append_durably(path: Path, data: bytes) -> None:
 
 def _line(item: FinishedTrace) -> bytes:
     destination = {
-        "uri": item.destination.tracking_uri,
+        # Never the password: the replay finds the live URI that matches (Session.live_uri).
+        "uri": without_password(item.destination.tracking_uri),
         "experiment": item.destination.experiment.to_dict(),
     }
     line: dict[str, Any] = {"destination": destination, "trace": item.trace.to_dict()}

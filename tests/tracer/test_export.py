@@ -299,3 +299,52 @@ def test_flush_says_false_when_traces_were_dropped_instead_of_written() -> None:
         evaltrace.set_redaction_callback(None)
     assert get_session().export_stats().dropped == 1
     assert stored_count() == 1
+
+
+def test_the_spool_never_holds_the_database_password(
+    tmp_path: Path, postgres_server_url: str
+) -> None:
+    """Spool lines carried the tracking URI with the password in it. Now they hold it masked,
+    and the replay finds the live URI that matches."""
+    from sqlalchemy import create_engine, text
+
+    name = f"evaltrace_spoolpw_{os.getpid()}"
+    base, _, _ = postgres_server_url.rpartition("/")
+    scheme, _, rest = base.partition("://")
+    user, _, host = rest.partition("@")
+    uri = f"{scheme}://{user.split(':')[0]}:s3cret-pw@{host}/{name}"  # trust auth ignores it
+    spool = tmp_path / "spool"
+    evaltrace.configure(tracking_uri=uri, spool_dir=str(spool))
+    assert [handle(i) for i in range(3)] == [0, 1, 2]
+    assert evaltrace.flush(timeout=2) is False  # the database does not exist yet: spooled
+    (spooled,) = spool.iterdir()
+    content = spooled.read_text()
+    assert "s3cret-pw" not in content and ":***@" in content
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        assert evaltrace.recover(timeout=60) is True  # replayed to the live URI, password and all
+        assert stored_count() == 3
+    finally:
+        get_session().release_connections()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_an_unusable_spool_directory_costs_no_trace_and_recover_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A spool path under a file made every traced call fail (untraced) with
+    NotADirectoryError, and recover() raised it untyped."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    evaltrace.configure(spool_dir=str(blocker / "spool"))
+    with caplog.at_level("WARNING", logger="evaltrace"):
+        assert [handle(i) for i in range(3)] == [0, 1, 2]
+        assert evaltrace.flush(timeout=30) is True
+    assert stored_count() == 3  # traced and stored all the same
+    assert "cannot be used" in caplog.text
+    with pytest.raises(evaltrace.InvalidArgumentError, match="a-file/spool' cannot be used"):
+        evaltrace.recover(timeout=1)
