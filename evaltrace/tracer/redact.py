@@ -1,10 +1,12 @@
 """Redaction: secrets never reach the store (on by default).
 
-Values under keys that look secret (password, secret, token, api_key, authorization, cookie,
-session, ...) and strings that look like credentials (OpenAI-style ``sk-`` keys, bearer tokens,
-AWS access keys, GitHub tokens, private keys) are replaced by ``[REDACTED]`` in inputs,
-outputs, attributes, events, tags and metadata. It runs on the writer's thread, when a trace
-is converted for the store, so it costs the application nothing.
+Values under keys that name a secret (the key split into words: snake, kebab, dotted or
+camelCase; its last word not a descriptor such as ``count`` or ``url``) and strings that look
+like credentials (API keys of the usual providers, JWTs, bearer and basic credentials, URL
+passwords, secret query parameters, private keys; anchored at word starts) are replaced by
+``[REDACTED]`` in inputs, outputs, attributes, events, tags and metadata. It runs on the
+writer's thread, when a trace is converted for the store, so it costs the application nothing.
+tests/tracer/test_redaction_corpora.py holds what must be hidden and what must survive.
 
 ``EVALTRACE_REDACT=0`` turns it off; ``EVALTRACE_REDACT_KEYS`` adds key patterns (regular
 expressions, comma-separated); ``set_redaction_callback(fn)`` adds a last say:
@@ -24,21 +26,80 @@ __all__ = ["MARKER", "redact", "set_redaction_callback"]
 
 MARKER = "[REDACTED]"
 DEFAULT_KEYS = (
-    r"pass(word|wd)?",
+    r"pass(word|wd|phrase)?",
+    r"pwd",
+    r"pin",
     r"secret",
     r"token",
     r"api[-_]?key",
     r"authori[sz]ation",
     r"cookie",
-    r"session[-_]?(id|key|token)?",
-    r"credential",
+    r"session[-_]?(key|token|secret)",
+    r"credentials?",
     r"private[-_]?key",
+    r"access[-_]?key",
+    r"dsn",
+    r"pgpassword",
+    r"[a-z]+_key",  # OPENAI_KEY, AZURE_OPENAI_KEY, stripe_key: an environment dump's keys
+)
+# A key whose last word says what it describes is not the secret itself: ``token_count``,
+# ``pass_rate``, ``password_reset_url``, ``time_to_first_token_ns``, ``cookie_consent``.
+DESCRIPTOR_WORDS = frozenset(
+    {
+        "count",
+        "counts",
+        "rate",
+        "budget",
+        "limit",
+        "limits",
+        "length",
+        "len",
+        "type",
+        "types",
+        "name",
+        "names",
+        "id",
+        "ids",
+        "url",
+        "uri",
+        "consent",
+        "reset",
+        "k",
+        "ns",
+        "ms",
+        "s",
+        "seconds",
+        "at",
+        "usage",
+        "policy",
+        "hint",
+        "expiry",
+        "expires",
+        "ttl",
+        "required",
+        "enabled",
+        "set",
+        "present",
+        "valid",
+        "kind",
+        "format",
+        "version",
+    }
 )
 _SECRET_VALUES = re.compile(
-    r"(sk-[A-Za-z0-9_-]{16,}"  # OpenAI-style API keys
-    r"|[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}"  # bearer tokens
-    r"|AKIA[0-9A-Z]{16}"  # AWS access key ids
-    r"|gh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
+    r"((?<![A-Za-z0-9])sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}"  # OpenAI-style API keys
+    r"|(?<![A-Za-z0-9])[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe
+    r"|(?i:bearer)\s+(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{16,}"  # bearer
+    r"|(?:Basic|BASIC)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}"  # HTTP Basic
+    r"|(?<![A-Za-z0-9])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+    r"|(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack
+    r"|(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}"  # Google API keys
+    r"|(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}"  # AWS access key ids
+    r"|(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
+    r"|(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{30,}"  # GitHub fine-grained tokens
+    r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"  # the user:password of a URL
+    r"|(?<=[?&])(?i:api[-_]?key|access[-_]?token|token|secret|password|sig|signature)"
+    r"=[^&\s#]+"  # secret query parameters
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)"
 )
 Callback = Callable[[tuple[str, ...], str], Any]
@@ -110,9 +171,9 @@ def _text(value: str, path: tuple[str, ...]) -> Any:
 
 
 def _could_be_secret(value: Any) -> bool:
-    """Numbers, booleans and empty values are left alone: ``time_to_first_token_ns`` under a
-    key with "token" in it is a duration."""
-    return not (value is None or value == "" or isinstance(value, (bool, int, float)))
+    """Booleans and empty values are left alone; a number under a secret key is a secret too
+    (a PIN); descriptor keys (``token_count``) are not secret keys to begin with."""
+    return not (value is None or value == "" or isinstance(value, bool))
 
 
 # Bounded memory: at most 2,000 shapes of at most 32 keys, and 10,000 single keys (a few MB).
@@ -148,25 +209,64 @@ IDENTIFIER_KEYS = frozenset(
 )
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SEPARATORS = re.compile(r"[_.\-\s]+")
+
+
 def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
-    """``keys.search(key)``, remembered."""
+    """Whether ``key`` names a secret (remembered): one of its words (snake, kebab, dotted or
+    camelCase) is a secret word, and its last word does not say it only describes one."""
     found = _keys.get((key, keys))
     if found is None:
         if len(_keys) >= _MAX_REMEMBERED_KEYS:
             _keys.clear()
-        found = _keys[(key, keys)] = key not in IDENTIFIER_KEYS and keys.search(key) is not None
+        found = _keys[(key, keys)] = _secret_key(key, keys)
     return found
+
+
+def _secret_key(key: str, keys: re.Pattern[str]) -> bool:
+    if key in IDENTIFIER_KEYS:
+        return False
+    if _connection_url_key(key):
+        return True
+    spaced = _CAMEL.sub("_", key)  # accessToken -> access_Token
+    if keys.search(spaced) is None:
+        return False
+    words = [w for w in _WORD_SEPARATORS.split(spaced.lower()) if w]
+    return not words or words[-1] not in DESCRIPTOR_WORDS
+
+
+def _connection_url_key(key: str) -> bool:
+    """``DATABASE_URL``, ``REDIS_URL``: URLs that carry credentials, "url" or not."""
+    words = [w for w in _WORD_SEPARATORS.split(_CAMEL.sub("_", key).lower()) if w]
+    return len(words) >= 2 and words[-1] == "url" and words[-2] in _CONNECTION_WORDS
+
+
+_CONNECTION_WORDS = frozenset({"database", "db", "redis", "broker", "amqp", "mongo", "mongodb"})
 
 
 def _looks_secret(text: str) -> bool:
     # A cheap pre-check before the regular expression: every pattern has one of these.
     return (
         "sk-" in text
+        or "k_live_" in text
+        or "k_test_" in text
         or "earer" in text
+        or "EARER" in text
+        or "asic " in text
+        or "ASIC " in text
+        or "eyJ" in text
+        or "xox" in text
+        or "AIza" in text
         or "AKIA" in text
         or "PRIVATE" in text
+        or ("@" in text and "://" in text)
+        or ("=" in text and _QUERY_SECRET.search(text) is not None)
         or ("gh" in text and _GITHUB_PREFIX.search(text) is not None)
     )
 
 
-_GITHUB_PREFIX = re.compile(r"gh[pousr]_")
+_GITHUB_PREFIX = re.compile(r"gh[pousr]_|github_pat_")
+_QUERY_SECRET = re.compile(
+    r"[?&](?i:api[-_]?key|access[-_]?token|token|secret|password|sig|signature)="
+)

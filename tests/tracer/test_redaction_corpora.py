@@ -1,0 +1,117 @@
+"""Two corpora for redaction, both must pass: every planted secret is redacted (nothing secret
+stored), and ordinary data comes through unchanged (nothing ordinary destroyed). Built from
+the reliability issue's fault campaign, which found 38 of 54 planted secrets in raw files and
+prose like "risk-assessment-framework-overview" stored as "ri[REDACTED]"."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import evaltrace
+from evaltrace.tracer.redact import MARKER, redact
+
+# Secrets inside free text: each must disappear, whatever key holds the text.
+SECRET_TEXTS = {
+    "openai": "key sk-proj-AbCdEfGhIjKlMnOpQrStUvWx123456",
+    "jwt": "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+    "slack": "slack xoxb-123456789012-1234567890123-AbCdEfGhIjKl",
+    "stripe": "charge with sk_live_51H8abcdefghijklmnopqrstu",
+    "google": "maps AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "github_pat": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+    "github": "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+    "basic": "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+    "bearer upper": "BEARER abcdef0123456789abcdef",
+    "url password": "postgresql://app:Sup3rS3cret@db.internal:5432/prod",
+    "query api_key": "GET https://api.example.com/v1/items?api_key=abc123def456&page=2",
+    "query access_token": "https://example.com/cb?access_token=tok_9f8e7d6c5b4a",
+    "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+}
+SECRET_PARTS = {
+    "openai": "AbCdEfGhIjKlMnOpQrStUvWx",
+    "jwt": "dozjgNryP4J3jVmNHl0w5N",
+    "slack": "AbCdEfGhIjKl",
+    "stripe": "abcdefghijklmnopqrstu",
+    "google": "SyA1234567890abcdefghij",
+    "aws_access_key_id": "IOSFODNN7EXAMPLE",
+    "github_pat": "abcdefghijklmnopqrstuvwxyz",
+    "github": "0123456789abcdefghijklmnop",
+    "basic": "dXNlcjpwYXNzd29yZA",
+    "bearer upper": "abcdef0123456789abcdef",
+    "url password": "Sup3rS3cret",
+    "query api_key": "abc123def456",
+    "query access_token": "tok_9f8e7d6c5b4a",
+    "private key": "MIIEow",
+}
+# Secrets under the key that holds them: the value disappears, numbers included.
+SECRET_KEYS = {
+    "password": "hunter2",
+    "accessToken": "opaque-value-1",
+    "clientSecret": "opaque-value-2",
+    "secretKey": "opaque-value-3",
+    "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "PGPASSWORD": "pg-pass-4",
+    "DATABASE_URL": "opaque-value-5",
+    "AZURE_OPENAI_KEY": "opaque-value-6",
+    "SENTRY_DSN": "opaque-value-7",
+    "passphrase": "correct horse battery staple",
+    "pwd": "opaque-value-8",
+    "pin": 4321,
+    "x-api-key": "opaque-value-9",
+    "session_token": "opaque-value-10",
+}
+# Ordinary data that looks a little like secrets: it must come through unchanged.
+ORDINARY = {
+    "title": "risk-assessment-framework-overview",
+    "slug": "task-management-best-practices",
+    "prose": "A bearer bond pays whoever holds it; a basic understanding helps.",
+    "url": "https://example.com/docs?page=2&sort=asc",
+    "email": "ann@example.com",
+    "session_id": "s-42",
+    "token_count": 812,
+    "input_tokens": 120,
+    "pass_rate": 0.93,
+    "pass_at_k": 0.71,
+    "token_budget": 4096,
+    "cookie_consent": True,
+    "password_reset_url": "https://example.com/reset",
+    "time_to_first_token_ns": 123456,
+    "max_tokens": 256,
+    "tokenizer": "cl100k_base",
+    "model": "gpt-4o-mini",
+    "mlflow.trace.session": "conversation-7",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SECRET_TEXTS))
+def test_every_planted_secret_in_text_is_redacted(kind: str) -> None:
+    redacted = redact({"note": SECRET_TEXTS[kind]})
+    assert SECRET_PARTS[kind] not in json.dumps(redacted), redacted
+    assert MARKER in redacted["note"]
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_every_secret_key_hides_its_value(key: str) -> None:
+    assert redact({key: SECRET_KEYS[key], "other": "kept"}) == {key: MARKER, "other": "kept"}
+
+
+def test_ordinary_data_comes_through_unchanged() -> None:
+    assert redact(dict(ORDINARY)) == ORDINARY
+
+
+def test_the_stored_trace_has_neither_leak_nor_damage() -> None:
+    @evaltrace.trace
+    def handle(payload: dict, notes: list) -> dict:
+        return {"echo": notes, **ORDINARY}
+
+    handle(dict(SECRET_KEYS), list(SECRET_TEXTS.values()))
+    evaltrace.flush()
+    trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+    text = trace.to_json()
+    for part in SECRET_PARTS.values():
+        assert part not in text, part
+    assert trace.data.spans[0].inputs["payload"] == {key: MARKER for key in SECRET_KEYS}
+    outputs = trace.data.spans[0].outputs
+    assert {k: outputs[k] for k in ORDINARY} == ORDINARY
