@@ -22,6 +22,7 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.tracer.redact import redact
 
 __all__ = [
     "delete_assessment",
@@ -159,12 +160,12 @@ def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int)
         "assessment_id": f"a-{uuid.uuid4().hex}",
         "trace_id": trace_id,
         "name": name,
-        "value": require_json(value, f"{where}value"),
+        "value": redact(require_json(value, f"{where}value"), ("value",)),
         "source": _source(record.get("source"), kind, where),
         "create_time_ms": now,
         "last_update_time_ms": now,
         "span_id": span_id,
-        "metadata": _metadata(record.get("metadata"), where),
+        "metadata": redact(_metadata(record.get("metadata"), where), ("metadata",)),
     }
     if kind is Expectation:
         if value is None:
@@ -173,8 +174,9 @@ def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int)
     error = _error(record.get("error"), where)
     if value is None and error is None:
         raise InvalidArgumentError(f"{where}a feedback needs a value or an error")
-    rationale = require_text(
-        record.get("rationale"), f"{where}rationale", optional=True, empty=True
+    rationale = redact(
+        require_text(record.get("rationale"), f"{where}rationale", optional=True, empty=True),
+        ("rationale",),
     )
     return Feedback(**common, rationale=rationale, error=error)
 

@@ -23,6 +23,7 @@ from evaltrace.entities import (
 from evaltrace.entities.dataset import canonical_json, inputs_key
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.tracer.redact import redact
 
 __all__ = ["Candidate", "candidates_from"]
 
@@ -137,11 +138,14 @@ def _from_dict(record: Mapping[str, Any], index: int) -> Candidate:
         raise InvalidArgumentError(
             f"{where}: inputs must be a non-empty dict, got {_describe(inputs)}"
         )
-    inputs = _json_dict(inputs, where, "inputs")
-    expectations = _json_dict(values.get("expectations") or {}, where, "expectations")
+    # Redacted as traces are: a record is stored as long as a trace, and shown as widely.
+    inputs = redact(_json_dict(inputs, where, "inputs"), ("inputs",))
+    expectations = redact(
+        _json_dict(values.get("expectations") or {}, where, "expectations"), ("expectations",)
+    )
     tags = _json_dict(values.get("tags") or {}, where, "tags")
     has_outputs = "outputs" in values
-    outputs = require_json(values.get("outputs"), f"{where}: outputs")
+    outputs = redact(require_json(values.get("outputs"), f"{where}: outputs"), ("outputs",))
     record_id = values.get("record_id")
     if record_id is None:
         record_id = inputs_key(inputs)

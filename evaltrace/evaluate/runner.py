@@ -26,6 +26,7 @@ from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.context import with_current_context
+from evaltrace.tracer.redact import redact
 from evaltrace.tracer.spans import untraced
 
 if TYPE_CHECKING:
@@ -255,15 +256,16 @@ def _result(outcome: _Outcome) -> RunResult:
             else f"{type(score.error).__name__}: {score.error}",
         }
     row = outcome.row
-    return RunResult(
+    error = None if outcome.error is None else f"{type(outcome.error).__name__}: {outcome.error}"
+    return RunResult(  # stored with the run: redacted as the record's trace is
         row_index=row.index,
         record_key=row.key,
         trace_id=outcome.trace_id,
-        inputs=row.inputs,
-        outputs=outcome.outputs,
-        expectations=row.expectations,
+        inputs=redact(row.inputs, ("inputs",)),
+        outputs=redact(outcome.outputs, ("outputs",)),
+        expectations=redact(row.expectations, ("expectations",)),
         scores=scores,
-        error=None if outcome.error is None else f"{type(outcome.error).__name__}: {outcome.error}",
+        error=redact(error),
     )
 
 

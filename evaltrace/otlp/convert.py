@@ -152,19 +152,21 @@ def _span(otlp_span: Any, scope: str) -> Span:
         trace_id=trace_id,
         span_id=otlp_span.span_id.hex(),
         parent_id=parent.hex() if parent else None,
-        name=storable_text(otlp_span.name)[:MAX_NAME_CHARS],
+        name=redact(storable_text(otlp_span.name)[:MAX_NAME_CHARS]),
         span_type=span_type,
         start_time_ns=otlp_span.start_time_unix_nano,
         end_time_ns=end or None,
         status=SpanStatus(
             status_code=_STATUS.get(otlp_span.status.code, SpanStatusCode.UNSET),
-            description=storable_text(otlp_span.status.message),
+            description=redact(storable_text(otlp_span.status.message)),
         ),
         inputs=redact(inputs, ("inputs",)),
         outputs=redact(outputs, ("outputs",)),
         attributes=redact(attributes),
         events=tuple(
-            SpanEvent(name=e.name, timestamp_ns=e.timestamp_ns, attributes=redact(e.attributes))
+            SpanEvent(
+                name=redact(e.name), timestamp_ns=e.timestamp_ns, attributes=redact(e.attributes)
+            )
             for e in events
         ),
     )

@@ -102,7 +102,7 @@ def to_trace(pending: PendingTrace, experiment_id: str) -> Trace:
         trace_id=trace_id,
         experiment_id=experiment_id,
         **summary,
-        client_request_id=_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS),
+        client_request_id=redact(_clip(pending.client_request_id, MAX_TAG_VALUE_CHARS)),
         tags=redact(_string_map(pending.tags)),
         trace_metadata=redact(_string_map(pending.metadata)),
         assessments=logged_while_running,
@@ -156,20 +156,21 @@ def _to_span(span: FinishedSpan, trace_id: str) -> tuple[Span, _Texts]:
         trace_id=trace_id,
         span_id=format_span_id(span.span_id),
         parent_id=None if span.parent_id is None else format_span_id(span.parent_id),
-        name=_clip(span.name, MAX_NAME_CHARS) or "",
+        name=redact(_clip(span.name, MAX_NAME_CHARS) or ""),
         span_type=str(span_type),
         start_time_ns=span.start_time,
         end_time_ns=span.end_time,
         status=SpanStatus(
             status_code=SpanStatusCode(span.status),
-            description=storable_text(span.status_message or ""),
+            # An exception's message: its event is redacted, so is this copy of it.
+            description=redact(storable_text(span.status_message or "")),
         ),
         inputs=inputs,
         outputs=outputs,
         attributes=redact(attributes),
         events=tuple(
             SpanEvent(
-                name=storable_text(name),
+                name=redact(storable_text(name)),
                 timestamp_ns=timestamp,
                 attributes=redact({k: _plain(v) for k, v in event_attributes.items()}),
             )

@@ -115,3 +115,59 @@ def test_the_stored_trace_has_neither_leak_nor_damage() -> None:
     assert trace.data.spans[0].inputs["payload"] == {key: MARKER for key in SECRET_KEYS}
     outputs = trace.data.spans[0].outputs
     assert {k: outputs[k] for k in ORDINARY} == ORDINARY
+
+
+def test_status_messages_names_and_client_request_ids_are_redacted_too() -> None:
+    """An sk- key in an exception's message was redacted in the exception event but stored
+    verbatim in the span's status message; names and client request ids were not looked at."""
+    key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx123456"
+
+    @evaltrace.trace
+    def call_api() -> None:
+        evaltrace.update_current_trace(client_request_id=f"req {key}")
+        with evaltrace.start_span(f"call with {key}"):
+            pass
+        raise PermissionError(f"401 for key {key}")
+
+    with pytest.raises(PermissionError):
+        call_api()
+    evaltrace.flush()
+    trace = evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+    assert "AbCdEfGhIjKlMnOp" not in trace.to_json()
+    root = trace.data.root_span
+    assert root is not None and root.status.description == f"PermissionError: 401 for key {MARKER}"
+    assert trace.info.client_request_id == f"req {MARKER}"
+    assert {s.name for s in trace.data.spans} == {"call_api", f"call with {MARKER}"}
+
+
+def test_assessments_dataset_records_and_run_results_are_redacted(store_uri: str) -> None:
+    """Outside traces nothing was redacted: an assessment's value, rationale and metadata, a
+    dataset record's inputs, an evaluation run's stored outputs."""
+    from evaltrace.datasets import create_dataset
+
+    key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx123456"
+
+    @evaltrace.trace
+    def echo(text: str) -> str:
+        return text
+
+    echo("hi")
+    evaltrace.flush()
+    trace_id = evaltrace.get_last_active_trace_id()
+    evaltrace.log_feedback(
+        trace_id=trace_id,
+        name="leak",
+        value=f"saw {key}",
+        rationale=f"because {key}",
+        metadata={"api_key": "raw"},
+    )
+    dataset = create_dataset("secrets")
+    dataset.merge_records([{"inputs": {"text": f"use {key}", "password": "hunter2"}}])
+    result = evaltrace.evaluate(data=[{"inputs": {"text": f"x {key}"}}], predict_fn=echo)
+    stored = [
+        evaltrace.get_trace(trace_id).to_json(),
+        json.dumps([r.to_dict() for r in dataset.records]),
+        json.dumps(evaltrace.get_evaluation_run(result.run_id).results[0].outputs),
+    ]
+    for text in stored:
+        assert "AbCdEfGhIjKlMnOp" not in text and "hunter2" not in text and '"raw"' not in text
