@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 NS = 1_000_000_000
+PROTOBUF = {"content-type": "application/x-protobuf"}
 
 
 def any_value(value: Any) -> AnyValue:
@@ -56,3 +58,12 @@ def request(*spans: Span, resource: dict[str, Any] | None = None) -> ExportTrace
     resource_spans = ResourceSpans(scope_spans=[ScopeSpans(spans=list(spans))])
     resource_spans.resource.attributes.extend(attributes(resource or {"service.name": "tests"}))
     return ExportTraceServiceRequest(resource_spans=[resource_spans])
+
+
+def post(server: str, message: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.post(
+        f"{server}/v1/traces",
+        content=message.SerializeToString(),
+        headers={**PROTOBUF, **(headers or {})},
+        timeout=30,
+    )

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,23 +23,13 @@ from sqlalchemy import create_engine
 
 import evaltrace
 from evaltrace.entities import TraceState
-from tests.otlp.requests import NS, new_trace_id, request, span
+from tests.otlp.requests import NS, PROTOBUF, new_trace_id, post, request, span
 from tests.server.live import ROOT, child_env, free_port, running_server
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.parametrize(
     "otlp_store", ["sqlite", "postgresql"], indirect=True, scope="module"
 )
-PROTOBUF = {"content-type": "application/x-protobuf"}
-
-
-def post(server: str, message: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(
-        f"{server}/v1/traces",
-        content=message.SerializeToString(),
-        headers={**PROTOBUF, **(headers or {})},
-        timeout=30,
-    )
 
 
 def stored(uri: str, trace_id: bytes) -> evaltrace.Trace:
