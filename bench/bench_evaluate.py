@@ -43,7 +43,7 @@ def main(runs: int = 3) -> None:
         for record in RECORDS:
             outputs = predict(**record["inputs"])
             for item in SCORERS:
-                item.run(
+                item.judge(
                     {
                         "inputs": record["inputs"],
                         "outputs": outputs,

@@ -48,6 +48,9 @@ class Settings:
     raise_internal_errors: bool = False
     user: str | None = None
     eval_max_workers: int = field(default=4, metadata=_positive())
+    # Seconds one scorer may take on one row before it counts as that scorer's error (0: no
+    # limit).
+    scorer_timeout: float = field(default=120.0, metadata=_positive(0))
     redact: bool = True
     redact_keys: str | None = None
     spool: bool = True

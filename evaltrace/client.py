@@ -65,6 +65,7 @@ def configure(
     raise_internal_errors: bool = _UNSET,
     user: str | None = _UNSET,
     eval_max_workers: int = _UNSET,
+    scorer_timeout: float = _UNSET,
     redact: bool = _UNSET,
     redact_keys: str | None = _UNSET,
     spool: bool = _UNSET,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import sys
@@ -24,6 +25,7 @@ from evaltrace.entities.evaluation import EvaluationRun, RunResult, rounded_metr
 from evaltrace.evaluate.metrics import metrics_of, to_score
 from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
+from evaltrace.evaluate.timeouts import DaemonPool, TimedOut
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.redact import redact
@@ -100,12 +102,20 @@ def evaluate(
     check_rows(rows, predict_fn)
     run_id = f"run-{uuid.uuid4().hex}"
     started = time.time_ns() // 1_000_000
-    worker = with_current_context(lambda row: _run_row(row, predict_fn, scorers, run_id))
+    limit = get_settings().scorer_timeout
+    judges = DaemonPool(workers) if limit and scorers else None
+    worker = with_current_context(
+        lambda row: _run_row(row, predict_fn, scorers, run_id, judges, limit)
+    )
     outcomes: list[_Outcome] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaltrace-eval") as pool:
-        for done, outcome in enumerate(pool.map(worker, rows), 1):
-            outcomes.append(outcome)
-            _progress(done, len(rows))
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaltrace-eval") as pool:
+            for done, outcome in enumerate(pool.map(worker, rows), 1):
+                outcomes.append(outcome)
+                _progress(done, len(rows))
+    finally:
+        if judges is not None:
+            judges.close()
     _log_feedback(outcomes)
     results = [_result(outcome) for outcome in outcomes]
     metrics = metrics_of([r.scores for r in results], sum(1 for o in outcomes if o.error))
@@ -132,7 +142,12 @@ def evaluate(
 
 
 def _run_row(
-    row: Row, predict_fn: Callable[..., Any] | None, scorers: list[Scorer], run_id: str
+    row: Row,
+    predict_fn: Callable[..., Any] | None,
+    scorers: list[Scorer],
+    run_id: str,
+    judges: DaemonPool | None,
+    limit: float,
 ) -> _Outcome:
     import evaltrace
 
@@ -140,7 +155,9 @@ def _run_row(
     token = otel_context.attach(otel_trace.set_span_in_context(otel_trace.INVALID_SPAN))
     try:
         if row.trace is not None:  # answer-sheet mode on an existing trace
-            return _score(row, row.trace.info.trace_id, row.outputs, None, scorers, row.trace)
+            return _score(
+                row, row.trace.info.trace_id, row.outputs, scorers, row.trace, judges, limit
+            )
         name = getattr(predict_fn, "__name__", None) or "evaluate_record"
         outputs, error = row.outputs, None
         with evaltrace.start_span(name, span_type=SpanType.CHAIN) as span:
@@ -160,7 +177,7 @@ def _run_row(
             trace_id = span.trace_id
         if error is not None:
             return _Outcome(row, trace_id, None, error, [])
-        return _score(row, trace_id, outputs, None, scorers, None)
+        return _score(row, trace_id, outputs, scorers, None, judges, limit)
     finally:
         otel_context.detach(token)
 
@@ -190,9 +207,10 @@ def _score(
     row: Row,
     trace_id: str | None,
     outputs: Any,
-    error: BaseException | None,
     scorers: list[Scorer],
     trace: Trace | None,
+    judges: DaemonPool | None,
+    limit: float,
 ) -> _Outcome:
     arguments: dict[str, Any] = {
         "inputs": row.inputs,
@@ -207,8 +225,31 @@ def _score(
     # Untraced: a judge's own LLM call (or the user code a scorer calls) is not the
     # application's, and must not become a trace of the user's experiment.
     with untraced():
-        scores = [score for item in scorers for score in item.judge(arguments)]
-    return _Outcome(row, trace_id, outputs, error, scores)
+        scores = [
+            score for judged in _judged(scorers, arguments, judges, limit) for score in judged
+        ]
+    return _Outcome(row, trace_id, outputs, None, scores)
+
+
+def _judged(
+    scorers: list[Scorer], arguments: dict[str, Any], judges: DaemonPool | None, limit: float
+) -> list[list[Score]]:
+    """Each scorer's judgments of one row, each within ``limit`` seconds
+    (EVALTRACE_SCORER_TIMEOUT): past it, that scorer's error on that row."""
+    if judges is None:
+        return [item.judge(arguments) for item in scorers]
+    outcomes = judges.call_each(
+        [functools.partial(item.judge, arguments) for item in scorers], timeout=limit
+    )
+    judged = []
+    for item, outcome in zip(scorers, outcomes):
+        if isinstance(outcome, TimedOut):
+            problem = TimedOut(f"scorer {item.name!r} {outcome} (EVALTRACE_SCORER_TIMEOUT)")
+            outcome = [Score(item.name, error=problem, source=item.source())]
+        elif isinstance(outcome, Exception):  # judge() keeps its own errors: ours, contained
+            outcome = [Score(item.name, error=outcome, source=item.source())]
+        judged.append(outcome)
+    return judged
 
 
 def _log_feedback(outcomes: list[_Outcome]) -> None:

@@ -370,3 +370,24 @@ def test_a_scorer_returning_nan_is_its_error_on_that_row_and_the_run_is_kept(
         "broken_metric",
         "exact_match",
     }
+
+
+def test_a_hung_scorer_times_out_as_its_error_and_the_run_goes_on(store_uri: str) -> None:
+    import threading
+
+    release = threading.Event()
+
+    @scorer
+    def hangs(outputs: str) -> bool:
+        release.wait(60)  # a judge whose endpoint never answers
+        return True
+
+    evaltrace.configure(scorer_timeout=0.3)
+    try:
+        result = evaltrace.evaluate(data=RECORDS[:2], predict_fn=bot, scorers=[hangs, exact_match])
+    finally:
+        release.set()
+    errors = list(result.result_df["hangs/error"])
+    assert all("scorer 'hangs' took longer than 0.3 s" in e for e in errors), errors
+    assert result.metrics["hangs/error_count"] == 2
+    assert result.metrics["exact_match/score"] == 0.0  # judged as ever
