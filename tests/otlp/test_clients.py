@@ -12,7 +12,7 @@ import pytest
 
 import evaltrace
 from evaltrace.entities import TraceState
-from tests.server.live import ROOT, child_env, running_server
+from tests.server.live import ROOT, child_env, last_line_of, running_server
 
 pytestmark = pytest.mark.parametrize(
     "otlp_store", ["sqlite", "postgresql"], indirect=True, scope="module"
@@ -20,16 +20,7 @@ pytestmark = pytest.mark.parametrize(
 
 
 def run_client(args: list[str], tmp_path: Path, **env: str) -> str:
-    done = subprocess.run(
-        args,
-        env=child_env(tmp_path / "client-spool", **env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    return last_line_of(args, tmp_path / "client-spool", **env)
 
 
 def stored(uri: str, trace_id_hex: str) -> evaltrace.Trace:

@@ -3,28 +3,18 @@ and, through the OpenTelemetry SDK's exporter, into a second evaltrace server's 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import evaltrace
-from tests.server.live import ROOT, child_env, free_port, running_server
+from tests.server.live import free_port, last_line_of, running_server
 
 
 def run_app(args: list[str], tmp_path: Path, **env: str) -> str:
     """Run a traced app in its own process; the trace id it prints last."""
-    done = subprocess.run(
-        [sys.executable, *args],
-        env=child_env(tmp_path / "app-spool", **env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    return last_line_of([sys.executable, *args], tmp_path / "app-spool", **env)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,21 @@ def child_env(spool_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def last_line_of(args: list[str], spool_dir: Path, **env: str) -> str:
+    """Run a program (a client, a traced app) in its own process with evaltrace's settings
+    cleared; the last line it printed (an id, as a rule)."""
+    done = subprocess.run(
+        args,
+        env=child_env(spool_dir, **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 def seed(uri: str, spool_dir: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "tests.server.seed", uri],
