@@ -13,12 +13,16 @@ else the ``x-evaltrace-experiment`` header, else the session's active experiment
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 
 from evaltrace._session import Session
+from evaltrace._validation import require_text
+from evaltrace.entities.limits import MAX_NAME_CHARS
 from evaltrace.exceptions import (
     ExperimentNotFoundError,
+    InvalidArgumentError,
     OTLPDecodeError,
     RequestTooLargeError,
     StoreError,
@@ -39,6 +43,7 @@ from evaltrace.tracer.export import ExperimentRef
 __all__ = ["EXPERIMENT_HEADER", "Answer", "Ingest"]
 
 EXPERIMENT_HEADER = "x-evaltrace-experiment"
+_log = logging.getLogger("evaltrace.server")
 _RETRY_BUSY_S = 1
 _RETRY_STORE_S = 5
 # google.rpc.Code values for the Status bodies of error answers.
@@ -118,9 +123,10 @@ class Ingest:
             return _status(
                 kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S
             )
-        except ExperimentNotFoundError as exc:
+        except (ExperimentNotFoundError, InvalidArgumentError) as exc:  # a bad experiment name
             return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
         except StoreError:
+            _log.exception("OTLP: the store failed to write %d span(s)", converted.accepted)
             return _status(kind, 500, _INTERNAL, "the store failed; the server log has the details")
         payload, media = encode_response(kind, converted.rejected, converted.message)
         return Answer(200, payload, media, accepted=converted.accepted, rejected=converted.rejected)
@@ -131,6 +137,11 @@ class Ingest:
         uri = session.tracking_uri
         if reference is None:
             return session.experiment_id(uri)
+        require_text(reference, "the experiment (evaltrace.experiment or the header)")
+        if len(reference) > MAX_NAME_CHARS:
+            raise InvalidArgumentError(
+                f"the experiment name is longer than {MAX_NAME_CHARS} characters"
+            )
         if reference.isdigit():
             try:
                 return session.resolve_experiment(uri, ExperimentRef(experiment_id=reference))

@@ -177,6 +177,16 @@ def test_a_trace_in_three_requests_out_of_order_and_resent(
     assert [t.info.trace_id for t in found] == [trace.info.trace_id]
 
 
+def test_a_bad_experiment_name_is_a_400_status(otlp_server: str) -> None:
+    response = post(
+        otlp_server,
+        request(span(new_trace_id(), os.urandom(8), "x")),
+        headers={"x-evaltrace-experiment": "x" * 600},
+    )
+    assert response.status_code == 400  # was a 500 on PostgreSQL (the column is 500 wide)
+    assert "longer than 500" in status_pb2.Status.FromString(response.content).message
+
+
 def test_the_experiment_header_names_the_experiment(otlp_server: str, otlp_store: str) -> None:
     trace_id = new_trace_id()
     response = post(
