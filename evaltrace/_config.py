@@ -53,6 +53,7 @@ class Settings:
     scorer_timeout: float = field(default=120.0, metadata=_positive(0))
     redact: bool = True
     redact_keys: str | None = None
+    redact_allow_keys: str | None = None  # keys never redacted (comma-separated)
     spool: bool = True
     spool_dir: str | None = None  # default: ~/.cache/evaltrace/spool
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))

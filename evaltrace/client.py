@@ -68,6 +68,7 @@ def configure(
     scorer_timeout: float = _UNSET,
     redact: bool = _UNSET,
     redact_keys: str | None = _UNSET,
+    redact_allow_keys: str | None = _UNSET,
     spool: bool = _UNSET,
     spool_dir: str | None = _UNSET,
     spool_max_bytes: int = _UNSET,

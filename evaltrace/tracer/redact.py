@@ -9,14 +9,16 @@ writer's thread, when a trace is converted for the store, so it costs the applic
 tests/tracer/test_redaction_corpora.py holds what must be hidden and what must survive.
 
 ``EVALTRACE_REDACT=0`` turns it off; ``EVALTRACE_REDACT_KEYS`` adds key patterns (regular
-expressions, comma-separated); ``set_redaction_callback(fn)`` adds a last say:
-``fn(path, value) -> value`` for every string, where ``path`` is the tuple of keys leading to it.
+expressions, comma-separated); ``EVALTRACE_REDACT_ALLOW_KEYS`` names keys never redacted
+(comma-separated, any case: they win over every rule); ``set_redaction_callback(fn)`` adds a
+last say: ``fn(path, value) -> value`` for every string, ``path`` the keys leading to it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -112,12 +114,24 @@ def set_redaction_callback(callback: Callback | None) -> None:
     _callback = callback
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """Which keys name a secret: the pattern of secret words, and the keys never redacted."""
+
+    pattern: re.Pattern[str]
+    allowed: frozenset[str]
+
+    def search(self, key: str) -> re.Match[str] | None:
+        return self.pattern.search(key)
+
+
 @lru_cache(maxsize=8)
-def _key_pattern(extra: str | None) -> re.Pattern[str]:
+def _key_rules(extra: str | None, allow: str | None) -> _Rules:
     patterns = list(DEFAULT_KEYS) + [p.strip() for p in (extra or "").split(",") if p.strip()]
     # Whole words of a key: "access_token" and "x-api-key" match, "input_tokens" does not.
     words = "|".join(f"(?:{p})" for p in patterns)
-    return re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE)
+    allowed = frozenset(k.strip().lower() for k in (allow or "").split(",") if k.strip())
+    return _Rules(re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE), allowed)
 
 
 def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -> Any:
@@ -131,10 +145,10 @@ def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -
     if not settings.redact:
         return value
     strings = _callback is not None or text is None or _looks_secret(text)
-    return _walk(value, path, _key_pattern(settings.redact_keys), strings)
+    return _walk(value, path, _key_rules(settings.redact_keys, settings.redact_allow_keys), strings)
 
 
-def _walk(value: Any, path: tuple[str, ...], keys: re.Pattern[str], strings: bool) -> Any:
+def _walk(value: Any, path: tuple[str, ...], keys: _Rules, strings: bool) -> Any:
     if isinstance(value, str):
         return _text(value, path) if strings else value
     if isinstance(value, dict):
@@ -180,11 +194,11 @@ def _could_be_secret(value: Any) -> bool:
 _MAX_REMEMBERED_SHAPES = 2_000
 _MAX_SHAPE_KEYS = 32
 _MAX_REMEMBERED_KEYS = 10_000
-_shapes: dict[tuple[tuple[Any, ...], re.Pattern[str]], frozenset[str]] = {}
-_keys: dict[tuple[str, re.Pattern[str]], bool] = {}
+_shapes: dict[tuple[tuple[Any, ...], _Rules], frozenset[str]] = {}
+_keys: dict[tuple[str, _Rules], bool] = {}
 
 
-def _secret_keys(mapping: dict[Any, Any], keys: re.Pattern[str]) -> frozenset[str]:
+def _secret_keys(mapping: dict[Any, Any], keys: _Rules) -> frozenset[str]:
     """The keys of ``mapping`` that name a secret, remembered by the mapping's keys: the same
     few shapes of dict (a chat message, a usage record) come back in every trace. Big dicts
     (keyed by data, ids as keys) are looked at key by key."""
@@ -213,7 +227,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SEPARATORS = re.compile(r"[_.\-\s]+")
 
 
-def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
+def _names_a_secret(key: str, keys: _Rules) -> bool:
     """Whether ``key`` names a secret (remembered): one of its words (snake, kebab, dotted or
     camelCase) is a secret word, and its last word does not say it only describes one."""
     found = _keys.get((key, keys))
@@ -224,8 +238,8 @@ def _names_a_secret(key: str, keys: re.Pattern[str]) -> bool:
     return found
 
 
-def _secret_key(key: str, keys: re.Pattern[str]) -> bool:
-    if key in IDENTIFIER_KEYS:
+def _secret_key(key: str, keys: _Rules) -> bool:
+    if key in IDENTIFIER_KEYS or key.lower() in keys.allowed:
         return False
     if _connection_url_key(key):
         return True

@@ -171,3 +171,21 @@ def test_assessments_dataset_records_and_run_results_are_redacted(store_uri: str
     ]
     for text in stored:
         assert "AbCdEfGhIjKlMnOp" not in text and "hunter2" not in text and '"raw"' not in text
+
+
+def test_keys_can_be_allowed_and_win_over_every_rule() -> None:
+    """EVALTRACE_REDACT_ALLOW_KEYS: the one opt-out that is not "everything off"."""
+    evaltrace.configure(redact_allow_keys="api_key_hint, TOKEN")
+
+    @evaltrace.trace
+    def configure_client(settings: dict) -> None:
+        return None
+
+    configure_client({"api_key_hint": "last four: 1234", "token": "public-demo", "secret": "x"})
+    evaltrace.flush()
+    span = evaltrace.get_trace(evaltrace.get_last_active_trace_id()).data.spans[0]
+    assert span.inputs["settings"] == {
+        "api_key_hint": "last four: 1234",
+        "token": "public-demo",
+        "secret": MARKER,  # not allowed: redacted as ever
+    }
