@@ -22,6 +22,7 @@ def main(uri: str, session_id: str, reviewer: str, start_dir: str) -> None:
     while not (start / "go").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     while (trace_id := session.claim_next(reviewer)) is not None:
+        time.sleep(0.01)  # a person reads the item: claims held by several reviewers overlap
         session.label(trace_id, reviewer=reviewer, values={"tone": "helpful"})
         print(trace_id, flush=True)
 
