@@ -106,8 +106,12 @@ def run(kind: str, uri: str, requests: int, runs: int) -> None:
             two.append(total / (time.perf_counter() - start))
     baseline = statistics.median(encoding)
     report(f"{kind}: SDK encodes {BATCH}-span requests (caller's side)", baseline, "spans/s")
-    report(f"{kind}: ingested and committed, one client", statistics.median(one), "spans/s", baseline)
-    report(f"{kind}: ingested and committed, two clients", statistics.median(two), "spans/s", baseline)
+    report(
+        f"{kind}: ingested and committed, one client", statistics.median(one), "spans/s", baseline
+    )
+    report(
+        f"{kind}: ingested and committed, two clients", statistics.median(two), "spans/s", baseline
+    )
 
 
 def main() -> None:

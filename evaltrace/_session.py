@@ -28,6 +28,7 @@ from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Span, Trace
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.store import TraceStore
 from evaltrace.tracer import pipeline as pipelines
+from evaltrace.tracer.convert import parse_trace_id
 from evaltrace.tracer.export import (
     Destination,
     ExperimentRef,
@@ -237,6 +238,17 @@ class Session:
         pipeline = self._pipeline
         return ExportStats() if pipeline is None else pipeline.writer.stats()
 
+    def flush_forwarder(self, timeout: float) -> bool:
+        forwarder = self._forwarder
+        return forwarder is None or bool(forwarder.force_flush(timeout))
+
+    def close_forwarder(self) -> None:
+        """Stop the OTLP exporter, after it sent what it holds (the pipeline's end)."""
+        with self._lock:
+            forwarder, self._forwarder = self._forwarder, None
+        if forwarder is not None:
+            forwarder.shutdown()
+
     def attach_to_running_traces(self, assessments: Sequence[Any]) -> list[Any]:
         """Assessments of traces still running in this process are kept to be written with
         their trace (the reference lets you log on the current trace); returns the others."""
@@ -248,7 +260,7 @@ class Session:
             by_trace[assessment.trace_id].append(assessment)
         remaining: list[Any] = []
         for trace_id, group in by_trace.items():
-            otel_id = _otel_trace_id(trace_id)
+            otel_id = parse_trace_id(trace_id)
             if otel_id is None or not pipeline.assembler.attach_assessments(otel_id, group):
                 remaining.extend(group)
         return remaining
@@ -256,7 +268,7 @@ class Session:
     def tag_running_trace(self, trace_id: str, key: str, value: str) -> bool:
         """Set a tag on a trace still running in this process; False if it is not running."""
         pipeline = self._pipeline
-        otel_id = _otel_trace_id(trace_id)
+        otel_id = parse_trace_id(trace_id)
         if pipeline is None or otel_id is None:
             return False
         return pipeline.assembler.tag_running(otel_id, key, value)
@@ -292,17 +304,6 @@ class Session:
             engine = getattr(store, "engine", None)
             if engine is not None:
                 engine.dispose(close=False)
-
-
-def _otel_trace_id(trace_id: str) -> int | None:
-    """``tr-<32 hex digits>`` as OpenTelemetry's integer id; None for any other id."""
-    digits = trace_id[3:] if trace_id.startswith("tr-") else ""
-    if len(digits) != 32:
-        return None
-    try:
-        return int(digits, 16)
-    except ValueError:
-        return None
 
 
 class StoreExporter:
@@ -344,14 +345,10 @@ class StoreExporter:
 
     def force_flush(self, timeout: float | None = None) -> bool:
         """Send what the OTLP exporter holds (the store has everything written already)."""
-        forwarder = self._session._forwarder
-        return forwarder is None or forwarder.force_flush(30.0 if timeout is None else timeout)
+        return self._session.flush_forwarder(30.0 if timeout is None else timeout)
 
     def shutdown(self) -> None:
-        with self._session._lock:
-            forwarder, self._session._forwarder = self._session._forwarder, None
-        if forwarder is not None:
-            forwarder.shutdown()  # sends what it holds
+        self._session.close_forwarder()
 
 
 # -- the default session ------------------------------------------------------------------------

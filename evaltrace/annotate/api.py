@@ -20,6 +20,7 @@ from evaltrace.entities import (
     Expectation,
     Feedback,
 )
+from evaltrace.entities.assessment import DEFAULT_SOURCE_ID
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.redact import redact
@@ -305,7 +306,7 @@ def update_assessment(
             )
         value = assessment.value
         metadata = assessment.metadata or _UNSET
-        if assessment.source.source_id != "default":  # not the constructor's default
+        if assessment.source.source_id != DEFAULT_SOURCE_ID:  # not the constructor's default
             source = source or assessment.source
         if isinstance(assessment, Feedback):
             rationale = assessment.rationale

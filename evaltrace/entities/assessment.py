@@ -17,6 +17,12 @@ __all__ = [
 ]
 
 
+# What a Feedback / Expectation built alone gets (the reference's defaults): a scorer's result
+# so built takes the scorer's name and source instead.
+DEFAULT_FEEDBACK_NAME = "feedback"
+DEFAULT_SOURCE_ID = "default"
+
+
 class AssessmentSourceType(str, Enum):
     HUMAN = "HUMAN"
     LLM_JUDGE = "LLM_JUDGE"
@@ -99,7 +105,7 @@ class Assessment:
                 else AssessmentSourceType.CODE
             )
             object.__setattr__(
-                self, "source", AssessmentSource(source_type=default, source_id="default")
+                self, "source", AssessmentSource(source_type=default, source_id=DEFAULT_SOURCE_ID)
             )
         if not self.create_time_ms:
             object.__setattr__(self, "create_time_ms", int(time.time() * 1000))
@@ -166,7 +172,7 @@ class Feedback(Assessment):
     def __post_init__(self) -> None:
         Assessment.__post_init__(self)
         if not self.name:
-            object.__setattr__(self, "name", "feedback")  # the reference's default name
+            object.__setattr__(self, "name", DEFAULT_FEEDBACK_NAME)
         if isinstance(self.error, BaseException):  # Feedback(error=exc), as the reference takes
             object.__setattr__(
                 self,

@@ -13,6 +13,7 @@ from typing import Any
 
 from evaltrace._validation import require_json
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Feedback
+from evaltrace.entities.assessment import DEFAULT_FEEDBACK_NAME, DEFAULT_SOURCE_ID
 from evaltrace.exceptions import InvalidArgumentError
 
 __all__ = ["NotJudged", "Score", "Scorer", "contains_all", "exact_match", "scorer"]
@@ -42,6 +43,21 @@ def _checked(score: Score) -> Score:
     return score
 
 
+_PARAMETERS: dict[type[Scorer], tuple[str, ...]] = {}
+
+
+def _call_parameters(kind: type[Scorer]) -> tuple[str, ...]:
+    found = _PARAMETERS.get(kind)
+    if found is None:
+        found = ARGUMENTS
+        if kind.__call__ is not Scorer.__call__:
+            taken = inspect.signature(kind.__call__).parameters
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken.values()):
+                found = tuple(name for name in ARGUMENTS if name in taken)
+        _PARAMETERS[kind] = found
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class NotJudged:
     """What a scorer returns when the record lacks what it judges against (an expectation):
@@ -66,12 +82,8 @@ class Scorer:
 
     def parameters(self) -> tuple[str, ...]:
         """The arguments the scorer takes, read from its ``__call__`` when a subclass
-        defines one (else all four)."""
-        if type(self).__call__ is not Scorer.__call__:
-            taken = inspect.signature(self.__call__).parameters
-            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken.values()):
-                return tuple(name for name in ARGUMENTS if name in taken)
-        return ARGUMENTS
+        defines one (else all four); worked out once per class (it runs on every row)."""
+        return _call_parameters(type(self))
 
     def score(self, **arguments: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines neither score() nor __call__()")
@@ -115,8 +127,8 @@ class Scorer:
         error = None
         if feedback.error is not None:
             error = RuntimeError(feedback.error.error_message or feedback.error.error_code)
-        unnamed = feedback.name in ("", "feedback")  # the Feedback constructor's default
-        default_source = feedback.source.source_id == "default"
+        unnamed = feedback.name in ("", DEFAULT_FEEDBACK_NAME)  # the constructor's default
+        default_source = feedback.source.source_id == DEFAULT_SOURCE_ID
         return Score(
             self.name if unnamed else feedback.name,
             value=feedback.value,

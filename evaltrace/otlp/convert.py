@@ -31,8 +31,8 @@ from evaltrace.entities import (
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, SESSION_METADATA_KEY
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translate
-from evaltrace.tracer.convert import root_summary, usage_of
-from evaltrace.tracer.redact import redact
+from evaltrace.tracer.convert import format_trace_id, root_summary, usage_of
+from evaltrace.tracer.redact import MARKER, redact
 
 __all__ = ["EXPERIMENT_ATTRIBUTE", "Converted", "convert_request"]
 
@@ -97,7 +97,7 @@ def convert_request(request: Any) -> Converted:
                 meta = trace_meta.setdefault(span.trace_id, dict(metadata))
                 for key, target in _IDENTIFIERS.items():
                     value = span.attributes.get(key)
-                    if isinstance(value, str) and value and value != "[REDACTED]":
+                    if isinstance(value, str) and value and value != MARKER:
                         meta.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
                 converted.accepted += 1
     for trace_id, spans in spans_by_trace.items():
@@ -119,7 +119,7 @@ def _invalid(span: Any) -> str | None:
 
 
 def _span(otlp_span: Any, scope: str) -> Span:
-    trace_id = "tr-" + otlp_span.trace_id.hex()
+    trace_id = format_trace_id(int.from_bytes(otlp_span.trace_id, "big"))
     attributes = {kv.key[:MAX_TAG_KEY_CHARS]: _value(kv.value) for kv in otlp_span.attributes}
     events = tuple(
         SpanEvent(

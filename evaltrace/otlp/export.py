@@ -24,6 +24,7 @@ from typing import Any
 from evaltrace.entities import Span, SpanStatusCode, SpanType, Trace
 from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.exceptions import MissingDependencyError
+from evaltrace.tracer.convert import parse_trace_id
 
 __all__ = ["OtlpForwarder", "otel_attributes"]
 
@@ -71,7 +72,7 @@ class OtlpForwarder:
         from opentelemetry.sdk.trace import Event, ReadableSpan
         from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
-        trace_id = int(span.trace_id.removeprefix("tr-"), 16)
+        trace_id = parse_trace_id(span.trace_id) or 0
 
         def context(span_id: str) -> SpanContext:
             return SpanContext(trace_id, int(span_id, 16), False, TraceFlags(TraceFlags.SAMPLED))

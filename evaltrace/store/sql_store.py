@@ -240,14 +240,14 @@ class SqlStore(TraceStore):
         if not parts:
             return len(new)
         tables = _rows_of(parts)
-        tables[models.traces.name] = []
+        summaries = tables.pop(models.traces.name)  # stored: updated from its root, if here
         self._insert_rows(connection, tables)
         t = models.traces
-        for part in parts:
+        for part, trace_row in zip(parts, summaries):
             if part.info.state is TraceState.IN_PROGRESS:
                 continue
-            trace_row = dict(zip(rows.TRACE_COLUMNS, rows.trace_to_rows(part)[0]))
-            summary = {key: trace_row[key] for key in rows.ROOT_SUMMARY_COLUMNS}
+            columns = dict(zip(rows.TRACE_COLUMNS, trace_row))
+            summary = {key: columns[key] for key in rows.ROOT_SUMMARY_COLUMNS}
             connection.execute(
                 update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
             )

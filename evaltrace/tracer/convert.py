@@ -36,6 +36,7 @@ from evaltrace.tracer.serialize import to_json
 __all__ = [
     "format_span_id",
     "format_trace_id",
+    "parse_trace_id",
     "root_summary",
     "to_finished_trace",
     "to_trace",
@@ -45,6 +46,17 @@ __all__ = [
 
 def format_trace_id(otel_trace_id: int) -> str:
     return f"tr-{otel_trace_id:032x}"
+
+
+def parse_trace_id(trace_id: str) -> int | None:
+    """``format_trace_id`` undone: OpenTelemetry's integer id, or None for another id."""
+    digits = trace_id[3:] if trace_id.startswith("tr-") else ""
+    if len(digits) != 32:
+        return None
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
 
 
 def format_span_id(otel_span_id: int) -> str:

@@ -21,11 +21,12 @@ from evaltrace.tracer import attributes as keys
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (
+    TRACING,
+    UNTRACED,
     end_span_error,
     end_span_ok,
     open_span,
     span_attributes,
-    tracing_here,
 )
 
 __all__ = ["trace"]
@@ -105,7 +106,7 @@ class _CallPlan:
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
         """A started span with the call's inputs, or None if tracing is off or failed
         (contained)."""
-        if not tracing_here():
+        if not TRACING.on or UNTRACED.get():  # tracing_here(), without a call: hot path
             return None
         # try/except rather than handle_internal_errors(): a context manager costs microseconds.
         try:
@@ -142,19 +143,15 @@ class _CallPlan:
         partial answer of a stream is the valuable part). A cancellation or ``SystemExit(0)``
         is not the application's error: the span ends OK, marked ``evaltrace.interrupted``."""
         try:
+            outputs = None
+            if items is not None:
+                outputs = to_json(self._reduced(items), get_settings().max_payload_chars)
             if _interruption(exception):
                 span.set_attribute(_INTERRUPTED, type(exception).__name__)
-                outputs = None if items is None else self._reduced(items)
-                end_span_ok(
-                    span,
-                    None if items is None else to_json(outputs, get_settings().max_payload_chars),
-                )
+                end_span_ok(span, outputs)
                 return
-            if items is not None:
-                span.set_attribute(
-                    keys.SPAN_OUTPUTS,
-                    to_json(self._reduced(items), get_settings().max_payload_chars),
-                )
+            if outputs is not None:
+                span.set_attribute(keys.SPAN_OUTPUTS, outputs)
             end_span_error(span, exception)
         except Exception as exc:
             log_internal_error("@trace error", exc)

@@ -77,7 +77,7 @@ class PendingTrace:
     late: bool = False  # spans that ended after their root: appended to the stored trace
     # Assessments logged while the trace ran, written with it; ``converted`` once the writer
     # took them (both under _ASSESSMENTS_LOCK: a later one goes to the store directly).
-    assessments: list[Any] = field(default_factory=list)
+    assessments: tuple[Any, ...] = ()  # a tuple: no allocation per trace on the app's thread
     converted: bool = False
     state: str | None = None  # set by update_current_trace(state=...): wins over the root's
     # Span ids whose end was deferred to the writer's thread and has not happened yet.
@@ -92,7 +92,7 @@ def take_assessments(pending: PendingTrace) -> tuple[Any, ...]:
     """The assessments logged on the trace while it ran; none can join them afterwards."""
     with _ASSESSMENTS_LOCK:
         pending.converted = True
-        return tuple(pending.assessments)
+        return pending.assessments
 
 
 # Finished traces remembered so that a span ending after its root still finds its trace (a
@@ -184,7 +184,7 @@ class TraceAssembler(SpanProcessor):
             pending = self.pending.get(otel_trace_id)
             if pending is None or pending.converted:
                 return False
-            pending.assessments.extend(assessments)
+            pending.assessments = (*pending.assessments, *assessments)
             return True
 
     def hold(self, span: Span) -> bool:

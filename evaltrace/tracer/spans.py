@@ -56,22 +56,22 @@ class _Switch:
 TRACING = _Switch()
 # Set in a context whose calls must not be traced (scorers judging a record: a judge's own LLM
 # call is not the application's): read with TRACING on every traced call.
-_UNTRACED: ContextVar[bool] = ContextVar("evaltrace_untraced", default=False)
+UNTRACED: ContextVar[bool] = ContextVar("evaltrace_untraced", default=False)
 
 
 def tracing_here() -> bool:
     """Whether a traced call starting now in this context is traced."""
-    return TRACING.on and not _UNTRACED.get()
+    return TRACING.on and not UNTRACED.get()
 
 
 @contextmanager
 def untraced() -> Iterator[None]:
     """Run a block without tracing it (in this context only: other threads trace as ever)."""
-    token = _UNTRACED.set(True)
+    token = UNTRACED.set(True)
     try:
         yield
     finally:
-        _UNTRACED.reset(token)
+        UNTRACED.reset(token)
 
 
 def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:

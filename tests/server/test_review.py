@@ -121,6 +121,7 @@ def test_two_reviewers_label_with_the_keyboard_then_sync(
     owner.click("form.toolbar button[type=submit]")
     owner.wait_for_selector("#sync-result .notice")
     assert "reviewed is at version 1 with 4 record(s)" in owner.inner_text("#sync-result")
+    screenshot(owner, tmp_path, "labeling-session")
     records = httpx.get(f"{server}/api/datasets/reviewed").json()["records"]
     answers = sorted(r["expectations"]["expected_response"] for r in records)
     assert answers.count("Open 9 to 5.") == 2 and "Refunds take 30 days." in answers
