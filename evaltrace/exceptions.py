@@ -16,9 +16,12 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidFilterError",
     "MissingDependencyError",
+    "MonitorBusyError",
     "NotFoundError",
     "OTLPDecodeError",
     "RequestTooLargeError",
+    "ScorerLoadError",
+    "ScorerNotFoundError",
     "StoreError",
     "StoreUnavailableError",
     "TraceNotFoundError",
@@ -94,3 +97,16 @@ class OTLPDecodeError(InvalidArgumentError):
 
 class RequestTooLargeError(InvalidArgumentError):
     """A request larger than the server takes (after decompression, for a gzip body)."""
+
+
+class ScorerNotFoundError(NotFoundError):
+    """No registered scorer of that name (or version) in the experiment."""
+
+
+class ScorerLoadError(EvaltraceError):
+    """A registered scorer cannot be loaded where it should run (its module cannot be
+    imported, its source does not define it, ...)."""
+
+
+class MonitorBusyError(EvaltraceError):
+    """Another monitor worker holds the SQLite store's lease (one runs at a time there)."""

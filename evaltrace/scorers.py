@@ -1,4 +1,5 @@
-"""``evaltrace.scorers``: the @scorer decorator, deterministic built-ins and LLM judges."""
+"""``evaltrace.scorers``: the @scorer decorator, deterministic built-ins, LLM judges, and the
+registered scorers of production monitoring."""
 
 from evaltrace.evaluate.judges import (
     Correctness,
@@ -16,8 +17,17 @@ from evaltrace.evaluate.scorers import (
     exact_match,
     scorer,
 )
+from evaltrace.monitoring import (
+    BackfillScorerConfig,
+    ScorerSamplingConfig,
+    backfill_scorers,
+    delete_scorer,
+    get_scorer,
+    list_scorers,
+)
 
 __all__ = [
+    "BackfillScorerConfig",
     "Correctness",
     "ExpectationsGuidelines",
     "Guidelines",
@@ -27,7 +37,12 @@ __all__ = [
     "Safety",
     "Score",
     "Scorer",
+    "ScorerSamplingConfig",
+    "backfill_scorers",
     "contains_all",
+    "delete_scorer",
     "exact_match",
+    "get_scorer",
+    "list_scorers",
     "scorer",
 ]

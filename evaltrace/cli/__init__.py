@@ -9,6 +9,7 @@ import click
 from evaltrace.cli._common import EvaltraceGroup
 from evaltrace.cli.datasets import datasets
 from evaltrace.cli.db import db
+from evaltrace.cli.monitor import monitor
 from evaltrace.cli.runs import runs
 from evaltrace.cli.server import server_command
 from evaltrace.cli.spool import spool
@@ -27,6 +28,7 @@ def main() -> None:
       evaltrace server                      # the UI on http://127.0.0.1:5000
       evaltrace traces search -f "attributes.status = 'ERROR'"
       evaltrace datasets export qa-golden -o golden.jsonl
+      evaltrace monitor                     # run registered scorers on live traces
     """
 
 
@@ -37,3 +39,4 @@ main.add_command(datasets)
 main.add_command(runs)
 main.add_command(db)
 main.add_command(spool)
+main.add_command(monitor)

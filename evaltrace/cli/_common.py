@@ -142,12 +142,12 @@ _AGE = re.compile(r"^(\d+)([smhdw])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_age(text: str) -> int:
+def parse_age(text: str, option: str = "--older-than") -> int:
     """``30d`` -> the epoch milliseconds of 30 days ago."""
     match = _AGE.match(text.strip())
     if match is None:
         raise InvalidArgumentError(
-            f"--older-than must look like 30d, 12h, 90m, 2w or 45s; got {text!r}"
+            f"{option} must look like 30d, 12h, 90m, 2w or 45s; got {text!r}"
         )
     seconds = int(match.group(1)) * _SECONDS[match.group(2)]
     return int((time.time() - seconds) * 1000)

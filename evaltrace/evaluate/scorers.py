@@ -72,10 +72,67 @@ class Scorer:
     (any subset, by name); ``name`` names the metric: ``MyScorer(name="tone")``."""
 
     name: str = "scorer"
+    _registration: Any = None  # a ScorerRegistration once registered (monitoring)
 
     def __init__(self, name: str | None = None, **_: Any) -> None:
         if name is not None:
             self.name = name
+
+    # -- production monitoring (the reference's methods; each returns a new scorer) ----------
+    # evaltrace.monitoring sits above this module: imported when called.
+
+    def register(self, name: str | None = None, experiment_id: str | None = None) -> Scorer:
+        """Store this scorer in the experiment for the monitor worker (stopped until
+        ``start()``); registering a changed scorer under the same name makes a new version."""
+        from evaltrace.monitoring import registry
+
+        return registry.register(self, name, experiment_id)
+
+    def start(
+        self,
+        name: str | None = None,
+        sampling_config: Any = None,
+        experiment_id: str | None = None,
+    ) -> Scorer:
+        """Judge live traces from now on (``ScorerSamplingConfig``: rate, filter, budget)."""
+        from evaltrace.monitoring import registry
+
+        return registry.start(self, name, sampling_config, experiment_id)
+
+    def update(
+        self,
+        name: str | None = None,
+        sampling_config: Any = None,
+        experiment_id: str | None = None,
+    ) -> Scorer:
+        """Change the sampling of this registered scorer."""
+        from evaltrace.monitoring import registry
+
+        return registry.update(self, name, sampling_config, experiment_id)
+
+    def stop(self, name: str | None = None, experiment_id: str | None = None) -> Scorer:
+        """Stop judging live traces; results so far stay."""
+        from evaltrace.monitoring import registry
+
+        return registry.stop(self, name, experiment_id)
+
+    @property
+    def sample_rate(self) -> float | None:
+        """The registered sampling rate (None: not registered)."""
+        return None if self._registration is None else self._registration.sample_rate
+
+    @property
+    def filter_string(self) -> str | None:
+        return None if self._registration is None else self._registration.filter_string
+
+    @property
+    def status(self) -> str:
+        """``unregistered``, ``stopped`` or ``active``."""
+        return "unregistered" if self._registration is None else self._registration.state
+
+    @property
+    def version(self) -> int | None:
+        return None if self._registration is None else self._registration.version
 
     def source(self) -> AssessmentSource:
         return AssessmentSource(source_type=AssessmentSourceType.CODE, source_id=self.name)

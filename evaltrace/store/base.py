@@ -26,6 +26,7 @@ class TraceStore(ABC):
     runs: Any  # evaluation runs (store/run_sql.py)
     browse: Any  # experiments list, trace outlines, sessions, retention (store/browse_sql.py)
     labeling: Any  # label schemas, labeling sessions, items, reviews (store/labeling_sql.py)
+    monitors: Any  # registered scorers, the change feed, monitor jobs (store/monitor_sql.py)
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:

@@ -165,6 +165,8 @@ class SqlBrowse:
                     models.assessments,
                     models.trace_tags,
                     models.trace_metadata,
+                    models.trace_changes,
+                    models.monitor_jobs,
                 ):
                     connection.execute(delete(table).where(table.c.trace_id.in_(chunk)))
                 connection.execute(delete(t).where(t.c.trace_id.in_(chunk)))

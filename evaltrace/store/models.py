@@ -36,8 +36,14 @@ __all__ = [
     "labeling_reviews",
     "labeling_sessions",
     "metadata",
+    "monitor_checkpoints",
+    "monitor_jobs",
+    "monitor_leases",
+    "registered_scorers",
+    "scorer_versions",
     "span_attributes",
     "spans",
+    "trace_changes",
     "trace_metadata",
     "trace_tags",
     "traces",
@@ -374,4 +380,122 @@ labeling_reviews = Table(
     Column("claimed_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_labeling_reviews_reviewer", "reviewer", "state"),
+)
+
+# -- production monitoring ---------------------------------------------------------------------
+
+# One row per trace written or completed (its root arrived): what the monitor worker reads, in
+# (commit_xid, change_seq) order. On SQLite writers are serialized, so change_seq alone is
+# commit order (commit_xid is 0). On PostgreSQL a sequence is not commit order; commit_xid is
+# the writing transaction's id (a column default), and the worker reads only rows written by
+# transactions older than every one still running, so a late commit is never skipped.
+trace_changes = Table(
+    "trace_changes",
+    metadata,
+    Column("change_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("commit_xid", BigInteger, nullable=False),
+    Column("experiment_id", Integer, nullable=False),
+    Column(
+        "trace_id",
+        String(64),
+        ForeignKey("traces.trace_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Index("ix_trace_changes_position", "experiment_id", "commit_xid", "change_seq"),
+    Index("ix_trace_changes_trace", "trace_id"),
+    sqlite_autoincrement=True,
+)
+
+# A registered scorer of an experiment: its current version and how it samples live traffic.
+# state: active | stopped.
+registered_scorers = Table(
+    "registered_scorers",
+    metadata,
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("name", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("sample_rate", Float, nullable=False),
+    Column("filter_string", Text, nullable=True),
+    Column("max_per_hour", Integer, nullable=True),
+    Column("max_concurrency", Integer, nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# Every version of a registered scorer: how the worker loads it (kind: import | source |
+# class | judge; definition: JSON).
+scorer_versions = Table(
+    "scorer_versions",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("name", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["experiment_id", "name"],
+        ["registered_scorers.experiment_id", "registered_scorers.name"],
+        ondelete="CASCADE",
+    ),
+)
+
+# One row per (trace, scorer version) the worker looked at, with its outcome. state: waiting
+# (trace in progress) | pending | claimed | scored | error | sampled_out | filtered_out |
+# stopped. A claim is (claim_token, claim_expires): finishing checks the token, so a claim
+# that expired and was retaken is never finished twice.
+monitor_jobs = Table(
+    "monitor_jobs",
+    metadata,
+    Column(
+        "trace_id",
+        String(64),
+        ForeignKey("traces.trace_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("scorer_name", String(MAX_TAG_KEY_CHARS), primary_key=True),
+    Column("scorer_version", Integer, primary_key=True),
+    Column("experiment_id", Integer, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("trace_time", BigInteger, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("not_before", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claim_token", String(40), nullable=True),
+    Column("claim_expires", BigInteger, nullable=True),
+    Column("finished_time", BigInteger, nullable=True),
+    Column("value_num", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_monitor_jobs_queue", "experiment_id", "state", "scorer_name", "created_time"),
+    Index("ix_monitor_jobs_results", "experiment_id", "scorer_name", "trace_time"),
+)
+
+# How far the worker has read trace_changes, per experiment.
+monitor_checkpoints = Table(
+    "monitor_checkpoints",
+    metadata,
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("commit_xid", BigInteger, nullable=False),
+    Column("change_seq", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# On SQLite one monitor worker runs at a time: it holds this lease, renewed as it works.
+monitor_leases = Table(
+    "monitor_leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(250), nullable=False),
+    Column("expires", BigInteger, nullable=False),
 )

@@ -72,6 +72,14 @@ TRACE_COLUMNS = (
 # all but its identity and what its spans add up to.
 _NOT_FROM_THE_ROOT = ("trace_id", "experiment_id", "client_request_id", *TOKEN_KEYS, "cost_usd")
 ROOT_SUMMARY_COLUMNS = tuple(c for c in TRACE_COLUMNS if c not in _NOT_FROM_THE_ROOT)
+# The trace_changes row each written trace gets (the monitor worker's feed).
+CHANGE_COLUMNS = ("experiment_id", "trace_id")
+
+
+def change_row(trace_row: Row) -> Row:
+    return (trace_row[1], trace_row[0])  # TRACE_COLUMNS starts with trace_id, experiment_id
+
+
 KEY_VALUE_COLUMNS = ("trace_id", "key", "value")  # trace_tags and trace_metadata
 SPAN_COLUMNS = (
     "trace_id",

@@ -53,6 +53,7 @@ from evaltrace.store.engine import IMMEDIATE, create_store_engine
 from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.migrate import upgrade_to_head
+from evaltrace.store.monitor_sql import SqlMonitors
 from evaltrace.store.run_sql import SqlRuns
 
 __all__ = ["SqlStore"]
@@ -73,6 +74,7 @@ _SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
 # Tables the trace path inserts into, in order (a trace before its spans), with their columns.
 _ROW_TABLES = (
     (models.traces, rows.TRACE_COLUMNS),
+    (models.trace_changes, rows.CHANGE_COLUMNS),
     (models.trace_tags, rows.KEY_VALUE_COLUMNS),
     (models.trace_metadata, rows.KEY_VALUE_COLUMNS),
     (models.spans, rows.SPAN_COLUMNS),
@@ -94,6 +96,7 @@ def _rows_of(traces: Sequence[Trace]) -> dict[str, list[rows.Row]]:
         spans.extend(trace.data.spans)
     return {
         models.traces.name: trace_rows,
+        models.trace_changes.name: [rows.change_row(row) for row in trace_rows],
         models.trace_tags.name: tag_rows,
         models.trace_metadata.name: metadata_rows,
         **_rows_of_spans(spans),
@@ -119,6 +122,7 @@ class SqlStore(TraceStore):
         self.runs = SqlRuns(self)
         self.browse = SqlBrowse(self)
         self.labeling = SqlLabeling(self)
+        self.monitors = SqlMonitors(self)
         self._written_since_analyze = 0
         self._insert_statements: dict[str, str] = {}  # by table name
         self._next_analyze = _FIRST_ANALYZE
@@ -241,15 +245,26 @@ class SqlStore(TraceStore):
             return len(new)
         tables = _rows_of(parts)
         summaries = tables.pop(models.traces.name)  # stored: updated from its root, if here
+        del tables[models.trace_changes.name]  # a stored trace changes only when its root comes
         self._insert_rows(connection, tables)
         t = models.traces
+        completed = []
         for part, trace_row in zip(parts, summaries):
             if part.info.state is TraceState.IN_PROGRESS:
                 continue
+            completed.append(part.info.trace_id)
             columns = dict(zip(rows.TRACE_COLUMNS, trace_row))
             summary = {key: columns[key] for key in rows.ROOT_SUMMARY_COLUMNS}
             connection.execute(
                 update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
+            )
+        if completed:  # the monitor worker sees the trace again, now finished
+            changes = models.trace_changes
+            connection.execute(
+                changes.insert().from_select(
+                    ["experiment_id", "trace_id"],
+                    select(t.c.experiment_id, t.c.trace_id).where(t.c.trace_id.in_(completed)),
+                )
             )
         self._sum_usage_again(
             connection,

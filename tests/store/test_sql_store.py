@@ -28,7 +28,7 @@ from evaltrace.exceptions import (
     InvalidArgumentError,
     TraceNotFoundError,
 )
-from evaltrace.store import migrate
+from evaltrace.store import migrate, models, sql_store
 from evaltrace.store.sql_store import SqlStore
 
 
@@ -303,7 +303,11 @@ def test_attribute_indexes_become_partial_and_searches_still_find_everything(
         config.attributes["connection"] = connection
         command.downgrade(config, "0005")
     assert _attribute_indexes(store) == dict.fromkeys(names, False)
-    store.write_traces([_with_attributes(3)])  # written under the old indexes
+    # Written under the old indexes (and the old schema: no change feed yet).
+    old_schema_rows = sql_store._rows_of([_with_attributes(3)])
+    del old_schema_rows[models.trace_changes.name]
+    with store._write() as connection:
+        store._insert_rows(connection, old_schema_rows)
 
     migrate.upgrade_to_head(store.engine)
     assert _attribute_indexes(store) == dict.fromkeys(names, True)
