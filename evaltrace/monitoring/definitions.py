@@ -37,6 +37,7 @@ def describe(scorer: Scorer, name: str) -> tuple[str, dict[str, Any]]:
         path = _importable_path(scorer.fn, scorer)
         if path is not None:
             return "import", {"path": path, "name": name}
+        _check_standalone(scorer.fn)
         return "source", {
             "source": _source(scorer.fn),
             "function": scorer.fn.__name__,
@@ -125,7 +126,7 @@ def _constructor_arguments(scorer: Scorer) -> dict[str, Any]:
     """The arguments of the scorer's class's constructor that the instance holds as
     attributes of the same name, as JSON (a judge's model with its provider)."""
     arguments: dict[str, Any] = {}
-    for parameter in inspect.signature(type(scorer).__init__).parameters.values():
+    for parameter in _constructor_parameters(type(scorer)):
         name = parameter.name
         if name in ("self", "name") or name in _NEVER_STORED:
             continue
@@ -150,6 +151,34 @@ def _constructor_arguments(scorer: Scorer) -> dict[str, Any]:
             continue
         arguments[name] = value
     return arguments
+
+
+def _constructor_parameters(cls: type) -> list[inspect.Parameter]:
+    """The constructor's parameters, and those of the base constructors it passes
+    ``**kwargs`` on to (a judge subclass passes model=... to JudgeScorer)."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass) or klass is object:
+            continue
+        parameters = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        for parameter in parameters:
+            found.setdefault(parameter.name, parameter)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            break
+    return list(found.values())
+
+
+def _check_standalone(fn: Any) -> None:
+    """A function stored by its source must make sense on its own."""
+    if fn.__name__ == "<lambda>":
+        raise InvalidArgumentError(
+            "a lambda cannot be registered: define the scorer with def (in a module, or here)"
+        )
+    if getattr(fn, "__code__", None) is not None and fn.__code__.co_freevars:
+        raise InvalidArgumentError(
+            f"cannot register {fn.__name__!r}: it uses variables of the function it is defined "
+            f"in ({', '.join(fn.__code__.co_freevars)}); define it at the top level of a module"
+        )
 
 
 def _source(target: Any) -> str:

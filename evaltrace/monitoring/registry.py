@@ -207,8 +207,9 @@ def backfill_scorers(
 ) -> int:
     """Queue past traces (``start_time`` <= request time < ``end_time``: datetimes or epoch
     milliseconds) for registered scorers (objects, names or ``BackfillScorerConfig``), each
-    with its own filter and sample rate. The monitor worker judges them; a trace a version
-    has judged already is not judged again. Returns how many traces were looked at."""
+    with its own filter and sample rate (every trace for a scorer that is not started). The
+    monitor worker judges them; a trace a version has judged already is not judged again.
+    Returns how many traces were looked at."""
     if isinstance(scorers, (str, Scorer, BackfillScorerConfig)):
         scorers = [scorers]
     if not scorers:

@@ -463,6 +463,7 @@ monitor_jobs = Table(
     Column("scorer_version", Integer, primary_key=True),
     Column("experiment_id", Integer, nullable=False),
     Column("state", String(20), nullable=False),
+    Column("origin", String(10), nullable=False),  # feed | backfill
     Column("trace_time", BigInteger, nullable=False),
     Column("created_time", BigInteger, nullable=False),
     Column("not_before", BigInteger, nullable=False),

@@ -441,6 +441,8 @@ class SqlMonitors:
         for plan in plans:
             matching = self._matching(connection, ids, plan.filter_string)
             rate = (sample_rates or {}).get(plan.name, plan.sample_rate)
+            if backfill and plan.state != "active" and plan.name not in (sample_rates or {}):
+                rate = 1.0  # a scorer never started (or stopped) backfills every trace
             for candidate in candidates:
                 if plan.state != "active" and not backfill:
                     outcome = JobOutcome.STOPPED
@@ -460,6 +462,7 @@ class SqlMonitors:
                         plan.version,
                         key,
                         outcome.value,
+                        "backfill" if backfill else "feed",
                         candidate.request_time,
                         now,
                         0,
@@ -476,6 +479,7 @@ class SqlMonitors:
                 "scorer_version",
                 "experiment_id",
                 "state",
+                "origin",
                 "trace_time",
                 "created_time",
                 "not_before",
@@ -530,8 +534,8 @@ class SqlMonitors:
         self, experiment_id: str, token: str, *, limit: int, claim_seconds: float
     ) -> list[MonitorJob]:
         """Take up to ``limit`` jobs: expired claims first, then pending jobs in arrival
-        order, within each scorer's hourly budget. Pending jobs of stopped scorers become
-        ``stopped`` here."""
+        order, within each scorer's hourly budget. Pending live-traffic jobs of a stopped
+        scorer become ``stopped`` here (backfilled ones are still judged)."""
         jobs = models.monitor_jobs
         key = rows.experiment_key(experiment_id)
         now = _now()
@@ -545,14 +549,15 @@ class SqlMonitors:
                     .where(
                         jobs.c.experiment_id == key,
                         jobs.c.state == JobOutcome.PENDING.value,
+                        jobs.c.origin == "feed",
                         jobs.c.scorer_name.in_(stopped),
                     )
                     .values(state=JobOutcome.STOPPED.value, finished_time=now)
                 )
             used = self._judged_since(connection, key, now - _HOUR_MS)
-            for plan in plans:
-                if plan.state != "active" or len(taken) >= limit:
-                    continue
+            for plan in plans:  # a stopped scorer still judges what was backfilled for it
+                if len(taken) >= limit:
+                    break
                 room = limit - len(taken)
                 if plan.max_per_hour is not None:
                     room = min(room, max(0, plan.max_per_hour - used.get(plan.name, 0)))
@@ -852,6 +857,20 @@ class SqlMonitors:
         )
         with self._store._read() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
+
+    def attempts(self, experiment_id: str) -> dict[tuple[str, str, int], int]:
+        """How many times each job was claimed, by (trace id, scorer name, version)."""
+        jobs = models.monitor_jobs
+        key = rows.experiment_key(experiment_id)
+        with self._store._read() as connection:
+            return {
+                (r.trace_id, r.scorer_name, int(r.scorer_version)): int(r.attempts)
+                for r in connection.execute(
+                    select(
+                        jobs.c.trace_id, jobs.c.scorer_name, jobs.c.scorer_version, jobs.c.attempts
+                    ).where(jobs.c.experiment_id == key)
+                )
+            }
 
     def outcomes(self, experiment_id: str) -> dict[tuple[str, str, int], str]:
         """Every job's outcome, by (trace id, scorer name, version): for reconciling counts."""

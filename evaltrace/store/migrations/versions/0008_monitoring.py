@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("scorer_version", sa.Integer, primary_key=True),
         sa.Column("experiment_id", sa.Integer, nullable=False),
         sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("origin", sa.String(10), nullable=False),
         sa.Column("trace_time", sa.BigInteger, nullable=False),
         sa.Column("created_time", sa.BigInteger, nullable=False),
         sa.Column("not_before", sa.BigInteger, nullable=False),
