@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from evaltrace.entities.assessment import Assessment
 from evaltrace.exceptions import InvalidArgumentError
 
 __all__ = [
+    "FinishedJob",
     "JobOutcome",
     "MonitorJob",
     "ScorerRegistration",
@@ -153,3 +155,16 @@ class ScorerStatus:
             "judged_last_hour": self.judged_last_hour,
             "max_per_hour": self.max_per_hour,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedJob:
+    """A worker's result for one claimed job: ``outcome`` scored or error (final), or pending
+    again (a rate limit: retried after ``not_before``)."""
+
+    job: MonitorJob
+    outcome: JobOutcome
+    value_num: float | None = None
+    error: str | None = None
+    not_before: int = 0
+    assessments: tuple[Assessment, ...] = ()

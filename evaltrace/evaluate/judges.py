@@ -75,6 +75,7 @@ class JudgeScorer(Scorer):
         self.extra_headers = dict(extra_headers or {})
         self.api_version = api_version
         self._client: Any = client
+        self._own_client = client is None
 
     def source(self) -> AssessmentSource:
         return AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id=self.model)
@@ -113,6 +114,12 @@ class JudgeScorer(Scorer):
             verdict, rationale = parse_verdict(text)
             span.set_outputs({"result": verdict, "rationale": rationale})
         return Score(self.name, value=verdict, rationale=rationale, source=self.source())
+
+    def close(self) -> None:
+        """Close the HTTP client this judge made for itself (not one it was given)."""
+        if self._own_client and self._client is not None:
+            self._client.close()
+            self._client = None
 
     def _openai(self) -> Any:
         if self._client is None:

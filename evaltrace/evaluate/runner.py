@@ -116,6 +116,8 @@ def evaluate(
     finally:
         if judges is not None:
             judges.close()
+        for used in scorers:  # a judge's own HTTP client (made again if it is used again)
+            used.close()
     _log_feedback(outcomes)
     results = [_result(outcome) for outcome in outcomes]
     metrics = metrics_of([r.scores for r in results], sum(1 for o in outcomes if o.error))

@@ -197,6 +197,9 @@ class Scorer:
     def __call__(self, **arguments: Any) -> Any:
         return self.score(**{name: arguments.get(name) for name in self.parameters()})
 
+    def close(self) -> None:
+        """Release what the scorer holds (a judge's HTTP client); it stays usable."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

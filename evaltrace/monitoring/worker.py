@@ -24,13 +24,12 @@ from typing import Any
 
 from evaltrace.annotate.api import prepare_assessment
 from evaltrace.entities import AssessmentSource, Feedback, Trace
-from evaltrace.entities.monitoring import JobOutcome, MonitorJob
+from evaltrace.entities.monitoring import FinishedJob, JobOutcome, MonitorJob
 from evaltrace.evaluate.metrics import to_score
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.evaluate.timeouts import DaemonPool, TimedOut
 from evaltrace.exceptions import ScorerLoadError, TraceNotFoundError
 from evaltrace.monitoring.registry import load_registered
-from evaltrace.store.monitor_sql import FinishedJob
 from evaltrace.tracer.spans import untraced
 
 __all__ = ["MonitorWorker", "WorkerTotals"]
@@ -131,6 +130,9 @@ class MonitorWorker:
     def close(self) -> None:
         self._threads.shutdown(wait=True)
         self._judges.close()
+        for loaded in self._scorers.values():
+            if isinstance(loaded, Scorer):
+                loaded.close()
         if self._exclusive:
             try:
                 self.monitors.release_lease(_LEASE, self.holder)

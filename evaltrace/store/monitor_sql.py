@@ -28,6 +28,7 @@ from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select
 from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities import Assessment, TraceState
 from evaltrace.entities.monitoring import (
+    FinishedJob,
     JobOutcome,
     MonitorJob,
     ScorerRegistration,
@@ -38,7 +39,7 @@ from evaltrace.exceptions import InvalidArgumentError, MonitorBusyError, ScorerN
 from evaltrace.search import parse_filter
 from evaltrace.store import assessment_sql, models, rows
 
-__all__ = ["FinishedJob", "SqlMonitors"]
+__all__ = ["SqlMonitors"]
 
 _CHUNK = 500
 _OPEN = (JobOutcome.WAITING.value, JobOutcome.PENDING.value, JobOutcome.CLAIMED.value)
@@ -48,19 +49,6 @@ _HOUR_MS = 3_600_000
 
 def _now() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class FinishedJob:
-    """A worker's result for one claimed job: ``outcome`` scored or error (final), or pending
-    again (a rate limit: retried after ``not_before``)."""
-
-    job: MonitorJob
-    outcome: JobOutcome
-    value_num: float | None = None
-    error: str | None = None
-    not_before: int = 0
-    assessments: tuple[Assessment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

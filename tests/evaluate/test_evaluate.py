@@ -339,9 +339,10 @@ def test_judge_settings_temperature_headers_client_and_providers(
         base_url=judge_server.base_url, api_key="k", default_headers={"X-Mine": "1"}
     )
     before = len(judge_server.requests)
-    result = evaltrace.evaluate(
-        data=record, predict_fn=bot, scorers=[Correctness(name="own", client=mine)]
-    )
+    with mine:
+        result = evaltrace.evaluate(
+            data=record, predict_fn=bot, scorers=[Correctness(name="own", client=mine)]
+        )
     assert result.metrics["own/score"] == 1.0
     own = {k.lower(): v for k, v in judge_server.requests[before]["headers"].items()}
     assert own.get("x-mine") == "1"

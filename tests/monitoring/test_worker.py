@@ -172,8 +172,7 @@ def test_a_budget_pauses_the_scorer_and_drops_nothing() -> None:
 
 
 def test_an_expired_claim_retaken_by_another_worker_is_finished_once() -> None:
-    from evaltrace.entities.monitoring import JobOutcome
-    from evaltrace.store.monitor_sql import FinishedJob
+    from evaltrace.entities.monitoring import FinishedJob, JobOutcome
 
     answer_length.register(name="length").start()
     for i in range(3):
