@@ -8,6 +8,7 @@ import click
 
 from evaltrace._config import resolve_settings
 from evaltrace.exceptions import InvalidArgumentError, MissingDependencyError
+from evaltrace.server import MONITOR_ENV
 
 __all__ = ["server_command"]
 
@@ -25,8 +26,13 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
     help="Listen beyond loopback without EVALTRACE_SERVER_TOKEN (anyone who can reach it can "
     "read and delete traces).",
 )
+@click.option(
+    "--monitor",
+    is_flag=True,
+    help="Also run the monitor worker (registered scorers on live traces) in the server.",
+)
 def server_command(
-    host: str, port: int, tracking_uri: str | None, workers: int, insecure: bool
+    host: str, port: int, tracking_uri: str | None, workers: int, insecure: bool, monitor: bool
 ) -> None:
     """Serve the UI and the JSON API (spec at /openapi.json) over a store.
 
@@ -38,6 +44,8 @@ def server_command(
     """
     if tracking_uri:
         os.environ["EVALTRACE_TRACKING_URI"] = tracking_uri  # read by each worker's app
+    if monitor:
+        os.environ[MONITOR_ENV] = "1"  # read by each worker's app (on SQLite, one runs)
     settings = resolve_settings({})
     if host not in _LOOPBACK and settings.server_token is None and not insecure:
         raise InvalidArgumentError(

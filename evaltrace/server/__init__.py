@@ -13,6 +13,11 @@ def create_app(*args: Any, **kwargs: Any) -> Any:
     return create(*args, **kwargs)
 
 
+MONITOR_ENV = "EVALTRACE_SERVER_MONITOR"  # set by ``evaltrace server --monitor``
+
+
 def app_from_environment() -> Any:
     """The app uvicorn starts in each worker: its store from ``EVALTRACE_TRACKING_URI``."""
-    return create_app()
+    import os
+
+    return create_app(monitor=os.environ.get(MONITOR_ENV) == "1")

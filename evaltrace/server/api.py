@@ -48,6 +48,13 @@ def list_experiments(svc: Service) -> Any:
     return {"experiments": [e.to_dict() for e in svc.experiments()]}
 
 
+@router.get("/experiments/{experiment_id}/monitors", summary="Registered scorers' status")
+def monitor_status(experiment_id: str, svc: Service) -> Any:
+    """Per registered scorer: state, sampling, outcome counts, lag, budget."""
+    svc.experiment(experiment_id)  # 404 for an unknown experiment
+    return [status.to_dict() for status in svc.monitor_status(experiment_id)]
+
+
 @router.get("/traces", summary="Search the traces of an experiment")
 def search_traces(
     svc: Service,

@@ -3,7 +3,10 @@ over one Session."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +38,12 @@ _log = logging.getLogger("evaltrace.server")
 _STATIC = Path(__file__).parent / "static"
 
 
-def create_app(session: Session | None = None, *, token: str | None = None) -> FastAPI:
+def create_app(
+    session: Session | None = None, *, token: str | None = None, monitor: bool = False
+) -> FastAPI:
     """The app over ``session`` (default: a new one from the ``EVALTRACE_*`` settings), which
-    becomes the process's session: the server is the process's one user of the library."""
+    becomes the process's session: the server is the process's one user of the library.
+    ``monitor``: also run the monitor worker (registered scorers) while the app runs."""
     session = session or Session()
     install_session(session)
     token = token if token is not None else session.settings.server_token
@@ -50,6 +56,7 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
         # inline script, which the Content-Security-Policy (rightly) refuses.
         docs_url=None,
         redoc_url=None,
+        lifespan=_with_monitor(session) if monitor else None,
     )
     app.state.service = TraceService(session)
     app.state.labeling = LabelingService()
@@ -68,6 +75,35 @@ def create_app(session: Session | None = None, *, token: str | None = None) -> F
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     return app
+
+
+def _with_monitor(session: Session) -> Any:
+    """A lifespan running the monitor worker on a thread of the server process."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from evaltrace.monitoring import MonitorWorker
+
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                worker = MonitorWorker(
+                    session.store(), scorer_timeout=session.settings.scorer_timeout
+                )
+                worker.run(stop)
+            except Exception:  # the server keeps serving; the monitor says why it stopped
+                _log.exception("evaltrace server: the monitor worker stopped")
+
+        thread = threading.Thread(target=work, name="evaltrace-monitor", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+    return lifespan
 
 
 def _version() -> str:

@@ -28,7 +28,7 @@ from evaltrace.server.security import (
     tokens_equal,
     user_cookie,
 )
-from evaltrace.server.service import TraceService, parse_value
+from evaltrace.server.service import MONITOR_BUCKETS, TraceService, parse_value
 
 __all__ = ["error_page", "router"]
 
@@ -41,7 +41,11 @@ templates.env.filters.update(
     pretty_json=views.pretty_json,
     path_part=lambda value: quote(str(value), safe=""),  # one URL path segment, "/" included
 )
-templates.env.globals.update(chart_points=views.chart_points, chat_messages=views.chat_messages)
+templates.env.globals.update(
+    chart_points=views.chart_points,
+    chat_messages=views.chat_messages,
+    score_bars=views.score_bars,
+)
 
 _ORDERINGS = {
     "": "newest first",
@@ -190,6 +194,35 @@ def sessions(request: Request, experiment_id: str, svc: Service) -> Response:
         "sessions.html",
         experiment=svc.experiment(experiment_id),
         sessions=svc.sessions(experiment_id),
+    )
+
+
+@router.get("/experiments/{experiment_id}/monitors")
+def monitors(request: Request, experiment_id: str, svc: Service, bucket: str = "hour") -> Response:
+    if bucket not in MONITOR_BUCKETS:
+        raise InvalidArgumentError(f"bucket must be one of {', '.join(MONITOR_BUCKETS)}")
+    return render(
+        request,
+        "monitors.html",
+        experiment=svc.experiment(experiment_id),
+        monitors=svc.monitors(experiment_id, bucket),
+        bucket=bucket,
+        buckets=MONITOR_BUCKETS,
+    )
+
+
+@router.get("/experiments/{experiment_id}/monitors/{name}/traces")
+def monitor_traces(
+    request: Request, experiment_id: str, name: str, svc: Service, start: int, end: int
+) -> Response:
+    return render(
+        request,
+        "monitor_traces.html",
+        experiment=svc.experiment(experiment_id),
+        name=name,
+        start=start,
+        end=end,
+        rows=svc.monitor_traces(experiment_id, name, start, end),
     )
 
 

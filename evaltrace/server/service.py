@@ -4,6 +4,7 @@ so the server behaves exactly as a script would."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,11 @@ from evaltrace.evaluate import compare_runs, get_evaluation_run, search_evaluati
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.labeling import LabelingSession
 from evaltrace.store.browse_sql import SessionSummary, TraceOutline
+
+_HOUR_MS = 3_600_000
+# Chart buckets: (bucket length, how far back the chart goes), in ms.
+_BUCKETS = {"hour": (_HOUR_MS, 48 * _HOUR_MS), "day": (24 * _HOUR_MS, 30 * 24 * _HOUR_MS)}
+MONITOR_BUCKETS = tuple(_BUCKETS)
 
 __all__ = ["LabelingService", "TraceListPage", "TraceService", "form_answers", "parse_value"]
 
@@ -244,6 +250,40 @@ class TraceService:
             for metric, value in sorted(run.metrics.items()):
                 series.setdefault(metric, []).append((run, value))
         return series
+
+    # -- production monitoring ----------------------------------------------------------------
+
+    def monitors(self, experiment_id: str, bucket: str) -> list[dict[str, Any]]:
+        """Each registered scorer's status, with its judgments by time bucket."""
+        bucket_ms, span_ms = _BUCKETS[bucket]
+        since = (int(time.time() * 1000) // bucket_ms) * bucket_ms - span_ms + bucket_ms
+        monitors = self._store.monitors
+        found = []
+        for status in monitors.status(experiment_id):
+            judged = {
+                b["start_ms"]: b
+                for b in monitors.score_buckets(
+                    experiment_id, status.name, bucket_ms=bucket_ms, since_ms=since
+                )
+            }
+            every = [  # empty buckets too: the chart's x axis is time
+                judged.get(start, {"start_ms": start, "scored": 0, "errors": 0, "mean": None})
+                for start in range(since, since + span_ms, bucket_ms)
+            ]
+            found.append({"status": status, "buckets": every, "bucket_ms": bucket_ms})
+        return found
+
+    def monitor_status(self, experiment_id: str) -> list[Any]:
+        return list(self._store.monitors.status(experiment_id))
+
+    def monitor_traces(
+        self, experiment_id: str, name: str, start_ms: int, end_ms: int
+    ) -> list[dict[str, Any]]:
+        return list(
+            self._store.monitors.judged_traces(
+                experiment_id, name, start_ms=start_ms, end_ms=end_ms
+            )
+        )
 
 
 class LabelingService:

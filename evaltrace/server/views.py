@@ -97,3 +97,31 @@ def chart_points(
         )
         for i, v in enumerate(values)
     ]
+
+
+def score_bars(
+    buckets: Sequence[dict[str, Any]], width: int = 480, height: int = 90, pad: int = 4
+) -> list[dict[str, Any]]:
+    """One bar per time bucket of a monitor's chart: x, width, y and height (SVG, y grows
+    downwards) of its mean score, scaled to the largest mean (or 1, for 0-1 scores)."""
+    if not buckets:
+        return []
+    top = max([1.0, *(b["mean"] for b in buckets if b["mean"] is not None)])
+    step = (width - 2 * pad) / len(buckets)
+    bars = []
+    for i, bucket in enumerate(buckets):
+        mean = bucket["mean"]
+        if mean is None:  # errors only: a full bar in the error colour
+            tall = float(height - 2 * pad) if bucket["errors"] else 0.0
+        else:
+            tall = max(mean, 0.0) / top * (height - 2 * pad)
+        bars.append(
+            {
+                **bucket,
+                "x": round(pad + i * step, 1),
+                "width": round(max(step - 2, 1.0), 1),
+                "y": round(height - pad - tall, 1),
+                "height": round(max(tall, 1.0), 1),
+            }
+        )
+    return bars
