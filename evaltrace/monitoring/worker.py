@@ -28,7 +28,7 @@ from evaltrace.entities.monitoring import FinishedJob, JobOutcome, MonitorJob
 from evaltrace.evaluate.metrics import to_score
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.evaluate.timeouts import DaemonPool, TimedOut
-from evaltrace.exceptions import ScorerLoadError, TraceNotFoundError
+from evaltrace.exceptions import ScorerLoadError
 from evaltrace.monitoring.registry import load_registered
 from evaltrace.tracer.spans import untraced
 
@@ -156,13 +156,8 @@ class MonitorWorker:
         return results
 
     def _traces(self, trace_ids: set[str]) -> dict[str, Trace]:
-        found = {}
-        for trace_id in sorted(trace_ids):
-            try:
-                found[trace_id] = self.store.get_trace(trace_id)
-            except TraceNotFoundError:  # deleted since: its job goes with it
-                continue
-        return found
+        """The batch's traces, in a few queries (one deleted since is simply missing)."""
+        return {trace.info.trace_id: trace for trace in self.store.get_traces(sorted(trace_ids))}
 
     def _scorer(self, job: MonitorJob) -> Scorer | ScorerLoadError:
         key = (job.experiment_id, job.scorer_name, job.scorer_version)

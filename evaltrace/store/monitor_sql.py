@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, or_, select, update
 
 from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities import Assessment, TraceState
@@ -56,6 +56,23 @@ class _Candidate:
     trace_id: str
     state: str
     request_time: int
+
+
+def _job_is(jobs: Any) -> tuple[Any, ...]:
+    """The WHERE of one job by its key, as bound parameters (for executemany)."""
+    return (
+        jobs.c.trace_id == bindparam("key_trace_id"),
+        jobs.c.scorer_name == bindparam("key_scorer_name"),
+        jobs.c.scorer_version == bindparam("key_scorer_version"),
+    )
+
+
+def _job_key(job: MonitorJob) -> dict[str, Any]:
+    return {
+        "key_trace_id": job.trace_id,
+        "key_scorer_name": job.scorer_name,
+        "key_scorer_version": job.scorer_version,
+    }
 
 
 class SqlMonitors:
@@ -555,24 +572,18 @@ class SqlMonitors:
                     found = self._claimable(connection, key, plan.name, now, room, expired)
                     taken.extend(found)
                     room -= len(found)
-            if taken:
-                for start in range(0, len(taken), _CHUNK):
-                    chunk = taken[start : start + _CHUNK]
-                    for job in chunk:
-                        connection.execute(
-                            update(jobs)
-                            .where(
-                                jobs.c.trace_id == job.trace_id,
-                                jobs.c.scorer_name == job.scorer_name,
-                                jobs.c.scorer_version == job.scorer_version,
-                            )
-                            .values(
-                                state=JobOutcome.CLAIMED.value,
-                                claim_token=token,
-                                claim_expires=now + int(claim_seconds * 1000),
-                                attempts=jobs.c.attempts + 1,
-                            )
-                        )
+            if taken:  # one executemany: pipelined on PostgreSQL
+                connection.execute(
+                    update(jobs)
+                    .where(*_job_is(jobs))
+                    .values(
+                        state=JobOutcome.CLAIMED.value,
+                        claim_token=token,
+                        claim_expires=now + int(claim_seconds * 1000),
+                        attempts=jobs.c.attempts + 1,
+                    ),
+                    [_job_key(job) for job in taken],
+                )
         return [
             MonitorJob(j.trace_id, j.experiment_id, j.scorer_name, j.scorer_version, j.attempts + 1)
             for j in taken
@@ -628,30 +639,39 @@ class SqlMonitors:
         with self._store._write() as connection:
             held = self._held(connection, token, results)
             assessments: list[Assessment] = []
+            changes = []
             for result in results:
                 job = result.job
                 if (job.trace_id, job.scorer_name, job.scorer_version) not in held:
                     continue
                 final = result.outcome is not JobOutcome.PENDING
-                connection.execute(
-                    update(jobs)
-                    .where(
-                        jobs.c.trace_id == job.trace_id,
-                        jobs.c.scorer_name == job.scorer_name,
-                        jobs.c.scorer_version == job.scorer_version,
-                    )
-                    .values(
-                        state=result.outcome.value,
-                        claim_token=None,
-                        claim_expires=None,
-                        finished_time=now if final else None,
-                        value_num=result.value_num,
-                        error=result.error,
-                        not_before=result.not_before,
-                    )
+                changes.append(
+                    {
+                        **_job_key(job),
+                        "new_state": result.outcome.value,
+                        "new_finished_time": now if final else None,
+                        "new_value_num": result.value_num,
+                        "new_error": result.error,
+                        "new_not_before": result.not_before,
+                    }
                 )
                 assessments.extend(result.assessments)
-                recorded += 1
+            if changes:
+                connection.execute(
+                    update(jobs)
+                    .where(*_job_is(jobs))
+                    .values(
+                        state=bindparam("new_state"),
+                        claim_token=None,
+                        claim_expires=None,
+                        finished_time=bindparam("new_finished_time"),
+                        value_num=bindparam("new_value_num"),
+                        error=bindparam("new_error"),
+                        not_before=bindparam("new_not_before"),
+                    ),
+                    changes,
+                )
+            recorded = len(changes)
             assessment_sql.insert_assessments(connection, assessments)
         return recorded
 
