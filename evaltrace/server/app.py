@@ -22,6 +22,7 @@ from evaltrace.exceptions import (
     EvaltraceError,
     InvalidArgumentError,
     InvalidFilterError,
+    MonitorBusyError,
     NotFoundError,
     StoreError,
     StoreUnavailableError,
@@ -92,6 +93,8 @@ def _with_monitor(session: Session) -> Any:
                     session.store(), scorer_timeout=session.settings.scorer_timeout
                 )
                 worker.run(stop)
+            except MonitorBusyError as busy:  # SQLite, several server processes: one monitors
+                _log.warning("evaltrace server: not monitoring in this process: %s", busy)
             except Exception:  # the server keeps serving; the monitor says why it stopped
                 _log.exception("evaltrace server: the monitor worker stopped")
 
