@@ -18,13 +18,33 @@ for name in [n for n in os.environ if n.startswith("EVALTRACE_")]:
     if not name.startswith(_TEST_RUN_VARIABLES):
         del os.environ[name]
 
+import evaltrace  # noqa: E402
 from evaltrace._session import Session, current_session, install_session  # noqa: E402
-from tests.postgres import find_pg_bin, postgres_server  # noqa: E402
+from tests.postgres import PostgresCluster, find_pg_bin, postgres_server  # noqa: E402
 
 _POSTGRES_REQUIRED = bool(os.environ.get("CI")) or bool(
     os.environ.get("EVALTRACE_REQUIRE_POSTGRES")
 )
 _database_numbers = itertools.count()
+
+
+@pytest.fixture
+def cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL server of the test's own, to stop and start (outages), as the tracking
+    URI."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if _POSTGRES_REQUIRED:
+            pytest.fail("PostgreSQL is required here (CI) but initdb was not found")
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresCluster(bin_dir)
+    server.start()
+    try:
+        evaltrace.set_tracking_uri(server.url)
+        yield server
+    finally:
+        evaltrace.flush(timeout=10)
+        server.remove()
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import evaltrace
 from evaltrace._session import get_session
@@ -23,7 +20,7 @@ from evaltrace.monitoring import MonitorWorker
 from evaltrace.scorers import ScorerSamplingConfig
 from evaltrace.store import sql_store
 from tests.monitoring.app_scorers import answer_length, slow_length
-from tests.postgres import PostgresCluster, find_pg_bin
+from tests.postgres import PostgresCluster
 from tests.store.test_sql_store import make_trace
 from tests.waiting import eventually
 
@@ -70,23 +67,6 @@ def feedback_counts() -> Counter[str]:
             1 for a in trace.info.assessments if isinstance(a, Feedback)
         )
     return counts
-
-
-@pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    """A PostgreSQL server of this test's own, to stop and start."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI") or os.environ.get("EVALTRACE_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required here (CI) but initdb was not found")
-        pytest.skip("PostgreSQL is not installed")
-    cluster = PostgresCluster(bin_dir)
-    cluster.start()
-    try:
-        evaltrace.set_tracking_uri(cluster.url)
-        yield cluster
-    finally:
-        cluster.remove()
 
 
 def test_traces_spooled_through_an_outage_are_judged_once(

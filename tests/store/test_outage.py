@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
-
-import pytest
 
 import evaltrace
 from evaltrace._session import get_session
-from tests.postgres import PostgresCluster, find_pg_bin
+from tests.postgres import PostgresCluster
 from tests.waiting import eventually
 
 
 @evaltrace.trace
 def handle(i: int) -> int:
     return i
-
-
-@pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    """A PostgreSQL server of this test's own, to stop and start."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI") or os.environ.get("EVALTRACE_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required here (CI) but initdb was not found")
-        pytest.skip("PostgreSQL is not installed")
-    cluster = PostgresCluster(bin_dir)
-    cluster.start()
-    try:
-        evaltrace.set_tracking_uri(cluster.url)
-        yield cluster
-    finally:
-        evaltrace.flush(timeout=10)
-        cluster.remove()
 
 
 def test_postgres_stopped_and_started_mid_run_loses_nothing(cluster: PostgresCluster) -> None:
