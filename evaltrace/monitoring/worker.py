@@ -28,7 +28,7 @@ from evaltrace.entities.monitoring import FinishedJob, JobOutcome, MonitorJob
 from evaltrace.evaluate.metrics import to_score
 from evaltrace.evaluate.scorers import Score, Scorer
 from evaltrace.evaluate.timeouts import DaemonPool, TimedOut
-from evaltrace.exceptions import ScorerLoadError
+from evaltrace.exceptions import ScorerLoadError, StoreUnavailableError
 from evaltrace.monitoring.registry import load_registered
 from evaltrace.tracer.spans import untraced
 
@@ -36,6 +36,8 @@ __all__ = ["MonitorWorker", "WorkerTotals"]
 
 _log = logging.getLogger("evaltrace.monitor")
 _LEASE = "monitor-worker"
+_LEASE_SECONDS = 60.0
+_MAX_PAUSE_SECONDS = 30.0
 MONITOR_METADATA = "evaltrace.monitor.scorer"
 
 
@@ -92,11 +94,27 @@ class MonitorWorker:
     def run(self, stop: threading.Event, *, poll_seconds: float = 1.0, once: bool = False) -> None:
         """Work until ``stop`` is set (or, with ``once``, until nothing is left to do now).
         On SQLite the worker holds the store's lease while it runs (``MonitorBusyError`` if
-        another worker does)."""
+        another worker does). A store that cannot be reached is waited for, with a growing
+        pause (with ``once`` its error is raised): a batch it could not finish is claimed
+        again once its claims expire."""
+        pause = poll_seconds
         try:
             while not stop.is_set():
-                self._hold_lease()
-                busy = self.step()
+                try:
+                    self._hold_lease()
+                    busy = self.step()
+                except StoreUnavailableError as exc:
+                    if once:
+                        raise
+                    _log.warning(
+                        "evaltrace monitor: the store is unreachable, trying again in %g s: %s",
+                        pause,
+                        exc,
+                    )
+                    stop.wait(pause)
+                    pause = min(pause * 2, _MAX_PAUSE_SECONDS)
+                    continue
+                pause = poll_seconds
                 if once and not busy:
                     return
                 if not busy:
@@ -105,8 +123,8 @@ class MonitorWorker:
             self.close()
 
     def _hold_lease(self) -> None:
-        if self._exclusive:
-            self.monitors.take_lease(_LEASE, self.holder, max(30.0, self.claim_seconds))
+        if self._exclusive:  # renewed every step; a killed worker's lease soon runs out
+            self.monitors.take_lease(_LEASE, self.holder, _LEASE_SECONDS)
 
     def step(self) -> int:
         """One round over every monitored experiment; returns how much it did (0: idle)."""

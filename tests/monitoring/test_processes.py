@@ -188,3 +188,29 @@ def test_sampling_decisions_are_the_same_in_every_worker(tmp_path: Path) -> None
         key: ("scored" if is_sampled(key[0], "length", 0.3) else "sampled_out") for key in first
     }
     assert len(first) == 50 and first == expected
+
+
+def test_a_running_worker_waits_out_a_store_outage(
+    cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    answer_length.register(name="length").start()
+    get_session().release_connections()
+    traffic(cluster.url, 0, 5, tmp_path / "spool")
+    worker = monitor(cluster.url, "--poll-seconds", "0.1", "--claim-seconds", "2")
+    try:
+        assert eventually(lambda: len(outcomes()) == 5, timeout=60)
+        get_session().release_connections()
+        cluster.stop()
+        time.sleep(2)  # the worker finds the store gone, and keeps running
+        assert worker.poll() is None
+        cluster.start()
+        traffic(cluster.url, 5, 5, tmp_path / "spool")
+        assert eventually(
+            lambda: len(outcomes()) == 10 and set(outcomes().values()) == {"scored"}, timeout=90
+        ), Counter(outcomes().values())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr
+    assert "the store is unreachable, trying again" in stderr
+    assert set(feedback_counts().values()) == {1}
