@@ -260,7 +260,8 @@ class SqlMonitors:
 
     def delete(self, experiment_id: str, name: str, version: int | None = None) -> None:
         """Delete a registered scorer (every version), or one version that is not the current
-        one. Its results (Feedback on traces) stay; its open jobs go."""
+        one. Its results (Feedback on traces) stay; its jobs go (a scorer registered again
+        under the name starts at version 1 and judges every trace afresh)."""
         scorers, versions, jobs = (
             models.registered_scorers,
             models.scorer_versions,
@@ -271,11 +272,7 @@ class SqlMonitors:
         with self._store._write() as connection:
             if version is None:
                 connection.execute(
-                    delete(jobs).where(
-                        jobs.c.experiment_id == key,
-                        jobs.c.scorer_name == name,
-                        jobs.c.state.in_(_OPEN),
-                    )
+                    delete(jobs).where(jobs.c.experiment_id == key, jobs.c.scorer_name == name)
                 )
                 connection.execute(
                     delete(scorers).where(scorers.c.experiment_id == key, scorers.c.name == name)

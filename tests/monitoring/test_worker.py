@@ -19,7 +19,7 @@ from evaltrace._session import get_session
 from evaltrace.entities import AssessmentSourceType, Feedback, TraceData, TraceState
 from evaltrace.evaluate.judges import JUDGE_MARKER
 from evaltrace.monitoring import MonitorWorker, backfill_scorers, monitor_status
-from evaltrace.scorers import Guidelines, ScorerSamplingConfig
+from evaltrace.scorers import Guidelines, ScorerSamplingConfig, delete_scorer
 from evaltrace.testing import OpenAIServer
 from tests.monitoring.app_scorers import LongerThan, answer_length, broken, limited_once
 from tests.store.test_sql_store import make_trace
@@ -207,6 +207,20 @@ def test_an_expired_claim_retaken_by_another_worker_is_finished_once() -> None:
     assert monitors.finish("token-b", results(second)) == 3
     assert monitors.finish("token-b", results(second)) == 0  # finishing twice writes nothing
     assert all(len(feedback_of(j.trace_id)) == 1 for j in second)
+
+
+def test_a_scorer_deleted_and_registered_again_judges_afresh() -> None:
+    answer_length.register(name="length").start()
+    app("q", "prod")
+    evaltrace.flush()
+    run_worker()
+    delete_scorer(name="length")
+    assert outcomes() == {}  # its jobs went; its Feedback stays on the trace
+    answer_length.register(name="length").start()
+    backfill_scorers(scorers=["length"])
+    run_worker()
+    (trace_id,) = {key[0] for key in outcomes()}
+    assert list(outcomes().values()) == ["scored"] and len(feedback_of(trace_id)) == 2
 
 
 def test_backfill_judges_past_traces_once() -> None:
