@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from evaltrace._session import Session, get_session, install_session
+from evaltrace._uris import without_password
 from evaltrace.cli._common import emit, format_option, parse_age, resolve_experiment, store_command
 from evaltrace.entities.monitoring import JobOutcome, ScorerSamplingConfig
 
@@ -80,7 +81,8 @@ def monitor(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         if not once:
-            click.echo(f"evaltrace monitor: {worker.holder} on {session.tracking_uri}", err=True)
+            shown = without_password(session.tracking_uri)
+            click.echo(f"evaltrace monitor: {worker.holder} on {shown}", err=True)
         worker.run(stop, poll_seconds=poll_seconds, once=once)
         totals = worker.totals
         click.echo(

@@ -7,6 +7,7 @@ import os
 import click
 
 from evaltrace._config import resolve_settings
+from evaltrace._uris import without_password
 from evaltrace.exceptions import InvalidArgumentError, MissingDependencyError
 from evaltrace.server import MONITOR_ENV
 
@@ -58,7 +59,8 @@ def server_command(
         raise MissingDependencyError(
             "evaltrace server needs its extra: pip install 'evaltrace[server]'"
         ) from None
-    click.echo(f"evaltrace server on http://{host}:{port} ({settings.tracking_uri})", err=True)
+    shown = without_password(settings.tracking_uri)
+    click.echo(f"evaltrace server on http://{host}:{port} ({shown})", err=True)
     uvicorn.run(
         "evaltrace.server:app_from_environment",
         factory=True,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import evaltrace
-from tests.server.live import ROOT, child_env, seed
+from tests.server.live import ROOT, child_env, running_server, seed
 
 # The newest migration's revision (the files are numbered).
 HEAD = sorted(p.name[:4] for p in (ROOT / "evaltrace/store/migrations/versions").glob("0*.py"))[-1]
@@ -222,3 +222,13 @@ def test_db_upgrade_and_spool(tmp_path: Path) -> None:
 def test_server_refuses_to_listen_beyond_loopback_without_a_token(tmp_path: Path) -> None:
     error = failed(cli("", tmp_path, "server", "--host", "0.0.0.0", "--port", "0"))
     assert "EVALTRACE_SERVER_TOKEN" in error
+
+
+def test_the_server_banner_hides_the_database_password(postgres_uri: str, tmp_path: Path) -> None:
+    """The store's password (ignored by the test server's trust authentication) is not
+    printed when the server starts."""
+    with_password = postgres_uri.replace("postgres@", "postgres:s3cret-pw@", 1)
+    with running_server(with_password, tmp_path / "spool") as base:
+        port = base.rsplit(":", 1)[1]
+    banner = (tmp_path / f"server-{port}.log").read_text()
+    assert "postgres:***@" in banner and "s3cret-pw" not in banner

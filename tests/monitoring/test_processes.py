@@ -196,7 +196,9 @@ def test_a_running_worker_waits_out_a_store_outage(
     answer_length.register(name="length").start()
     get_session().release_connections()
     traffic(cluster.url, 0, 5, tmp_path / "spool")
-    worker = monitor(cluster.url, "--poll-seconds", "0.1", "--claim-seconds", "2")
+    # A password in the URI (trust authentication ignores it) never reaches the log.
+    with_password = cluster.url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    worker = monitor(with_password, "--poll-seconds", "0.1", "--claim-seconds", "2")
     try:
         assert eventually(lambda: len(outcomes()) == 5, timeout=60)
         get_session().release_connections()
@@ -213,4 +215,5 @@ def test_a_running_worker_waits_out_a_store_outage(
         _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr
     assert "the store is unreachable, trying again" in stderr
+    assert "s3cret-pw" not in stderr and "postgres:***@" in stderr
     assert set(feedback_counts().values()) == {1}
