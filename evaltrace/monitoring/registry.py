@@ -62,6 +62,11 @@ def _with(scorer: Scorer, registration: ScorerRegistration) -> Scorer:
     return registered
 
 
+def _reread(scorer: Scorer, registration: ScorerRegistration) -> Scorer:
+    """A copy of ``scorer`` carrying its registration as stored now."""
+    return _with(scorer, _monitors().get(registration.experiment_id, registration.name))
+
+
 def register(scorer: Scorer, name: str | None = None, experiment_id: str | None = None) -> Scorer:
     """Store the scorer in the experiment (a new version when its definition changed);
     stopped until ``start()``."""
@@ -91,7 +96,7 @@ def start(
     registration = _registered(scorer, name, experiment_id)
     config = sampling_config or ScorerSamplingConfig(sample_rate=1.0)
     _set(registration, "active", config, keep=None)
-    return _with(scorer, _monitors().get(registration.experiment_id, registration.name))
+    return _reread(scorer, registration)
 
 
 def update(
@@ -108,7 +113,7 @@ def update(
         sampling_config or ScorerSamplingConfig(),
         keep=registration,
     )
-    return _with(scorer, _monitors().get(registration.experiment_id, registration.name))
+    return _reread(scorer, registration)
 
 
 def stop(scorer: Scorer, name: str | None = None, experiment_id: str | None = None) -> Scorer:
@@ -119,7 +124,7 @@ def stop(scorer: Scorer, name: str | None = None, experiment_id: str | None = No
         0.0, registration.filter_string, registration.max_per_hour, registration.max_concurrency
     )
     _set(registration, "stopped", config, keep=None)
-    return _with(scorer, _monitors().get(registration.experiment_id, registration.name))
+    return _reread(scorer, registration)
 
 
 def _set(
