@@ -277,9 +277,7 @@ class Session:
         """Write this session's finished traces before reading or annotating the store."""
         pipeline = self._pipeline
         if pipeline is not None:
-            pipeline.flush(
-                timeout=_READER_FLUSH_TIMEOUT_S, settle_for_spool=True, exporter_too=False
-            )
+            pipeline.flush(timeout=_READER_FLUSH_TIMEOUT_S, exporter_too=False)
 
     def release_connections(self) -> None:
         """Close every store's pooled connections (the stores reconnect on demand)."""

@@ -28,14 +28,16 @@ def _directory() -> Path:
 @format_option()
 @store_command
 def status(fmt: str | None) -> None:
-    """Spool files: their writer process, whether it is alive, size and trace count.
+    """Spool files: their writer process, whether a live process holds them, size, trace
+    count and the stores their traces go to (a file no one holds whose store fails stays
+    here, and is retried at every replay).
 
     \b
     Example:
       evaltrace spool status
     """
     rows = [file.to_dict() for file in spool_files(_directory())]
-    emit(rows, ["file", "pid", "alive", "claimed", "bytes", "traces"], fmt, title=str(_directory()))
+    emit(rows, ["file", "pid", "owned", "bytes", "traces", "stores"], fmt, title=str(_directory()))
 
 
 @spool.command("recover")

@@ -71,16 +71,10 @@ class Pipeline:
         process_exit.on_runtime_created()
         return pipeline
 
-    def flush(
-        self,
-        timeout: float | None = None,
-        *,
-        settle_for_spool: bool = False,
-        exporter_too: bool = True,
-    ) -> bool:
-        """Write every finished trace, then (``exporter_too``) let the exporter send on what it
-        holds itself (OTLP). Readers only need the first: they read the store."""
-        written = self.writer.flush(timeout, settle_for_spool=settle_for_spool)
+    def flush(self, timeout: float | None = None, *, exporter_too: bool = True) -> bool:
+        """Store (or spool) every finished trace, then (``exporter_too``) let the exporter send
+        on what it holds itself (OTLP). Readers only need the first: they read the store."""
+        written = self.writer.flush(timeout)
         return (not exporter_too or self.exporter.force_flush(timeout)) and written
 
     def add_span_processor(self, processor: SpanProcessor) -> None:
@@ -92,18 +86,20 @@ class Pipeline:
         if self.spool is None:
             return True
         if self.spool.has_work():
-            self.writer.request_replay()
-        return self.writer.flush(timeout)
+            self.writer.request_replay(everything=True)
+        return self.writer.flush(timeout, wait_for_replay=True)
 
     def shutdown(self, timeout: float) -> None:
         """Flush what is queued (or spool it), stop the writer, release the exporter."""
-        self.writer.flush(timeout=timeout, settle_for_spool=True)
+        self.writer.flush(timeout=timeout)
         self.writer.stop()
         # A provider shared with others (the global one) cannot drop a processor: disable ours.
         self.assembler.enabled = False
         if self.provider is not otel_trace.get_tracer_provider():
             self.provider.shutdown()
         self.exporter.shutdown()
+        if self.spool is not None:
+            self.spool.close()
 
     def after_fork_in_child(self) -> None:
         self.assembler.after_fork_in_child()
@@ -183,7 +179,7 @@ def deactivate(pipeline: Pipeline) -> None:
 def _flush_at_exit() -> None:
     pipeline = _active
     if pipeline is not None:
-        pipeline.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
+        pipeline.flush(timeout=get_settings().flush_on_exit_timeout)
 
 
 process_exit.flush_at_exit(_flush_at_exit)

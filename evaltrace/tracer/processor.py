@@ -231,7 +231,7 @@ class TraceAssembler(SpanProcessor):
     def shutdown(self) -> None:
         if not self.enabled:  # the pipeline shut down first (it flushed already)
             return
-        self._writer.flush(timeout=get_settings().flush_on_exit_timeout, settle_for_spool=True)
+        self._writer.flush(timeout=get_settings().flush_on_exit_timeout)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return bool(self._writer.flush(timeout=timeout_millis / 1000))

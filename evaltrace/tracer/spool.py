@@ -7,15 +7,23 @@ the exporter when the store is reachable again — by this process, or by the ne
 starts with the same spool directory if this one died. Writes are idempotent, so a replay cut
 short and done again stores each trace once. Past the size cap, traces are dropped (counted
 and warned about by the writer).
+
+Ownership is an OS file lock (``flock``), never a process id: a process holds an exclusive lock
+on its own file for as long as it lives, and a replayer takes a file only when it can take that
+lock. The kernel releases it when the owner dies, however it dies, so a file is never replayed
+while its writer still appends to it, and never left behind because a new process (a restarted
+container's PID 1) happens to have the dead one's PID. Appending and replaying take different
+locks: the application's thread never waits for a replay into a slow store.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +33,15 @@ from evaltrace._uris import without_password
 from evaltrace.entities import Trace
 from evaltrace.tracer.export import Destination, ExperimentRef, FinishedTrace
 
-__all__ = ["Spool", "SpoolFile", "default_spool_dir", "spool_files"]
+try:
+    import fcntl
+except ImportError:  # not POSIX: files are told apart by their names only
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["ReplayOutcome", "Spool", "SpoolFile", "default_spool_dir", "spool_files"]
 
 _SUFFIX = ".jsonl"
-_CLAIMED = ".replaying"
+_LEGACY_CLAIMED = ".replaying"  # claims by renaming, before the file locks: replayable as any
 
 
 def default_spool_dir() -> Path:
@@ -36,29 +49,74 @@ def default_spool_dir() -> Path:
     return Path(base) / "evaltrace" / "spool"
 
 
+@dataclass(slots=True)
+class ReplayOutcome:
+    """One replay pass: traces stored, and the files left because their store failed (file
+    name to the error). ``own_failed``: one of them holds this process's own traces."""
+
+    replayed: int = 0
+    failed: dict[str, Exception] = field(default_factory=dict)
+    own_failed: bool = False
+
+
 class Spool:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()
+        self._append_lock = threading.Lock()
+        self._replay_lock = threading.Lock()
+        self._fd: int | None = None  # our file, open and locked, once something is spooled
+        self._held: list[tuple[Path, int]] = []  # earlier files of ours a replay could not empty
         self._new_file()
 
     def _new_file(self) -> None:
         self.path = self.directory / f"spool-{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
+        self._fd = None
 
     def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
+        """The parent keeps its file (and its lock: closing our copy of the descriptor does
+        not release it while the parent holds its own); the child starts a file of its own."""
+        for fd in [self._fd, *(fd for _, fd in self._held)]:
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._held = []
+        self._append_lock = threading.Lock()
+        self._replay_lock = threading.Lock()
         self._new_file()
 
-    def append(self, items: Sequence[FinishedTrace]) -> bool:
-        """Write finished traces durably; False if that would pass the size cap."""
+    def close(self) -> None:
+        """Release our files (their locks go: anyone may replay what is left in them)."""
+        with self._append_lock:
+            for fd in [self._fd, *(fd for _, fd in self._held)]:
+                if fd is not None:
+                    os.close(fd)
+            self._held = []
+            self._new_file()
+
+    def append(self, items: Sequence[FinishedTrace], *, wait: bool = True) -> bool:
+        """Write finished traces durably; False if that would pass the size cap, or (with
+        ``wait=False``) if another thread is appending right now."""
         data = b"".join(_line(item) for item in items)
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        if not self._append_lock.acquire(blocking=wait):
+            return False
+        try:
             if self.size() + len(data) > self.max_bytes:
                 return False
-            _append_durably(self.path, data)
+            _append_durably(self._own_fd(), data)
+        finally:
+            self._append_lock.release()
         return True
+
+    def _own_fd(self) -> int:
+        if self._fd is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            _lock(fd)  # a new file of our own: no one else can hold its lock
+            self._fd = fd
+        return self._fd
 
     def size(self) -> int:
         try:
@@ -67,56 +125,64 @@ class Spool:
             return 0
 
     def has_work(self) -> bool:
-        return bool(self._replayable())
+        """Something to replay: our own traces, or a file no live process holds."""
+        if self._fd is not None or self._held:
+            return True
+        for path in _candidates(self.directory):
+            fd = _open_unowned(path)
+            if fd is not None:
+                os.close(fd)
+                return True
+        return False
 
-    def _replayable(self) -> list[Path]:
-        """This process's own file and the files of processes that are gone."""
-        try:
-            self._release_abandoned_claims()
-            files = sorted(self.directory.iterdir())
-        except FileNotFoundError:
-            return []
-        mine = []
-        for path in files:
-            pid = _pid_of(path)
-            if path == self.path or (pid is not None and not _alive(pid)):
-                mine.append(path)
-        return mine
+    def _take_own_files(self) -> list[tuple[Path, int]]:
+        """Our files as they are, for replay (still locked); appends go to a new one."""
+        with self._append_lock:
+            taken, self._held = self._held, []
+            if self._fd is not None:
+                taken.append((self.path, self._fd))
+                self._new_file()
+            return taken
 
-    def _release_abandoned_claims(self) -> None:
-        """A process that died while replaying a file leaves it claimed: give it back."""
-        for path in self.directory.glob(f"*{_CLAIMED}"):
-            stem, claimer = path.name[: -len(_CLAIMED)].rsplit(".", 1)
-            if claimer.isdigit() and not _alive(int(claimer)):
+    def replay(
+        self, write: Callable[[list[FinishedTrace]], None], batch_size: int = 500
+    ) -> ReplayOutcome:
+        """Store every replayable trace, file by file: ours first, then those of processes that
+        are gone. A file whose store fails is left for the next replay (its traces written so
+        far are harmless to write again) and the others are replayed all the same: one file for
+        a store that no longer exists never holds back the rest."""
+        outcome = ReplayOutcome()
+        with self._replay_lock:
+            own = self._take_own_files()
+            others = [
+                (path, fd)
+                for path in _candidates(self.directory)
+                if path not in dict(own)
+                for fd in [_open_unowned(path)]
+                if fd is not None
+            ]
+            kept = []
+            for path, fd in own + others:
                 try:
-                    path.rename(path.with_name(stem + _SUFFIX))
-                except FileNotFoundError:  # released by another process just now
-                    pass
-
-    def replay(self, write: Callable[[list[FinishedTrace]], None], batch_size: int = 500) -> int:
-        """Store every replayable trace, file by file, in order; returns how many.
-
-        A file is claimed by renaming it first, so two processes never replay one file. If the
-        store fails half way, the file goes back (its traces written so far are harmless to
-        write again) and the error propagates.
-        """
-        replayed = 0
-        with self._lock:
-            for path in self._replayable():
-                claimed = path.with_name(f"{path.stem}.{os.getpid()}{_CLAIMED}")
-                try:
-                    path.rename(claimed)
-                except FileNotFoundError:  # another process claimed it
-                    continue
-                try:
-                    replayed += _replay_file(claimed, write, batch_size)
-                except BaseException:
-                    claimed.rename(path)
-                    raise
-                claimed.unlink()
-        if replayed:
-            logger.warning("evaltrace: replayed %d spooled trace(s) into the store", replayed)
-        return replayed
+                    outcome.replayed += _replay_file(path, write, batch_size)
+                    path.unlink(missing_ok=True)  # still holding its lock: no one else read it
+                    os.close(fd)
+                except Exception as exc:
+                    outcome.failed[path.name] = exc
+                    if (path, fd) in own:
+                        kept.append((path, fd))  # ours while we live: retried by us
+                    else:
+                        os.close(fd)  # the lock goes: the next replayer may try it
+        outcome.own_failed = bool(kept)
+        with self._append_lock:
+            if kept and self._fd is None:  # nothing spooled meanwhile: appends go on in it
+                self.path, self._fd = kept.pop()
+            self._held = kept + self._held
+        if outcome.replayed:
+            logger.warning(
+                "evaltrace: replayed %d spooled trace(s) into the store", outcome.replayed
+            )
+        return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,57 +190,89 @@ class SpoolFile:
     """One file in a spool directory, for ``evaltrace spool status``."""
 
     file: str
-    pid: int | None  # the process that wrote it
-    alive: bool  # that process still runs (its file waits for it, unless it is gone)
-    claimed: bool  # being replayed right now
+    pid: int | None  # the process that wrote it (from its name; its lock is what counts)
+    owned: bool  # a live process holds it (its writer, or a replay right now)
     bytes: int
     traces: int
+    stores: tuple[str, ...]  # the tracking URIs its traces go to, without passwords
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["stores"] = ", ".join(self.stores)
+        return data
 
 
 def spool_files(directory: Path) -> list[SpoolFile]:
-    try:
-        paths = sorted(p for p in directory.iterdir() if p.is_file())
-    except FileNotFoundError:
-        return []
     found = []
-    for path in paths:
-        claimed = path.name.endswith(_CLAIMED)
-        pid = _pid_of(path.with_name(path.name.split(".")[0] + _SUFFIX) if claimed else path)
+    for path in _candidates(directory):
+        fd = _open_unowned(path)
+        if fd is not None:
+            os.close(fd)
         try:
             data = path.read_bytes()
         except FileNotFoundError:  # replayed meanwhile
             continue
+        stores = sorted({m.decode() for m in _URI_AT_LINE_START.findall(data)})
         found.append(
             SpoolFile(
                 file=path.name,
-                pid=pid,
-                alive=pid is not None and _alive(pid),
-                claimed=claimed,
+                pid=_pid_of(path),
+                owned=fd is None,
                 bytes=len(data),
                 traces=data.count(b"\n"),
+                stores=tuple(stores),
             )
         )
     return found
 
 
-def _append_durably(path: Path, data: bytes) -> None:
-    """All of ``data`` at the end of ``path``, synced, or none of it (a full disk raises)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+# Every line starts with its destination's URI (see _line): status reads it without parsing.
+_URI_AT_LINE_START = re.compile(rb'^\{"destination":\{"uri":"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+
+
+def _candidates(directory: Path) -> list[Path]:
     try:
-        start = os.lseek(fd, 0, os.SEEK_END)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]  # a full disk writes part, then raises
-            os.fsync(fd)
-        except OSError:
-            os.ftruncate(fd, start)  # no torn line for the next append to run into
-            raise
-    finally:
+        return sorted(
+            path
+            for path in directory.iterdir()
+            if path.name.endswith((_SUFFIX, _LEGACY_CLAIMED)) and path.is_file()
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _lock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _open_unowned(path: Path) -> int | None:
+    """The file open and locked by us, or None: a live process holds it, or it is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, PermissionError):
+        return None
+    try:
+        _lock(fd)
+        if os.fstat(fd).st_ino != os.stat(path).st_ino:  # replayed and removed just now
+            raise FileNotFoundError(path)
+    except (BlockingIOError, FileNotFoundError):
         os.close(fd)
+        return None
+    return fd
+
+
+def _append_durably(fd: int, data: bytes) -> None:
+    """All of ``data`` at the end of the file, synced, or none of it (a full disk raises)."""
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]  # a full disk writes part, then raises
+        os.fsync(fd)
+    except OSError:
+        os.ftruncate(fd, start)  # no torn line for the next append to run into
+        raise
 
 
 def _line(item: FinishedTrace) -> bytes:
@@ -230,13 +328,3 @@ def _pid_of(path: Path) -> int | None:
         except ValueError:
             return None
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

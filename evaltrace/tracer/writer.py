@@ -23,6 +23,7 @@ from evaltrace.exceptions import StoreUnavailableError
 from evaltrace.tracer.convert import to_finished_trace
 from evaltrace.tracer.export import ExportStats, FinishedTrace
 from evaltrace.tracer.processor import PendingTrace
+from evaltrace.tracer.spool import ReplayOutcome
 
 __all__ = ["TraceWriter"]
 
@@ -34,7 +35,7 @@ _DROP_WARNING_INTERVAL_S = 10.0
 
 Export = Callable[[Sequence[FinishedTrace]], None]  # a TraceExporter's export
 Spill = Callable[[Sequence[FinishedTrace]], bool]  # durably kept? (False: the spool is full)
-Replay = Callable[[], object]  # raises StoreUnavailableError while the store is down
+Replay = Callable[[], ReplayOutcome]  # one pass over the spool
 _REPLAY_INTERVAL_S = 2.0
 # Traces converted between two hand-backs of the GIL: a whole batch at once would hold it for
 # a switch interval (5 ms) at a time, and the application's thread would wait that long to run
@@ -77,7 +78,13 @@ class TraceWriter:
         self._idle = threading.Condition()
         self._busy = False
         self._retrying = False
-        self._failed_replays = 0
+        # Writes and replays are numbered as they start; the number of the last one that found
+        # the store unavailable (a flush stops waiting once one begun after it has).
+        self._attempts = 0
+        self._failed_attempt = 0
+        self._spills = 0
+        self._replay_everything = False  # recover(): files of others count as ours
+        self._reported_files: set[str] = set()
         self._next_replay = 0.0
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -120,23 +127,25 @@ class TraceWriter:
         while deferred:
             _run_contained(deferred.popleft())
 
-    def flush(self, timeout: float | None = None, *, settle_for_spool: bool = False) -> bool:
-        """Wait until every queued trace is in the store; False if ``timeout`` (s) ran out first,
-        or if a trace was dropped meanwhile (counted and warned about) instead of written.
+    def flush(self, timeout: float | None = None, *, wait_for_replay: bool = False) -> bool:
+        """Wait until every queued trace is stored or safely spooled: True if all are stored,
+        False if some wait in the spool, if ``timeout`` (s) ran out first, or if a trace was
+        dropped meanwhile (counted and warned about) instead of written.
 
-        ``settle_for_spool``: once every trace is written or spooled, stop waiting if a replay
-        tried since this call began has failed: the store is down, and the spooled traces are
-        safe for the next process (at exit). A replay that can succeed is waited for.
+        While spooled traces wait, a replay is waited for until one (or a write) tried since
+        this call began finds the store unavailable: then the spooled traces are safe for a
+        later replay, by this process or the next, and there is nothing to wait for.
+        ``wait_for_replay``: wait for the spool to be replayed whatever happens (``recover``).
         """
         if not self._asynchronous or self._thread is None or self._stopped:
             return not self._queue and not self.spool_pending
-        failures_before, dropped_before = self._failed_replays, self.dropped
+        attempts_before, dropped_before = self._attempts, self.dropped
 
         def done() -> bool:
             if self._queue or self._busy or self._deferred:
                 return False
             return not self.spool_pending or (
-                settle_for_spool and self._failed_replays > failures_before
+                not wait_for_replay and self._failed_attempt > attempts_before
             )
 
         self._urgent.set()
@@ -146,9 +155,11 @@ class TraceWriter:
             drained = not (self._queue or self._busy or self._deferred or self.spool_pending)
             return drained and self.dropped == dropped_before  # dropped is not written
 
-    def request_replay(self) -> None:
-        """There may be spooled traces (found at start): replay them in the background."""
+    def request_replay(self, *, everything: bool = False) -> None:
+        """There may be spooled traces (found at start): replay them in the background.
+        ``everything``: until every replayable file is stored, not only this process's own."""
         self.spool_pending = True
+        self._replay_everything = self._replay_everything or everything
         if self._asynchronous and self._thread is None:
             self._start()
         self._wakeup.set()
@@ -241,6 +252,8 @@ class TraceWriter:
             return
         backoff = 0.05
         while True:
+            self._attempts += 1
+            attempt = self._attempts
             try:
                 self._write(batch)
                 self.written += len(batch)
@@ -252,6 +265,7 @@ class TraceWriter:
                 if self._spill is not None:
                     self._warn_unavailable(len(batch), exc)
                     self._spill_or_drop(batch, f"the store is unreachable: {exc}")
+                    self._failed_attempt = attempt
                     return
                 if not self._retrying:
                     logger.warning(
@@ -276,29 +290,53 @@ class TraceWriter:
         if self._replay is None:
             self.spool_pending = False
             return
+        spills_before = self._spills
+        self._attempts += 1
+        attempt = self._attempts
         try:
             with instrumentation_suppressed():
-                self._replay()
-        except Exception as exc:
-            self._failed_replays += 1
-            with self._idle:
-                self._idle.notify_all()  # flushes that settle for the spool can stop waiting
-            if not isinstance(exc, StoreUnavailableError):
-                log_internal_error("spool replay", exc)
-            elif not self._retrying:
-                logger.warning(
-                    "evaltrace: the trace store is unreachable (%s); spooled traces wait on "
-                    "disk and are replayed when it is back",
-                    exc,
-                )
-                self._retrying = True
+                outcome = self._replay()
+        except Exception as exc:  # a bug of ours, not a store's failure
+            outcome = ReplayOutcome(failed={"the spool": exc}, own_failed=True)
+        failed = outcome.own_failed or (self._replay_everything and bool(outcome.failed))
+        if failed:
+            self._replay_failed(attempt, next(iter(outcome.failed.values())))
             return  # try again at the next interval or flush
-        self.spool_pending = False
+        self._report_skipped_files(outcome.failed)
+        self._replay_everything = False
+        self.spool_pending = self._spills != spills_before  # spilled meanwhile: go again
         if self._retrying:
             logger.warning("evaltrace: the trace store is reachable again")
             self._retrying = False
         with self._idle:
             self._idle.notify_all()
+
+    def _replay_failed(self, attempt: int, exc: Exception) -> None:
+        self._failed_attempt = attempt
+        with self._idle:
+            self._idle.notify_all()  # flushes can stop waiting: the traces are safe on disk
+        if not isinstance(exc, StoreUnavailableError):
+            log_internal_error("spool replay", exc)
+        elif not self._retrying:
+            logger.warning(
+                "evaltrace: the trace store is unreachable (%s); spooled traces wait on "
+                "disk and are replayed when it is back",
+                exc,
+            )
+            self._retrying = True
+
+    def _report_skipped_files(self, failed: dict[str, Exception]) -> None:
+        """Files of processes that are gone whose store fails: said once per file, retried at
+        the next replay (this process's own traces were not held back by them)."""
+        for name, exc in failed.items():
+            if name not in self._reported_files:
+                self._reported_files.add(name)
+                logger.warning(
+                    "evaltrace: skipped the spool file %s of a process that is gone: %s "
+                    "(evaltrace spool status lists it)",
+                    name,
+                    exc,
+                )
 
     def _warn_unavailable(self, count: int, exc: Exception) -> None:
         if not self._retrying:
@@ -317,6 +355,7 @@ class TraceWriter:
             try:
                 if self._spill(batch):
                     self.spilled += len(batch)
+                    self._spills += 1
                     self.spool_pending = True
                     return
                 reason = f"{reason}, and the spool is full"

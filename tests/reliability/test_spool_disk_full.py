@@ -48,9 +48,9 @@ def test_full_disk_for_the_spool_is_counted_and_spooled_traces_survive(tmp_path:
     assert counts["spilled"] > 0 and counts["dropped"] > 0
     assert "the spool cannot be written" in result.stderr
     assert "File too large" in result.stderr
-    (spool_file,) = spool.iterdir()
-    assert spool_file.stat().st_size <= FILE_LIMIT_BYTES
-    assert spool_file.read_bytes().endswith(b"\n")  # no torn line left behind
+    for spool_file in spool.iterdir():  # one, or more if a replay took one meanwhile
+        assert spool_file.stat().st_size <= FILE_LIMIT_BYTES
+        assert spool_file.read_bytes().endswith(b"\n")  # no torn line left behind
 
     later.mkdir()
     evaltrace.configure(spool_dir=str(spool))

@@ -228,6 +228,7 @@ def test_a_replay_cut_short_by_a_crash_is_picked_up_again(tmp_path: Path) -> Non
     writer = get_session().pipeline().writer  # this "process" goes away without flushing ...
     writer.stop()
     writer._thread.join(timeout=10)  # type: ignore[union-attr]
+    get_session().pipeline().spool.close()  # type: ignore[union-attr]  # its lock goes with it
     install_session(Session(tracking_uri=evaltrace.get_tracking_uri()))  # a new process
     # ... and its file is left claimed by a replayer that died too.
     dead = subprocess.run(
