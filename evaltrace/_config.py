@@ -42,6 +42,9 @@ class Settings:
     max_queue_size: int = field(default=50_000, metadata=_positive())
     batch_size: int = field(default=500, metadata=_positive())
     flush_on_exit_timeout: float = field(default=30.0, metadata=_positive(0))
+    # Seconds one store call (connecting, waiting for a lock, a statement) may take before it
+    # fails with StoreUnavailableError (the writer then spools); 0: no bound.
+    store_timeout: float = field(default=30.0, metadata=_positive(0))
     flush_on_sigterm: bool = True
     max_payload_chars: int = field(default=1_000_000, metadata=_positive(100))
     use_global_provider: bool = False

@@ -88,6 +88,9 @@ class Session:
             self._overrides.update(checked)
             self._settings = resolve_settings(self._overrides)
             self._destination = None
+            stores = list(self._stores.values())
+        for store in stores:
+            store.set_timeout(self._settings.store_timeout)
         self._publish()
         return self._settings
 
@@ -120,7 +123,7 @@ class Session:
                 if store is None:
                     from evaltrace.store.sql_store import SqlStore
 
-                    store = self._stores[uri] = SqlStore(uri)  # migrations run suppressed
+                    store = self._stores[uri] = SqlStore(uri, timeout=self.settings.store_timeout)
         return store
 
     # -- the active experiment ----------------------------------------------------------------
@@ -346,7 +349,11 @@ class StoreExporter:
         return self._session.flush_forwarder(30.0 if timeout is None else timeout)
 
     def shutdown(self) -> None:
+        """Close the OTLP exporter, and the stores' pooled connections: SQLite checkpoints its
+        write-ahead log as the last one closes, so the database file alone holds every trace
+        (at exit, say). The stores stay usable and reconnect on demand."""
         self._session.close_forwarder()
+        self._session.release_connections()
 
 
 # -- the default session ------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def configure(
     max_queue_size: int = _UNSET,
     batch_size: int = _UNSET,
     flush_on_exit_timeout: float = _UNSET,
+    store_timeout: float = _UNSET,
     flush_on_sigterm: bool = _UNSET,
     max_payload_chars: int = _UNSET,
     use_global_provider: bool = _UNSET,

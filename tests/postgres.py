@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -79,6 +80,34 @@ class PostgresCluster:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def processes(self) -> list[int]:
+        """The postmaster and every backend it started."""
+        with open(os.path.join(self.data, "postmaster.pid")) as handle:
+            postmaster = int(handle.readline())
+        found = [postmaster]
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                with open(stat) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:  # its parent
+                found.append(int(stat.split("/")[2]))
+        return found
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server hung: every process SIGSTOPped (connections stay open, nothing answers)
+        until the block ends."""
+        stopped = self.processes()
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
 
     def remove(self) -> None:
         self.stop()

@@ -107,5 +107,9 @@ class TraceStore(ABC):
     def get_experiment_by_name(self, name: str) -> Experiment | None: ...
 
     @abstractmethod
+    def set_timeout(self, seconds: float) -> None:
+        """Bound each call from now on by ``seconds`` (0: no bound)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections (the store stays usable and reconnects on demand)."""

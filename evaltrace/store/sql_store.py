@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import (
+    DatabaseError,
     DisconnectionError,
     IntegrityError,
     InterfaceError,
@@ -31,6 +33,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from evaltrace._config import get_settings
+from evaltrace._internal_errors import logger
 from evaltrace._suppress import instrumentation_suppressed
 from evaltrace._uris import without_password
 from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo, TraceState
@@ -49,7 +53,13 @@ from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.browse_sql import SqlBrowse
 from evaltrace.store.dataset_sql import SqlDatasets
-from evaltrace.store.engine import IMMEDIATE, create_store_engine
+from evaltrace.store.engine import (
+    IMMEDIATE,
+    SqliteFileWatch,
+    StoreCallTimedOut,
+    bounded_connection,
+    create_store_engine,
+)
 from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.migrate import upgrade_to_head
@@ -113,9 +123,12 @@ def _rows_of_spans(spans: Sequence[Span]) -> dict[str, list[rows.Row]]:
 
 
 class SqlStore(TraceStore):
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, *, timeout: float | None = None) -> None:
+        """``timeout``: seconds a call may take before it fails with ``StoreUnavailableError``
+        (default: the ``store_timeout`` setting; 0: no bound)."""
         self.uri = uri
-        self.engine = create_store_engine(uri)
+        self.timeout = get_settings().store_timeout if timeout is None else timeout
+        self.engine = create_store_engine(uri, self.timeout)
         self._dialect = self.engine.dialect.name
         self._filters = FilterCompiler(self._dialect)
         self.datasets = SqlDatasets(self)
@@ -128,6 +141,34 @@ class SqlStore(TraceStore):
         self._next_analyze = _FIRST_ANALYZE
         with self._translate_errors("open"):
             upgrade_to_head(self.engine)
+        self._file_watch = SqliteFileWatch.of(self.engine)
+        self._reopen_lock = threading.Lock()
+        self._warned_change: str | None = None
+
+    def _reopen_if_the_file_changed(self) -> None:
+        """The SQLite file deleted or replaced while open: drop the connections to the old one
+        and open the path afresh (a deleted file starts a new store; a file that is not a
+        database fails as unavailable: the writer spools until it is fixed)."""
+        watch = self._file_watch
+        if watch is None or watch.change() is None:
+            return
+        with self._reopen_lock:
+            change = watch.change()
+            if change is None:
+                return
+            if change != self._warned_change:
+                self._warned_change = change
+                logger.warning(
+                    "evaltrace: the SQLite file %s was %s while this process had it open; "
+                    "reconnecting%s",
+                    watch.path,
+                    change,
+                    " (a new, empty store)" if change == "deleted" else "",
+                )
+            self.engine.dispose()
+            upgrade_to_head(self.engine)
+            watch.remember()
+            self._warned_change = None
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -139,6 +180,12 @@ class SqlStore(TraceStore):
         try:
             with instrumentation_suppressed():
                 yield
+        except StoreCallTimedOut as exc:
+            self.engine.dispose()  # reconnect from scratch next time
+            raise StoreUnavailableError(
+                f"cannot {action} the store at {_safe_uri(self.uri)}: it did not answer within "
+                f"{self.timeout:g} s (EVALTRACE_STORE_TIMEOUT)"
+            ) from exc
         except _UNAVAILABLE as exc:
             self.engine.dispose()  # reconnect from scratch next time
             raise StoreUnavailableError(
@@ -146,24 +193,33 @@ class SqlStore(TraceStore):
             ) from exc
         except IntegrityError:
             raise
+        except DatabaseError as exc:
+            if not _damaged_file(exc):
+                raise StoreError(
+                    f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
+                ) from exc
+            self.engine.dispose()
+            raise StoreUnavailableError(  # someone may put the right file back: spool
+                f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
+            ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}") from exc
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._translate_errors("write"), self.engine.connect() as connection:
-            connection.execution_options(**{IMMEDIATE: True})
-            with connection.begin():
-                yield connection
+        with self._translate_errors("write"):
+            self._reopen_if_the_file_changed()
+            with bounded_connection(self.engine, self.timeout) as connection:
+                connection.execution_options(**{IMMEDIATE: True})
+                with connection.begin():
+                    yield connection
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with (
-            self._translate_errors("read"),
-            self.engine.connect() as connection,
-            connection.begin(),
-        ):
-            yield connection
+        with self._translate_errors("read"):
+            self._reopen_if_the_file_changed()
+            with bounded_connection(self.engine, self.timeout) as connection, connection.begin():
+                yield connection
 
     def _insert_many_ignoring_duplicates(
         self, connection: Connection, table: Table, columns: tuple[str, ...], values: list[rows.Row]
@@ -618,8 +674,21 @@ class SqlStore(TraceStore):
             row = connection.execute(select(e).where(e.c.name == name)).mappings().first()
         return None if row is None else rows.experiment_from_row(row)
 
+    def set_timeout(self, seconds: float) -> None:
+        """Bound calls from now on by ``seconds`` (a new pool: connections carry the bound)."""
+        if seconds != self.timeout:
+            old, self.timeout = self.engine, seconds
+            self.engine = create_store_engine(self.uri, seconds)
+            old.dispose()
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _damaged_file(exc: DatabaseError) -> bool:
+    """SQLite's file is not (or no longer) a database: replaced, truncated or corrupted."""
+    text = str(exc.orig)
+    return "file is not a database" in text or "database disk image is malformed" in text
 
 
 def _children_by_trace(

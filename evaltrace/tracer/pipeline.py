@@ -77,6 +77,14 @@ class Pipeline:
         written = self.writer.flush(timeout)
         return (not exporter_too or self.exporter.force_flush(timeout)) and written
 
+    def flush_at_exit(self, timeout: float) -> None:
+        """The process ends: wait up to ``timeout`` for the store, then spool what it has not
+        taken (never a second wait: the writer stops, later flushes return at once)."""
+        self.writer.flush(timeout)
+        self.writer.spool_what_is_left()
+        self.exporter.force_flush(timeout)
+        self.exporter.shutdown()
+
     def add_span_processor(self, processor: SpanProcessor) -> None:
         self.provider.add_span_processor(processor)
 
@@ -179,7 +187,7 @@ def deactivate(pipeline: Pipeline) -> None:
 def _flush_at_exit() -> None:
     pipeline = _active
     if pipeline is not None:
-        pipeline.flush(timeout=get_settings().flush_on_exit_timeout)
+        pipeline.flush_at_exit(get_settings().flush_on_exit_timeout)
 
 
 process_exit.flush_at_exit(_flush_at_exit)

@@ -77,6 +77,7 @@ class TraceWriter:
         self._urgent = threading.Event()
         self._idle = threading.Condition()
         self._busy = False
+        self._in_flight: Sequence[FinishedTrace] = ()  # the batch being written
         self._retrying = False
         # Writes and replays are numbered as they start; the number of the last one that found
         # the store unavailable (a flush stops waiting once one begun after it has).
@@ -171,6 +172,20 @@ class TraceWriter:
     def pending(self) -> int:
         return len(self._queue) + (1 if self._busy else 0)
 
+    def spool_what_is_left(self) -> None:
+        """At exit, after the flush: spool what is still queued and the batch being written
+        (the store did not take them in time; writing that batch again later is harmless),
+        and stop. Without a spool they are dropped, counted and warned about."""
+        self._stopped = True
+        pending = []
+        while True:
+            try:
+                pending.append(self._queue.popleft())
+            except IndexError:
+                break
+        left = [*self._in_flight, *self._convert(pending)] if self._busy else self._convert(pending)
+        self._spill_or_drop(left, "the process is ending and the store did not take them in time")
+
     def stop(self) -> None:
         """End the writer thread (what is still queued stays unwritten: flush first)."""
         self._stopped = True
@@ -250,6 +265,13 @@ class TraceWriter:
     def _write_until_done(self, batch: list[FinishedTrace]) -> None:
         if not batch:
             return
+        self._in_flight = batch
+        try:
+            self._write_batch(batch)
+        finally:
+            self._in_flight = ()
+
+    def _write_batch(self, batch: list[FinishedTrace]) -> None:
         backoff = 0.05
         while True:
             self._attempts += 1
@@ -282,7 +304,7 @@ class TraceWriter:
                     self._drop(1, f"the store rejected it: {exc}")
                     return
                 for trace in batch:
-                    self._write_until_done([trace])
+                    self._write_batch([trace])
                 return
 
     def _try_replay(self) -> None:
