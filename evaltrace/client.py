@@ -12,6 +12,7 @@ from evaltrace._validation import require_count, require_text, require_texts, sh
 from evaltrace.entities import Experiment, Trace
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
+from evaltrace.tracer.export import ExportStats
 
 if TYPE_CHECKING:
     import pandas
@@ -21,6 +22,7 @@ __all__ = [
     "configure",
     "delete_trace_tag",
     "delete_traces",
+    "export_status",
     "get_experiment_by_name",
     "get_trace",
     "get_tracking_uri",
@@ -89,6 +91,14 @@ def configure(
 def set_tracking_uri(uri: str) -> None:
     """Send traces to, and read them from, the store at ``uri`` (a SQLAlchemy URL)."""
     get_session().set_tracking_uri(uri)
+
+
+def export_status() -> ExportStats:
+    """What this process did with its finished traces so far: written to the store, spooled to
+    disk (replayed when the store is back), dropped (each drop is also warned about), still
+    queued, and the last problem met. Every finished trace is counted in exactly one of
+    written / spooled / dropped once it leaves the queue."""
+    return get_session().export_stats()
 
 
 def get_tracking_uri() -> str:

@@ -65,6 +65,7 @@ EXPECTED = {
     "__version__",
     "add_span_processor",
     "configure",
+    "export_status",
     "flush",
     "get_active_trace_id",
     "get_current_active_span",

@@ -195,7 +195,7 @@ def test_the_writer_never_traces_its_own_writes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     count, stats = result.stdout.splitlines()
     assert count == "1", stats
-    assert stats == "ExportStats(written=1, spilled=0, dropped=0, queued=0)"
+    assert stats == "ExportStats(written=1, spilled=0, dropped=0, queued=0, last_error=None)"
 
 
 def test_a_second_session_does_not_take_over_tracing(tmp_path: Path) -> None:

@@ -69,13 +69,15 @@ class FinishedTrace:
 
 @dataclass(frozen=True, slots=True)
 class ExportStats:
-    """What the writer did with finished traces so far: stored, spooled (waiting on disk for
-    the store), dropped (counted and warned about), and still queued in memory."""
+    """What this process's writer did with finished traces so far (``evaltrace.export_status()``):
+    stored, spooled (waiting on disk for the store), dropped (counted and warned about), still
+    queued in memory, and the last problem it met (None: none yet)."""
 
     written: int = 0
     spilled: int = 0
     dropped: int = 0
     queued: int = 0
+    last_error: str | None = None
 
 
 @runtime_checkable

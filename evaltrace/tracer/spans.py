@@ -25,6 +25,7 @@ from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
 from evaltrace.tracer.pipeline import get_pipeline
+from evaltrace.tracer.redacted_processor import RedactedSpanProcessor
 from evaltrace.tracer.serialize import attribute_value
 
 __all__ = [
@@ -269,12 +270,22 @@ def get_last_active_trace_id(thread_local: bool = False) -> str | None:
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Write every finished trace to the store; False if ``timeout`` seconds ran out first."""
+    """Store every finished trace: True once all are stored. Returns False as soon as the rest
+    are safely in the spool (the store is unreachable: they are replayed when it is back), if
+    ``timeout`` seconds ran out first, or if any was dropped since the last flush
+    (``export_status()`` says how many and why)."""
     return get_pipeline().flush(timeout)
 
 
-def add_span_processor(processor: SpanProcessor) -> None:
-    """Send evaltrace's spans to another processor too (an OTLP exporter, say)."""
+def add_span_processor(processor: SpanProcessor, *, redacted: bool = True) -> None:
+    """Send evaltrace's spans to another processor too (an OTLP exporter, say).
+
+    It sees each span as it ends redacted by the store's rules (name, attributes, inputs and
+    outputs, events, status message) unless ``redacted=False`` (or redaction is off); its
+    ``on_start`` sees the span as it starts.
+    """
+    if redacted and get_settings().redact:
+        processor = RedactedSpanProcessor(processor)
     get_pipeline().add_span_processor(processor)
 
 

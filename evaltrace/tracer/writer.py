@@ -68,6 +68,7 @@ class TraceWriter:
         self._batch_size = batch_size
         self.written = 0
         self.dropped = 0
+        self.last_error: str | None = None
         self._init_thread_state()
 
     def _init_thread_state(self) -> None:
@@ -166,7 +167,7 @@ class TraceWriter:
         self._wakeup.set()
 
     def stats(self) -> ExportStats:
-        return ExportStats(self.written, self.spilled, self.dropped, self.pending)
+        return ExportStats(self.written, self.spilled, self.dropped, self.pending, self.last_error)
 
     @property
     def pending(self) -> int:
@@ -335,6 +336,7 @@ class TraceWriter:
 
     def _replay_failed(self, attempt: int, exc: Exception) -> None:
         self._failed_attempt = attempt
+        self.last_error = f"spool replay: {exc}"
         with self._idle:
             self._idle.notify_all()  # flushes can stop waiting: the traces are safe on disk
         if not isinstance(exc, StoreUnavailableError):
@@ -361,6 +363,7 @@ class TraceWriter:
                 )
 
     def _warn_unavailable(self, count: int, exc: Exception) -> None:
+        self.last_error = f"store unavailable: {exc}"
         if not self._retrying:
             logger.warning(
                 "evaltrace: cannot write %d trace(s) to the store (%s); spooling them to disk "
@@ -395,11 +398,12 @@ class TraceWriter:
         except StoreUnavailableError as exc:
             self._spill_or_drop(batch, f"the store is unreachable: {exc}")
         except Exception as exc:
+            self._drop(1, f"the store rejected it: {exc}")
             log_internal_error("synchronous trace write", exc)
-            self.dropped += 1
 
     def _drop(self, count: int, reason: str) -> None:
         self.dropped += count
+        self.last_error = f"dropped {count} trace(s) because {reason}"
         now = time.monotonic()
         if now - self._last_drop_warning >= _DROP_WARNING_INTERVAL_S:
             self._last_drop_warning = now

@@ -298,7 +298,11 @@ def test_flush_says_false_when_traces_were_dropped_instead_of_written() -> None:
         assert evaltrace.flush(timeout=30) is False  # was True: 0 stored, "all written"
     finally:
         evaltrace.set_redaction_callback(None)
-    assert get_session().export_stats().dropped == 1
+    status = evaltrace.export_status()
+    assert (status.written, status.spilled, status.dropped, status.queued) == (1, 0, 1, 0)
+    assert status.last_error is not None
+    assert "could not be converted" in status.last_error
+    assert "a redaction rule with a bug" in status.last_error
     assert stored_count() == 1
 
 

@@ -168,3 +168,41 @@ def test_the_reference_session_and_user_keys_are_identifiers_not_secrets() -> No
         "mlflow.trace.user": "ann",
         "session_token": MARKER,
     }
+
+
+def test_processors_added_by_the_user_see_spans_redacted_as_stored() -> None:
+    """A processor added with add_span_processor (an OTLP exporter, say) read the raw span:
+    every secret the store never saw went out through it. It now gets the redacted copy,
+    unless it asks for the raw one."""
+    import json
+
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    redacted, raw = InMemorySpanExporter(), InMemorySpanExporter()
+    evaltrace.add_span_processor(SimpleSpanProcessor(redacted))
+    evaltrace.add_span_processor(SimpleSpanProcessor(raw), redacted=False)
+
+    @evaltrace.trace(name=f"failing {OPENAI_KEY}")
+    def failing(password: str) -> None:
+        raise RuntimeError(f"rejected key {OPENAI_KEY}")
+
+    login("ann", "hunter2", {"nested": {"client_secret": "xyz", "timeout": 3}})
+    with pytest.raises(RuntimeError):
+        failing("pw-1")
+    seen = redacted.get_finished_spans()
+    assert len(seen) == 3  # call, login, failing
+    text = json.dumps([json.loads(span.to_json()) for span in seen])
+    for secret in ("hunter2", "xyz", OPENAI_KEY, "abc.def.ghi", "pw-1"):
+        assert secret not in text, secret
+    by_name = {span.name.split(" ")[0]: span for span in seen}
+    inputs = json.loads(str(by_name["login"].attributes["evaltrace.span.inputs"]))  # type: ignore[index]
+    assert inputs["password"] == MARKER and inputs["user"] == "ann"
+    assert inputs["config"]["nested"] == {"client_secret": MARKER, "timeout": 3}
+    assert by_name["call"].attributes == {
+        **dict(by_name["call"].attributes or {}),
+        "authorization": MARKER,
+    }
+    assert MARKER in str(by_name["failing"].status.description)
+    raw_text = json.dumps([json.loads(span.to_json()) for span in raw.get_finished_spans()])
+    assert "hunter2" in raw_text and OPENAI_KEY in raw_text  # opted out: as the app made it
