@@ -96,18 +96,13 @@ class Spool:
             self._held = []
             self._new_file()
 
-    def append(self, items: Sequence[FinishedTrace], *, wait: bool = True) -> bool:
-        """Write finished traces durably; False if that would pass the size cap, or (with
-        ``wait=False``) if another thread is appending right now."""
+    def append(self, items: Sequence[FinishedTrace]) -> bool:
+        """Write finished traces durably; False if that would pass the size cap."""
         data = b"".join(_line(item) for item in items)
-        if not self._append_lock.acquire(blocking=wait):
-            return False
-        try:
+        with self._append_lock:
             if self.size() + len(data) > self.max_bytes:
                 return False
             _append_durably(self._own_fd(), data)
-        finally:
-            self._append_lock.release()
         return True
 
     def _own_fd(self) -> int:

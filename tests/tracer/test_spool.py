@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import evaltrace
+from evaltrace._session import get_session
 from evaltrace.store.sql_store import SqlStore
 from evaltrace.tracer.spool import spool_files
 from tests.waiting import eventually
@@ -141,3 +142,30 @@ def test_the_app_never_waits_for_a_replay_into_a_locked_store(tmp_path: Path) ->
     assert evaltrace.recover(timeout=60) is True
     assert eventually(lambda: len(stored_inputs()) == 60, timeout=30)
     assert stored_inputs() == list(range(60))
+
+
+def test_a_full_queue_never_makes_the_app_wait_for_the_disk(tmp_path: Path) -> None:
+    """With the queue full, each trace was converted and written to the spool, with a disk
+    sync, on the application's thread (and waited for any append in progress). A spill
+    thread does it now."""
+    later = tmp_path / "later"
+    evaltrace.configure(
+        spool_dir=str(tmp_path / "spool"),
+        tracking_uri=f"sqlite:///{later / 'db.sqlite'}",
+        max_queue_size=20,
+        batch_size=20,
+    )
+    handle(0)
+    assert evaltrace.flush() is False  # spooled: the store is down
+    spool = get_session().pipeline().spool
+    assert spool is not None
+    with spool._append_lock:  # a disk that takes ages: an append in progress holds it
+        calls = threading.Thread(target=lambda: [handle(i) for i in range(1, 31)])
+        calls.start()
+        calls.join(timeout=10)
+        assert not calls.is_alive()  # queue full, overflow waiting for the spill thread
+    later.mkdir()
+    assert evaltrace.recover(timeout=30) is True
+    assert stored_inputs() == list(range(31))
+    status = evaltrace.export_status()
+    assert status.dropped == 0 and status.spilled + status.written >= 31
