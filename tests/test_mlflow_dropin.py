@@ -328,3 +328,26 @@ def test_reprs_are_short_in_a_repl() -> None:
     result = mlflow.evaluate(data=[{"inputs": {"q": 1}, "outputs": "a"}], scorers=[])
     assert repr(result).startswith("EvaluationResult(run_id=") and len(repr(result)) < 200
     assert "rows=1" in repr(result.run)
+
+
+def test_a_notebook_shows_a_trace_as_an_escaped_span_tree() -> None:
+    @mlflow.trace(name="<script>alert(1)</script>")
+    def outer(question: str) -> str:
+        with mlflow.start_span("retrieve"), mlflow.start_span("rank"):
+            pass
+        with mlflow.start_span("generate"):
+            pass
+        return "a"
+
+    outer("<img src=x onerror=alert(2)>")
+    html = finished()._repr_html_()
+    assert "<script>" not in html and "<img" not in html  # untrusted: escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # the request preview
+    names = re.findall(r'padding-left:([\d.]+)em">([^<]+)</td>', html)
+    assert [(float(indent), name) for indent, name in names] == [
+        (0.0, "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        (1.2, "retrieve"),
+        (2.4, "rank"),
+        (1.2, "generate"),
+    ]

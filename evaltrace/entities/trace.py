@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from html import escape
 from typing import Any
 
 from evaltrace.entities.assessment import Assessment, Expectation, Feedback
@@ -173,6 +176,33 @@ class Trace:
             f"assessments={len(info.assessments)})"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the trace as a small table of its spans, names indented by depth
+        (the first 200). Trace content is untrusted: every value is escaped."""
+        info = self.info
+        rows = []
+        for depth, span in _spans_by_depth(self.data.spans)[:_HTML_MAX_SPANS]:
+            duration = (
+                ""
+                if span.end_time_ns is None
+                else f"{(span.end_time_ns - span.start_time_ns) / 1e6:,.1f} ms"
+            )
+            rows.append(
+                f'<tr><td style="padding-left:{depth * 1.2:.1f}em">{escape(span.name)}</td>'
+                f"<td>{escape(span.span_type)}</td><td>{escape(span.status.status_code.value)}</td>"
+                f'<td style="text-align:right">{duration}</td></tr>'
+            )
+        more = len(self.data.spans) - _HTML_MAX_SPANS
+        if more > 0:
+            rows.append(f'<tr><td colspan="4">... {more:,} more spans</td></tr>')
+        preview = escape(info.request_preview or "")
+        return (
+            f"<div><b>Trace</b> <code>{escape(info.trace_id)}</code> {escape(info.state.value)}"
+            f"{f' &middot; {preview}' if preview else ''}"
+            "<table><thead><tr><th>span</th><th>type</th><th>status</th><th>duration</th></tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
+
     def search_spans(
         self,
         name: str | re.Pattern[str] | None = None,
@@ -271,3 +301,32 @@ class Trace:
     @classmethod
     def from_json(cls, text: str) -> Trace:
         return cls.from_dict(json.loads(text))
+
+
+_HTML_MAX_SPANS = 200
+
+
+def _spans_by_depth(spans: Sequence[Span]) -> list[tuple[int, Span]]:
+    """Spans in tree order (parents first, children by start time) with their depth; spans
+    whose parent is missing count as roots."""
+    ids = {span.span_id for span in spans}
+    children: dict[str | None, list[Span]] = defaultdict(list)
+    for span in spans:
+        children[span.parent_id if span.parent_id in ids else None].append(span)
+    ordered: list[tuple[int, Span]] = []
+    stack = [(0, span) for span in sorted(children[None], key=_start, reverse=True)]
+    seen: set[int] = set()
+    while stack:
+        depth, span = stack.pop()
+        if id(span) in seen:
+            continue
+        seen.add(id(span))
+        ordered.append((depth, span))
+        below = sorted(children.get(span.span_id, ()), key=_start, reverse=True)
+        stack.extend((depth + 1, child) for child in below)
+    ordered.extend((0, span) for span in spans if id(span) not in seen)  # in a parent cycle
+    return ordered
+
+
+def _start(span: Span) -> int:
+    return span.start_time_ns
