@@ -18,11 +18,12 @@ locks: the application's thread never waits for a replay into a slow store.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ class Spool:
                 self._new_file()
             return taken
 
+    def _unowned_files(self, exclude: set[Path]) -> Iterator[tuple[Path, int]]:
+        """Files of processes that are gone, each locked as it comes (one open at a time)."""
+        for path in _candidates(self.directory):
+            if path not in exclude:
+                fd = _open_unowned(path)
+                if fd is not None:
+                    yield path, fd
+
     def replay(
         self, write: Callable[[list[FinishedTrace]], None], batch_size: int = 500
     ) -> ReplayOutcome:
@@ -149,15 +158,9 @@ class Spool:
         outcome = ReplayOutcome()
         with self._replay_lock:
             own = self._take_own_files()
-            others = [
-                (path, fd)
-                for path in _candidates(self.directory)
-                if path not in dict(own)
-                for fd in [_open_unowned(path)]
-                if fd is not None
-            ]
             kept = []
-            for path, fd in own + others:
+            others = self._unowned_files(exclude={path for path, _ in own})
+            for path, fd in itertools.chain(own, others):
                 try:
                     outcome.replayed += _replay_file(path, write, batch_size)
                     path.unlink(missing_ok=True)  # still holding its lock: no one else read it
