@@ -98,8 +98,10 @@ class Pipeline:
         return self.writer.flush(timeout, wait_for_replay=True)
 
     def shutdown(self, timeout: float) -> None:
-        """Flush what is queued (or spool it), stop the writer, release the exporter."""
+        """Flush what is queued (spool what the store did not take in time), stop the writer,
+        release the exporter."""
         self.writer.flush(timeout=timeout)
+        self.writer.spool_what_is_left()
         self.writer.stop()
         # A provider shared with others (the global one) cannot drop a processor: disable ours.
         self.assembler.enabled = False
