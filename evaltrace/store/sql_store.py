@@ -193,16 +193,12 @@ class SqlStore(TraceStore):
             ) from exc
         except IntegrityError:
             raise
-        except DatabaseError as exc:
-            if not _damaged_file(exc):
-                raise StoreError(
+        except SQLAlchemyError as exc:
+            if isinstance(exc, DatabaseError) and _damaged_file(exc):
+                self.engine.dispose()
+                raise StoreUnavailableError(  # someone may put the right file back: spool
                     f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
                 ) from exc
-            self.engine.dispose()
-            raise StoreUnavailableError(  # someone may put the right file back: spool
-                f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
-            ) from exc
-        except SQLAlchemyError as exc:
             raise StoreError(f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}") from exc
 
     @contextmanager

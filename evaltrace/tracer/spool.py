@@ -77,6 +77,16 @@ class Spool:
     def after_fork_in_child(self) -> None:
         """The parent keeps its file (and its lock: closing our copy of the descriptor does
         not release it while the parent holds its own); the child starts a file of its own."""
+        self._release_files()
+        self._append_lock = threading.Lock()
+        self._replay_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release our files (their locks go: anyone may replay what is left in them)."""
+        with self._append_lock:
+            self._release_files()
+
+    def _release_files(self) -> None:
         for fd in [self._fd, *(fd for _, fd in self._held)]:
             if fd is not None:
                 try:
@@ -84,18 +94,7 @@ class Spool:
                 except OSError:
                     pass
         self._held = []
-        self._append_lock = threading.Lock()
-        self._replay_lock = threading.Lock()
         self._new_file()
-
-    def close(self) -> None:
-        """Release our files (their locks go: anyone may replay what is left in them)."""
-        with self._append_lock:
-            for fd in [self._fd, *(fd for _, fd in self._held)]:
-                if fd is not None:
-                    os.close(fd)
-            self._held = []
-            self._new_file()
 
     def append(self, items: Sequence[FinishedTrace]) -> bool:
         """Write finished traces durably; False if that would pass the size cap."""

@@ -93,7 +93,6 @@ class TraceWriter:
         # the store unavailable (a flush stops waiting once one begun after it has).
         self._attempts = 0
         self._failed_attempt = 0
-        self._spills = 0
         self._replay_everything = False  # recover(): files of others count as ours
         self._reported_files: set[str] = set()
         self._next_replay = 0.0
@@ -195,7 +194,7 @@ class TraceWriter:
         attempts_before, dropped_before = self._attempts, self.dropped
 
         def done() -> bool:
-            if self._queue or self._busy or self._deferred or self._overflow or self._spilling:
+            if self._working():
                 return False
             return not self.spool_pending or (
                 not wait_for_replay and self._failed_attempt > attempts_before
@@ -205,11 +204,12 @@ class TraceWriter:
         self._wakeup.set()
         with self._idle:
             self._idle.wait_for(done, timeout)
-            drained = not (
-                self._queue or self._busy or self._deferred or self._overflow or self._spilling
-            )
-            drained = drained and not self.spool_pending
+            drained = not self._working() and not self.spool_pending
             return drained and self.dropped == dropped_before  # dropped is not written
+
+    def _working(self) -> bool:
+        """Traces still on their way: queued, being written, or waiting for the spill thread."""
+        return bool(self._queue or self._busy or self._deferred or self._overflow or self._spilling)
 
     def request_replay(self, *, everything: bool = False) -> None:
         """There may be spooled traces (found at start): replay them in the background.
@@ -239,7 +239,7 @@ class TraceWriter:
                     pending.append(waiting.popleft())
                 except IndexError:
                     break
-        left = [*self._in_flight, *self._convert(pending)] if self._busy else self._convert(pending)
+        left = [*self._in_flight, *self._convert(pending)]  # nothing in flight: ()
         self._spill_or_drop(left, "the process is ending and the store did not take them in time")
 
     def stop(self) -> None:
@@ -369,7 +369,7 @@ class TraceWriter:
         if self._replay is None:
             self.spool_pending = False
             return
-        spills_before = self._spills
+        spilled_before = self.spilled
         self._attempts += 1
         attempt = self._attempts
         try:
@@ -383,7 +383,7 @@ class TraceWriter:
             return  # try again at the next interval or flush
         self._report_skipped_files(outcome.failed)
         self._replay_everything = False
-        self.spool_pending = self._spills != spills_before  # spilled meanwhile: go again
+        self.spool_pending = self.spilled != spilled_before  # spilled meanwhile: go again
         if self._retrying:
             logger.warning("evaltrace: the trace store is reachable again")
             self._retrying = False
@@ -437,7 +437,6 @@ class TraceWriter:
                 if self._spill(batch):
                     with self._counts:
                         self.spilled += len(batch)
-                        self._spills += 1
                     self.spool_pending = True
                     return
                 reason = f"{reason}, and the spool is full"
