@@ -100,14 +100,21 @@ class PostgresCluster:
     def frozen(self) -> Iterator[None]:
         """The server hung: every process SIGSTOPped (connections stay open, nothing answers)
         until the block ends."""
-        stopped = self.processes()
-        for pid in stopped:
-            os.kill(pid, signal.SIGSTOP)
+        stopped = []
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # a backend whose connection just closed
+                continue
+            stopped.append(pid)
         try:
             yield
         finally:
             for pid in stopped:
-                os.kill(pid, signal.SIGCONT)
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
 
     def remove(self) -> None:
         self.stop()
