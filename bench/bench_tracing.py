@@ -49,6 +49,18 @@ def bench_single_span(bare_tracer) -> None:
         return question
 
     compare("1 span", bare, lambda: noop("How do I reset my password?"), 5_000, "us/call")
+    # A call whose trace sampling leaves out (EVALTRACE_TRACE_SAMPLING_RATIO=0): the price of
+    # the draw and of making the left-out marker current.
+    clock = CLOCKS["caller CPU"]
+    baseline = median_us_per_call(bare, calls=5_000, clock=clock)
+    evaltrace.configure(trace_sampling_ratio=0.0)
+    try:
+        cost = median_us_per_call(
+            lambda: noop("How do I reset my password?"), calls=5_000, clock=clock
+        )
+    finally:
+        evaltrace.configure(trace_sampling_ratio=1.0)
+    report("1 span: @trace sampled out (caller CPU)", cost, "us/call", baseline)
 
 
 def bench_nested(bare_tracer) -> None:

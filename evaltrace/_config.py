@@ -31,6 +31,10 @@ def _positive(minimum: float = 1) -> dict[str, Any]:
     return {"min": minimum}
 
 
+def _fraction() -> dict[str, Any]:
+    return {"min": 0, "max": 1}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Every setting, its ``EVALTRACE_`` variable and its default (see the README's table)."""
@@ -48,6 +52,9 @@ class Settings:
     flush_on_sigterm: bool = True
     max_payload_chars: int = field(default=1_000_000, metadata=_positive(100))
     use_global_provider: bool = False
+    # The share of traces recorded (0 to 1), decided when a trace's root starts: a trace is
+    # kept or left out whole, its children follow the root.
+    trace_sampling_ratio: float = field(default=1.0, metadata=_fraction())
     raise_internal_errors: bool = False
     user: str | None = None
     eval_max_workers: int = field(default=4, metadata=_positive())
@@ -119,6 +126,9 @@ def _check(name: str, value: Any, where: str) -> Any:
     minimum = _FIELDS[name].metadata.get("min")
     if minimum is not None and value < minimum:
         raise InvalidArgumentError(f"{where} must be at least {minimum}, got {shown(value)}")
+    maximum = _FIELDS[name].metadata.get("max")
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{where} must be at most {maximum}, got {shown(value)}")
     if isinstance(value, str) and not value.strip():
         raise InvalidArgumentError(f"{where} must not be empty")
     return value

@@ -65,6 +65,7 @@ def configure(
     flush_on_sigterm: bool = _UNSET,
     max_payload_chars: int = _UNSET,
     use_global_provider: bool = _UNSET,
+    trace_sampling_ratio: float = _UNSET,
     raise_internal_errors: bool = _UNSET,
     user: str | None = _UNSET,
     eval_max_workers: int = _UNSET,

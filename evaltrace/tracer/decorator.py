@@ -11,6 +11,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import Span as OtelSpan
+from opentelemetry.trace import Span
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
@@ -22,10 +23,12 @@ from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (
     TRACING,
+    UNSAMPLED,
     UNTRACED,
     end_span_error,
     end_span_ok,
     open_span,
+    parent_for_new_span,
     span_attributes,
 )
 
@@ -103,29 +106,36 @@ class _CallPlan:
             arguments.pop(next(iter(arguments)), None)
         return arguments
 
-    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OtelSpan | None:
-        """A started span with the call's inputs, or None if tracing is off or failed
-        (contained)."""
+    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Span | None:
+        """A started span with the call's inputs; ``UNSAMPLED`` (made current, so the call's
+        children are left out too) when sampling leaves the trace out; None if tracing is off
+        or failed (contained)."""
         if not TRACING.on or UNTRACED.get():  # tracing_here(), without a call: hot path
             return None
         # try/except rather than handle_internal_errors(): a context manager costs microseconds.
         try:
+            settings = get_settings()
+            parent = parent_for_new_span(settings.trace_sampling_ratio)
+            if parent is None:
+                return UNSAMPLED
             # Serialized now: a later mutation of an argument must not change the record.
-            inputs = to_json(self.inputs(args, kwargs), get_settings().max_payload_chars)
+            inputs = to_json(self.inputs(args, kwargs), settings.max_payload_chars)
             attributes = dict(self.attributes)
             attributes[keys.SPAN_INPUTS] = inputs
-            return open_span(self.name, attributes)
+            return open_span(self.name, attributes, parent)
         except Exception as exc:
             log_internal_error("@trace start", exc)
             return None
 
-    def finish(self, span: OtelSpan, outputs: Any) -> None:
+    def finish(self, span: Span, outputs: Any) -> None:
+        if not isinstance(span, OtelSpan):  # UNSAMPLED: nothing is recorded
+            return
         try:
             end_span_ok(span, to_json(outputs, get_settings().max_payload_chars))
         except Exception as exc:
             log_internal_error("@trace end", exc)
 
-    def finish_items(self, span: OtelSpan, items: list[Any]) -> None:
+    def finish_items(self, span: Span, items: list[Any]) -> None:
         self.finish(span, self._reduced(items))
 
     def _reduced(self, items: list[Any]) -> Any:
@@ -136,12 +146,12 @@ class _CallPlan:
                 log_internal_error("@trace output_reducer", exc)
         return items
 
-    def fail(
-        self, span: OtelSpan, exception: BaseException, items: list[Any] | None = None
-    ) -> None:
+    def fail(self, span: Span, exception: BaseException, items: list[Any] | None = None) -> None:
         """End the span on ``exception``; a generator's ``items`` so far are its outputs (the
         partial answer of a stream is the valuable part). A cancellation or ``SystemExit(0)``
         is not the application's error: the span ends OK, marked ``evaltrace.interrupted``."""
+        if not isinstance(span, OtelSpan):  # UNSAMPLED: nothing is recorded
+            return
         try:
             outputs = None
             if items is not None:
@@ -164,7 +174,7 @@ def _interruption(exception: BaseException) -> bool:
     return isinstance(exception, SystemExit) and exception.code in (0, None)
 
 
-def _attach(span: OtelSpan) -> object:
+def _attach(span: Span) -> object:
     return otel_context.attach(otel_trace.set_span_in_context(span))
 
 

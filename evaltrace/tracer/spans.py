@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span as OtelSpan
 from opentelemetry.sdk.trace import SpanProcessor
-from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors, logger
@@ -29,6 +37,7 @@ from evaltrace.tracer.redacted_processor import RedactedSpanProcessor
 from evaltrace.tracer.serialize import attribute_value
 
 __all__ = [
+    "UNSAMPLED",
     "add_span_processor",
     "end_later",
     "end_span_ok",
@@ -36,6 +45,7 @@ __all__ = [
     "get_current_active_span",
     "get_last_active_trace_id",
     "open_span",
+    "parent_for_new_span",
     "recover",
     "start_span",
     "update_current_trace",
@@ -75,26 +85,53 @@ def untraced() -> Iterator[None]:
         UNTRACED.reset(token)
 
 
-def open_span(name: str, attributes: dict[str, Any]) -> OtelSpan:
-    """Start a span under the current evaltrace span, or as the root of a new trace.
+# The current span inside a trace that sampling left out: its children see it and are left out
+# too, at the cost of one comparison. Our time-ordered ids never take this trace id.
+_UNSAMPLED_TRACE_ID = 1
+UNSAMPLED: Final = NonRecordingSpan(
+    SpanContext(_UNSAMPLED_TRACE_ID, 1, is_remote=False, trace_flags=TraceFlags(0))
+)
 
-    A current span that evaltrace does not track (another tracer's, or the parent process's
+
+def parent_for_new_span(sampling_ratio: float) -> SpanContext | None:
+    """The parent of a span starting here (the current span's context, maybe invalid), or None
+    when the span belongs to a trace sampling left out: a trace running inside ``UNSAMPLED``,
+    or a new root that loses the draw (``sampling_ratio`` of them are kept)."""
+    parent = otel_trace.get_current_span().get_span_context()
+    if parent.trace_id == _UNSAMPLED_TRACE_ID:
+        return None
+    left_out = (
+        sampling_ratio < 1.0
+        and not _continues_our_trace(parent)
+        and random.random() >= sampling_ratio
+    )
+    return None if left_out else parent
+
+
+def _continues_our_trace(parent: SpanContext) -> bool:
+    """Whether a span under ``parent`` joins one of our traces (running, or finished: a late
+    child is appended to the stored trace)."""
+    assembler = get_pipeline().assembler
+    return parent.is_valid and (
+        parent.trace_id in assembler.pending or parent.trace_id in assembler.finished
+    )
+
+
+def open_span(name: str, attributes: dict[str, Any], parent: SpanContext) -> OtelSpan:
+    """Start a span under ``parent`` (from ``parent_for_new_span``) when it is one of our
+    traces', else as the root of a new trace.
+
+    A parent that evaltrace does not track (another tracer's span, or the parent process's
     after a fork) is linked, not adopted: its trace would never be handed to our store as a
     whole. A span of one of our traces that has already finished is a child all the same: it
     is appended to the stored trace when it ends.
     """
-    pipeline = get_pipeline()
-    parent = otel_trace.get_current_span().get_span_context()
-    assembler = pipeline.assembler
-    if (
-        parent.is_valid
-        and parent.trace_id not in assembler.pending
-        and parent.trace_id not in assembler.finished  # a late child: appended to its trace
-    ):
-        return pipeline.tracer.start_span(  # type: ignore[return-value]
+    tracer = get_pipeline().tracer
+    if parent.is_valid and not _continues_our_trace(parent):
+        return tracer.start_span(  # type: ignore[return-value]
             name, context=Context(), links=[Link(parent)], attributes=attributes
         )
-    return pipeline.tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
+    return tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
 
 
 def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
@@ -162,7 +199,11 @@ class _SpanContext:
         if not tracing_here():
             return NoOpSpan()
         with handle_internal_errors("start_span"):
-            span = open_span(self._name, self._attributes)
+            parent = parent_for_new_span(get_settings().trace_sampling_ratio)
+            if parent is None:  # sampled out: the block's own spans are left out too
+                self._token = otel_context.attach(otel_trace.set_span_in_context(UNSAMPLED))
+                return NoOpSpan()
+            span = open_span(self._name, self._attributes, parent)
             self._token = otel_context.attach(otel_trace.set_span_in_context(span))
             self._span = span
             return LiveSpan(span)
@@ -175,11 +216,13 @@ class _SpanContext:
         traceback: TracebackType | None,
     ) -> None:
         span, token = self._span, self._token
-        if span is None:
+        if span is None and token is None:
             return
         with handle_internal_errors("start_span exit"):
             if token is not None:
                 otel_context.detach(token)  # type: ignore[arg-type]
+            if span is None:  # sampled out
+                return
             if exc is not None:
                 end_span_error(span, exc)
             else:
@@ -245,6 +288,8 @@ def update_current_trace(
         if text is not None and not isinstance(text, str):
             raise InvalidArgumentError(f"{argument} must be a string, got {type(text).__name__}")
     span = otel_trace.get_current_span()
+    if span is UNSAMPLED:  # a trace sampling left out: there is nothing to update
+        return
     pending = get_pipeline().assembler.pending.get(span.get_span_context().trace_id)
     if pending is None:
         logger.warning("update_current_trace() called outside of a trace; nothing was updated")

@@ -15,7 +15,13 @@ from evaltrace.integrations.openai.extract import Endpoint, request_attributes, 
 from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.live_span import record_error, set_span_attribute, set_span_attributes
 from evaltrace.tracer.serialize import to_json
-from evaltrace.tracer.spans import end_later, open_span, span_attributes, tracing_here
+from evaltrace.tracer.spans import (
+    end_later,
+    open_span,
+    parent_for_new_span,
+    span_attributes,
+    tracing_here,
+)
 
 __all__ = ["CallSpan"]
 
@@ -41,11 +47,15 @@ class CallSpan:
         if not tracing_here():
             return None
         try:
+            settings = get_settings()
+            parent = parent_for_new_span(settings.trace_sampling_ratio)
+            if parent is None:  # sampling left this trace out
+                return None
             attributes = span_attributes(endpoint.span_type, None)
-            attributes["evaltrace.span.inputs"] = to_json(body, get_settings().max_payload_chars)
+            attributes["evaltrace.span.inputs"] = to_json(body, settings.max_payload_chars)
             # A shallow copy is the snapshot the request settings are read from, at the end.
             request = (endpoint, dict(body) if isinstance(body, dict) else None, base_url)
-            return cls(open_span(endpoint.name, attributes), request)
+            return cls(open_span(endpoint.name, attributes, parent), request)
         except Exception as exc:
             log_internal_error("openai autolog start", exc)
             return None
