@@ -8,7 +8,9 @@ backoff (``max_retries``). Each judgment is recorded as an LLM span named ``judg
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -34,6 +36,7 @@ _SYSTEM = (
 
 
 _PROVIDERS = ("openai", "azure")
+_CLIENT_LOCK = threading.Lock()  # judges make their clients rarely: one lock for all
 
 
 class JudgeScorer(Scorer):
@@ -117,45 +120,46 @@ class JudgeScorer(Scorer):
 
     def close(self) -> None:
         """Close the HTTP client this judge made for itself (not one it was given)."""
-        if self._own_client and self._client is not None:
-            self._client.close()
-            self._client = None
+        with _CLIENT_LOCK:
+            client, self._client = self._client, (None if self._own_client else self._client)
+        if self._own_client and client is not None:
+            client.close()
 
     def _openai(self) -> Any:
-        if self._client is None:
-            try:
-                import openai
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    "LLM judges need the openai package: pip install 'evaltrace[openai]'"
-                ) from exc
-            if self.provider == "azure":
-                import os
+        # Rows are judged on several threads at once: one client per judge, made once (a
+        # second one, made in a race, was never closed).
+        with _CLIENT_LOCK:
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client
 
-                endpoint = self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
-                if not endpoint:
-                    raise InvalidArgumentError(
-                        f"judge {self.name!r}: an azure:/ model needs base_url= or "
-                        "AZURE_OPENAI_ENDPOINT"
-                    )
-                self._client = openai.AzureOpenAI(
-                    azure_endpoint=endpoint,
-                    api_key=self.api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
-                    api_version=self.api_version or os.environ.get("OPENAI_API_VERSION"),
-                    max_retries=self.max_retries,
-                )
-            else:
-                self._client = openai.OpenAI(
-                    base_url=self.base_url,
-                    api_key=self.api_key or _env_key(),
-                    max_retries=self.max_retries,
-                )
-        return self._client
+    def _new_client(self) -> Any:
+        try:
+            import openai
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "LLM judges need the openai package: pip install 'evaltrace[openai]'"
+            ) from exc
+        if self.provider != "azure":
+            return openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self.api_key or _env_key(),
+                max_retries=self.max_retries,
+            )
+        endpoint = self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        if not endpoint:
+            raise InvalidArgumentError(
+                f"judge {self.name!r}: an azure:/ model needs base_url= or AZURE_OPENAI_ENDPOINT"
+            )
+        return openai.AzureOpenAI(
+            azure_endpoint=endpoint,
+            api_key=self.api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
+            api_version=self.api_version or os.environ.get("OPENAI_API_VERSION"),
+            max_retries=self.max_retries,
+        )
 
 
 def _env_key() -> str | None:
-    import os
-
     return os.environ.get("OPENAI_API_KEY") or (
         "unused" if os.environ.get("OPENAI_BASE_URL") else None
     )

@@ -5,8 +5,11 @@
         client.chat.completions.create(model="gpt-4o-mini", messages=[...])
 
 It answers chat completions (plain and SSE streaming, tool calls, usage), the Responses API
-(plain and streamed), legacy completions and embeddings, deterministically: the answer echoes
-the last user message. ``server.script(...)`` queues replies for the next requests: a text, tool
+(plain and streamed, with the event sequence OpenAI sends), legacy completions and embeddings,
+deterministically: the answer echoes the last user message. Azure OpenAI's routes are served
+too: ``openai.AzureOpenAI(azure_endpoint=server.root_url, api_version=..., api_key=...)`` calls
+``/openai/deployments/<deployment>/...`` (the deployment is the model answered) or
+``/openai/v1/...``. ``server.script(...)`` queues replies for the next requests: a text, tool
 calls, or an HTTP error status (429, 500, ...); ``responder=fn`` answers any request the queue
 does not (``fn(body)`` returns a reply, a text, a status or None for the default).
 ``server.requests`` records what was received.
@@ -64,6 +67,12 @@ class OpenAIServer:
         self._http = ThreadingHTTPServer((host, port), Handler)
         self._http.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    @property
+    def root_url(self) -> str:
+        """The server's address without the API prefix (Azure's ``azure_endpoint``)."""
+        host, port = self._http.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -135,6 +144,19 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return str(value)
 
 
+def _route(raw_path: str) -> tuple[str, str | None]:
+    """The OpenAI path a request is for, and the Azure deployment it names (if any):
+    ``/openai/deployments/<d>/chat/completions`` and ``/openai/v1/responses`` are served as
+    ``/v1/chat/completions`` and ``/v1/responses``."""
+    path = raw_path.split("?")[0].rstrip("/")
+    parts = path.split("/")
+    if path.startswith("/openai/deployments/") and len(parts) > 4:
+        return "/v1/" + "/".join(parts[4:]), parts[3]
+    if path.startswith("/openai/v1/"):
+        return path[len("/openai") :], None
+    return path, None
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
@@ -176,7 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status is not None:
             self._error(reply.status)
             return
-        path = self.path.split("?")[0].rstrip("/")
+        path, deployment = _route(self.path)
+        if deployment is not None and isinstance(body, dict):
+            body = {**body, "model": body.get("model") or deployment}
         routes = {
             "/v1/chat/completions": self._chat,
             "/v1/responses": self._responses,
@@ -340,39 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             self._json(response)
             return
-        in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
-        events: list[tuple[str | None, dict[str, Any] | str]] = [
-            (
-                "response.created",
-                {"type": "response.created", "sequence_number": 0, "response": in_progress},
-            ),
-        ]
-        for n, piece in enumerate(_chunks(text)):
-            events.append(
-                (
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "sequence_number": n + 1,
-                        "item_id": "msg_test",
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": piece,
-                        "logprobs": [],
-                    },
-                )
-            )
-        events.append(
-            (
-                "response.completed",
-                {
-                    "type": "response.completed",
-                    "sequence_number": len(events) + 1,
-                    "response": response,
-                },
-            )
-        )
-        self._sse(events)
+        self._sse(_response_events(response, message, text))
 
     def _completions(self, body: dict[str, Any], reply: ScriptedReply) -> None:
         prompt = _last_user_text(body)
@@ -408,3 +400,43 @@ class _Handler(BaseHTTPRequestHandler):
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             }
         )
+
+
+def _response_events(
+    response: dict[str, Any], message: dict[str, Any], text: str
+) -> list[tuple[str | None, dict[str, Any] | str]]:
+    """A streamed Responses answer, event by event as OpenAI sends it: created, in_progress,
+    the output item and content part added, the text deltas, then each done, and completed."""
+    in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
+    empty_part = {"type": "output_text", "text": "", "annotations": []}
+    part = message["content"][0]
+    payloads: list[dict[str, Any]] = [
+        {"type": "response.created", "response": in_progress},
+        {"type": "response.in_progress", "response": in_progress},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**message, "status": "in_progress", "content": []},
+        },
+        {
+            "type": "response.content_part.added",
+            "item_id": message["id"],
+            "output_index": 0,
+            "content_index": 0,
+            "part": empty_part,
+        },
+    ]
+    place = {"item_id": message["id"], "output_index": 0, "content_index": 0}
+    for piece in _chunks(text):
+        payloads.append(
+            {"type": "response.output_text.delta", **place, "delta": piece, "logprobs": []}
+        )
+    payloads += [
+        {"type": "response.output_text.done", **place, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **place, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": message},
+        {"type": "response.completed", "response": response},
+    ]
+    return [
+        (payload["type"], {**payload, "sequence_number": n}) for n, payload in enumerate(payloads)
+    ]

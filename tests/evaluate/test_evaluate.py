@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -283,6 +284,21 @@ def test_judge_retries_rate_limits(store_uri: str, judge_server: OpenAIServer) -
     assert result.result_df.loc[0, "correctness/value"] == "yes"
 
 
+def test_an_azure_judge(store_uri: str, judge_server: OpenAIServer) -> None:
+    correctness = Correctness(
+        model="azure:/judge-deployment",
+        base_url=judge_server.root_url,
+        api_key="k",
+        api_version="2024-06-01",
+    )
+    result = evaltrace.evaluate(data=RECORDS[:2], predict_fn=bot, scorers=[correctness])
+    assert list(result.result_df["correctness/value"]) == ["yes", "no"]
+    paths = [r["path"] for r in judge_server.requests]
+    assert paths and all(
+        p.startswith("/openai/deployments/judge-deployment/chat/completions") for p in paths
+    )
+
+
 def test_built_in_scorers_agree_on_a_missing_expectation(store_uri: str) -> None:
     """exact_match (it said 0) and contains_all (it said 1) give no score, with the reason,
     and log no Feedback."""
@@ -392,3 +408,24 @@ def test_a_hung_scorer_times_out_as_its_error_and_the_run_goes_on(store_uri: str
     assert all("scorer 'hangs' took longer than 0.3 s" in e for e in errors), errors
     assert result.metrics["hangs/error_count"] == 2
     assert result.metrics["exact_match/score"] == 0.0  # judged as ever
+
+
+def test_a_judge_used_by_many_rows_at_once_makes_one_client(judge_server: OpenAIServer) -> None:
+    """Rows are judged on several threads: each used to make its own client when none existed
+    yet, and all but one were never closed (an unclosed-socket warning)."""
+    judge = Correctness(base_url=judge_server.base_url, api_key="k")
+    start = threading.Barrier(8)
+    clients: list[object] = []
+
+    def first_use() -> None:
+        start.wait()
+        clients.append(judge._openai())
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    judge.close()
+    assert len(clients) == 8 and len({id(c) for c in clients}) == 1
+    assert judge._client is None  # closed, made again on the next use

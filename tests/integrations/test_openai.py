@@ -192,6 +192,44 @@ def test_responses_plain_and_streamed(client: openai.OpenAI, server: OpenAIServe
     assert span.attributes["gen_ai.usage.output_tokens"] == events[-1].response.usage.output_tokens
 
 
+def test_responses_stream_helper_sees_openais_event_sequence(client: openai.OpenAI) -> None:
+    """The SDK's ``responses.stream()`` accumulates the response from the item and part events
+    (it fails on a stream of deltas alone): the server sends them all, autolog records it."""
+    with client.responses.stream(model="gpt-4o", input="stream me") as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert final.output_text == "You said: stream me"
+    span = only_span()
+    assert span.outputs["output"][0]["content"][0]["text"] == "You said: stream me"
+    assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
+
+
+def test_azure_openai_client_is_traced(server: OpenAIServer) -> None:
+    with openai.AzureOpenAI(
+        azure_endpoint=server.root_url, api_key=API_KEY, api_version="2024-06-01", max_retries=0
+    ) as azure:
+        reply = azure.chat.completions.create(model="my-gpt4o-deployment", messages=MESSAGES)
+    assert reply.model == "my-gpt4o-deployment"
+    path = server.requests[-1]["path"]
+    assert path.startswith("/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=")
+    span = only_span()
+    assert span.span_type == "CHAT_MODEL"
+    assert span.attributes["gen_ai.request.model"] == "my-gpt4o-deployment"
+    assert span.outputs["choices"][0]["message"]["content"] == reply.choices[0].message.content
+
+
 def test_completions_embeddings_and_other_endpoints(
     client: openai.OpenAI, server: OpenAIServer
 ) -> None:
