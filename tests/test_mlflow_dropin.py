@@ -351,3 +351,33 @@ def test_a_notebook_shows_a_trace_as_an_escaped_span_tree() -> None:
         (2.4, "rank"),
         (1.2, "generate"),
     ]
+
+
+def test_a_notebook_shows_datasets_and_results_escaped_and_clipped() -> None:
+    dataset = create_dataset(name="<b>support</b>")
+    dataset.merge_records(
+        [
+            {"inputs": {"q": f"<script>{i}</script>"}, "expectations": {"expected_response": "x"}}
+            for i in range(25)
+        ]
+        + [{"inputs": {"q": "long"}, "expectations": {"expected_response": "y" * 1000}}]
+    )
+    html = dataset._repr_html_()
+    assert "<script>" not in html and "<b>support" not in html
+    assert "EvaluationDataset &lt;b&gt;support&lt;/b&gt; v1 · 26 records" in html
+    assert html.count("<tr>") == 1 + 20 + 1  # the header, the first 20, "... 6 more"
+    assert "... 6 more" in html
+
+    @scorer
+    def is_short(outputs: str) -> bool:
+        return len(outputs) < 5
+
+    result = mlflow.evaluate(
+        data=[{"inputs": {"q": 1}, "outputs": "<i>"}, {"inputs": {"q": 2}, "outputs": "z" * 9}],
+        scorers=[is_short],
+    )
+    html = result._repr_html_()
+    assert "<i>" not in html and "&lt;i&gt;" in html
+    assert "<td>is_short/mean</td><td>0.5</td>" in html
+    cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", html.split("Rows")[1])
+    assert [(c[1], c[2]) for c in cells] == [("&lt;i&gt;", "true"), ("zzzzzzzzz", "false")]

@@ -11,6 +11,7 @@ from evaltrace._session import get_session
 from evaltrace._validation import require_texts
 from evaltrace.datasets.records import candidates_from
 from evaltrace.entities import DatasetInfo, DatasetRecord, DatasetVersion
+from evaltrace.entities.html import html_table, short_text
 from evaltrace.exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ RECORD_COLUMNS = [
     "record_id",
     "last_update_time",
 ]
+
+
+_HTML_MAX_RECORDS = 20
 
 
 class EvaluationDataset:
@@ -100,6 +104,27 @@ class EvaluationDataset:
         return (
             f"EvaluationDataset(name={self.name!r}, version={self.version}, "
             f"dataset_id={self.dataset_id!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the dataset's first records (values clipped and escaped)."""
+        records = self.records
+        rows = [
+            [
+                short_text(r.inputs),
+                short_text(r.expectations),
+                short_text(r.outputs),
+                r.source.source_type.value,
+                short_text(r.source.source_id),
+            ]
+            for r in records[:_HTML_MAX_RECORDS]
+        ]
+        return html_table(
+            f"EvaluationDataset {self.name} v{self.version} · {len(records):,} "
+            + ("record" if len(records) == 1 else "records"),
+            ["inputs", "expectations", "outputs", "source", "source id"],
+            rows,
+            total=len(records),
         )
 
     # -- content ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from html import escape
 from typing import Any
 
 from evaltrace.entities.assessment import Assessment, Expectation, Feedback
@@ -18,6 +17,7 @@ from evaltrace.entities.dataset import (
     DatasetRecordSourceType,
     inputs_key,
 )
+from evaltrace.entities.html import Cell, html_table, short_text
 from evaltrace.entities.span import Span
 
 __all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
@@ -180,27 +180,26 @@ class Trace:
         """A notebook shows the trace as a small table of its spans, names indented by depth
         (the first 200). Trace content is untrusted: every value is escaped."""
         info = self.info
-        rows = []
-        for depth, span in _spans_by_depth(self.data.spans)[:_HTML_MAX_SPANS]:
-            duration = (
-                ""
-                if span.end_time_ns is None
-                else f"{(span.end_time_ns - span.start_time_ns) / 1e6:,.1f} ms"
-            )
-            rows.append(
-                f'<tr><td style="padding-left:{depth * 1.2:.1f}em">{escape(span.name)}</td>'
-                f"<td>{escape(span.span_type)}</td><td>{escape(span.status.status_code.value)}</td>"
-                f'<td style="text-align:right">{duration}</td></tr>'
-            )
-        more = len(self.data.spans) - _HTML_MAX_SPANS
-        if more > 0:
-            rows.append(f'<tr><td colspan="4">... {more:,} more spans</td></tr>')
-        preview = escape(info.request_preview or "")
-        return (
-            f"<div><b>Trace</b> <code>{escape(info.trace_id)}</code> {escape(info.state.value)}"
-            f"{f' &middot; {preview}' if preview else ''}"
-            "<table><thead><tr><th>span</th><th>type</th><th>status</th><th>duration</th></tr>"
-            f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
+        rows = [
+            [
+                Cell(span.name, indent=depth * 1.2),
+                span.span_type,
+                span.status.status_code.value,
+                Cell(
+                    ""
+                    if span.end_time_ns is None
+                    else f"{(span.end_time_ns - span.start_time_ns) / 1e6:,.1f} ms",
+                    right=True,
+                ),
+            ]
+            for depth, span in _spans_by_depth(self.data.spans)[:_HTML_MAX_SPANS]
+        ]
+        preview = short_text(info.request_preview)
+        return html_table(
+            f"Trace {info.trace_id} {info.state.value}" + (f" · {preview}" if preview else ""),
+            ["span", "type", "status", "duration"],
+            rows,
+            total=len(self.data.spans),
         )
 
     def search_spans(

@@ -22,6 +22,7 @@ from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, shown
 from evaltrace.entities import SpanType, Trace
 from evaltrace.entities.evaluation import EvaluationRun, RunResult, rounded_metrics
+from evaltrace.entities.html import html_table, short_text
 from evaltrace.evaluate.metrics import metrics_of, to_score
 from evaltrace.evaluate.rows import Row, check_rows, rows_from
 from evaltrace.evaluate.scorers import Score, Scorer
@@ -56,6 +57,32 @@ class EvaluationResult:
             f"EvaluationResult(run_id={self.run_id!r}, rows={self.run.row_count}, "
             f"metrics={rounded_metrics(self.metrics)})"
         )
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the metrics, then each scorer's value on the first rows."""
+        metrics = html_table(
+            f"EvaluationResult {self.run_id} · {self.run.row_count:,} rows",
+            ["metric", "value"],
+            [[name, f"{value:.4g}"] for name, value in sorted(self.metrics.items())],
+        )
+        results = self.run.results
+        scorers = list(self.run.scorers)
+        rows = [
+            [
+                short_text(r.inputs),
+                short_text(r.outputs),
+                *(short_text((r.scores.get(name) or {}).get("value")) for name in scorers),
+                short_text(r.error),
+            ]
+            for r in results[:_HTML_MAX_ROWS]
+        ]
+        table = html_table(
+            "Rows", ["inputs", "outputs", *scorers, "error"], rows, total=len(results)
+        )
+        return metrics + table
+
+
+_HTML_MAX_ROWS = 20
 
 
 @dataclass
