@@ -3,9 +3,8 @@ trace's outline (its spans without payloads) and one span, sessions, row counts,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -13,6 +12,7 @@ from evaltrace.entities import Experiment, Span, TraceInfo
 from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.exceptions import InvalidArgumentError, TraceNotFoundError
 from evaltrace.store import models, rows
+from evaltrace.store.database import Database
 
 __all__ = ["SessionSummary", "SpanOutline", "SqlBrowse", "TraceOutline"]
 
@@ -50,32 +50,33 @@ _OUTLINE_COLUMNS = ("span_id", "parent_id", "name", "span_type", "status", "star
 
 
 class SqlBrowse:
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, db: Database, trace_info: Callable[[str], TraceInfo]) -> None:
+        self._db = db
+        self._trace_info = trace_info
 
     def experiments(self) -> list[Experiment]:
         e = models.experiments
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             found = connection.execute(select(e).order_by(e.c.experiment_id)).mappings().all()
         return [rows.experiment_from_row(row) for row in found]
 
     def outline(self, trace_id: str) -> TraceOutline:
         """The trace's summary and its spans' outline, in two queries that read no payload."""
         s = models.spans
-        info = self._store.get_trace_info(trace_id)
-        with self._store._read() as connection:
+        info = self._trace_info(trace_id)
+        with self._db.read() as connection:
             found = connection.execute(
                 select(*(s.c[name] for name in _OUTLINE_COLUMNS), s.c.end_time_ns)
                 .where(s.c.trace_id == trace_id)
                 .order_by(s.c.start_time_ns, s.c.span_id)
             ).all()
-        return TraceOutline(info=info, spans=[SpanOutline(*row) for row in found])
+        return TraceOutline(info=info, spans=[SpanOutline(**row._mapping) for row in found])
 
     def trace_names(self, trace_ids: Sequence[str]) -> dict[str, str]:
         """Root span names of these traces (one primary-key lookup each)."""
         t = models.traces
         names: dict[str, str] = {}
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             for start in range(0, len(trace_ids), _CHUNK):
                 chunk = list(trace_ids[start : start + _CHUNK])
                 query = select(t.c.trace_id, t.c.name).where(t.c.trace_id.in_(chunk))
@@ -84,7 +85,7 @@ class SqlBrowse:
 
     def span(self, trace_id: str, span_id: str) -> Span:
         s = models.spans
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             row = (
                 connection.execute(
                     select(s).where(s.c.trace_id == trace_id, s.c.span_id == span_id)
@@ -94,7 +95,7 @@ class SqlBrowse:
             )
         if row is None:
             raise TraceNotFoundError(f"span {span_id!r} not found in trace {trace_id!r}")
-        return rows.span_from_row(row)
+        return rows.span_from_row(dict(row))
 
     def sessions(self, experiment_id: str, *, max_results: int) -> list[SessionSummary]:
         """Sessions (traces sharing ``mlflow.trace.session`` metadata), most recent first."""
@@ -115,11 +116,11 @@ class SqlBrowse:
             .order_by(func.max(t.c.request_time).desc(), m.c.value)
             .limit(max_results)
         )
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return [SessionSummary(*row) for row in connection.execute(query).all()]
 
     def row_counts(self) -> dict[str, int]:
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return {
                 name: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for name, table in sorted(models.metadata.tables.items())
@@ -145,7 +146,7 @@ class SqlBrowse:
         query = query.order_by(t.c.start_time_ns, t.c.trace_id)
         if max_traces is not None:
             query = query.limit(max_traces)
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             if trace_ids is None:
                 doomed = list(connection.execute(query).scalars())
             else:

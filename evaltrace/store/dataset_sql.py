@@ -27,6 +27,7 @@ from evaltrace.entities import (
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models, rows
+from evaltrace.store.database import Database
 from evaltrace.store.filter_sql import DATASET_TARGET
 
 __all__ = ["MergeResult", "SqlDatasets"]
@@ -61,8 +62,8 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 class SqlDatasets:
     """Dataset operations of a :class:`SqlStore` (same engine, same transaction helpers)."""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- datasets -----------------------------------------------------------------------------
 
@@ -72,7 +73,7 @@ class SqlDatasets:
         now = _now()
         dataset_id = f"d-{uuid.uuid4().hex}"
         try:
-            with self._store._write() as connection:
+            with self._db.write() as connection:
                 connection.execute(
                     insert(models.datasets).values(
                         dataset_id=dataset_id,
@@ -110,18 +111,18 @@ class SqlDatasets:
         )
 
     def set_tags(self, dataset_id: str, tags: dict[str, str]) -> None:
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             self._require(connection, dataset_id)
             self._write_tags(connection, dataset_id, tags)
 
     def delete_tag(self, dataset_id: str, key: str) -> None:
         t = models.dataset_tags
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             self._require(connection, dataset_id)
             connection.execute(delete(t).where(t.c.dataset_id == dataset_id, t.c.key == key))
 
     def delete(self, dataset_id: str) -> None:
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             self._require(connection, dataset_id)
             for table in (
                 models.dataset_records,
@@ -137,7 +138,7 @@ class SqlDatasets:
     def get(self, *, dataset_id: str | None = None, name: str | None = None) -> DatasetInfo:
         d = models.datasets
         condition = d.c.dataset_id == dataset_id if dataset_id is not None else d.c.name == name
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             row = connection.execute(select(d).where(condition)).mappings().first()
             if row is None:
                 what = f"id {dataset_id!r}" if dataset_id is not None else f"name {name!r}"
@@ -163,7 +164,7 @@ class SqlDatasets:
                 )
             )
         if condition is not None:
-            query = query.where(self._store._filters.compile(condition, DATASET_TARGET))
+            query = query.where(self._db.filters.compile(condition, DATASET_TARGET))
         orders = []
         for key in order_by:
             column = d.c.get(key.key.name, d.c.name)
@@ -171,7 +172,7 @@ class SqlDatasets:
         query = query.order_by(*orders, d.c.last_update_time.desc(), d.c.dataset_id)
         if max_results is not None:
             query = query.limit(max_results)
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return self._infos(connection, connection.execute(query).mappings().all())
 
     def _infos(self, connection: Connection, rows: Sequence[Any]) -> list[DatasetInfo]:
@@ -205,7 +206,7 @@ class SqlDatasets:
     def _require(self, connection: Connection, dataset_id: str, *, lock: bool = False) -> Any:
         d = models.datasets
         query = select(d).where(d.c.dataset_id == dataset_id)
-        if lock and self._store._dialect == "postgresql":
+        if lock and self._db.dialect == "postgresql":
             query = query.with_for_update()  # concurrent merges into one dataset queue up here
         row = connection.execute(query).mappings().first()
         if row is None:
@@ -220,7 +221,7 @@ class SqlDatasets:
         folded = _fold(candidates)
         r = models.dataset_records
         now = _now()
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             dataset = self._require(connection, dataset_id, lock=True)
             version = dataset["version"] + 1
             existing = self._live_rows(connection, dataset_id, list(folded))
@@ -273,10 +274,10 @@ class SqlDatasets:
         """Remove records (by dataset_record_id or record_id) as one new version."""
         r = models.dataset_records
         now = _now()
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             dataset = self._require(connection, dataset_id, lock=True)
             version = dataset["version"] + 1
-            rows = []
+            rows: list[Any] = []
             for chunk in _chunks(list(ids)):
                 rows.extend(
                     connection.execute(
@@ -378,12 +379,12 @@ class SqlDatasets:
                 or_(r.c.version_removed.is_(None), r.c.version_removed > version),
             )
         query = select(r).where(r.c.dataset_id == dataset_id, live).order_by(r.c.ordinal)
-        with self._store._read() as connection, _gc_paused():
+        with self._db.read() as connection, _gc_paused():
             return [_record(row) for row in connection.execute(query).mappings()]
 
     def versions(self, dataset_id: str) -> list[DatasetVersion]:
         v = models.dataset_versions
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             self._require(connection, dataset_id)
             rows = connection.execute(
                 select(v).where(v.c.dataset_id == dataset_id).order_by(v.c.version)
@@ -410,7 +411,7 @@ class SqlDatasets:
 
     def count(self, dataset_id: str) -> int:
         r = models.dataset_records
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return int(
                 connection.execute(
                     select(func.count()).where(

@@ -20,6 +20,7 @@ from evaltrace.entities import Assessment
 from evaltrace.entities.labeling import LabelSchema
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError, TraceNotFoundError
 from evaltrace.store import assessment_sql, models, rows
+from evaltrace.store.database import Database
 
 __all__ = ["SqlLabeling"]
 
@@ -31,14 +32,14 @@ def _now() -> int:
 
 
 class SqlLabeling:
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- schemas ------------------------------------------------------------------------------
 
     def save_schema(self, schema: LabelSchema, *, overwrite: bool) -> None:
         table = models.label_schemas
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             found = connection.execute(
                 select(table.c.name).where(table.c.name == schema.name)
             ).first()
@@ -55,13 +56,13 @@ class SqlLabeling:
 
     def get_schema(self, name: str) -> LabelSchema | None:
         table = models.label_schemas
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             row = connection.execute(select(table.c.definition).where(table.c.name == name)).first()
         return None if row is None else LabelSchema.from_dict(loads_json(row[0]))
 
     def delete_schema(self, name: str) -> bool:
         table = models.label_schemas
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             return bool(connection.execute(delete(table).where(table.c.name == name)).rowcount)
 
     # -- sessions -----------------------------------------------------------------------------
@@ -86,13 +87,13 @@ class SqlLabeling:
             "created_time": _now(),
             "created_by": created_by,
         }
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             connection.execute(insert(models.labeling_sessions).values(**row))
         return _session(row)
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         table = models.labeling_sessions
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             row = (
                 connection.execute(select(table).where(table.c.session_id == session_id))
                 .mappings()
@@ -104,7 +105,7 @@ class SqlLabeling:
 
     def sessions(self) -> list[dict[str, Any]]:
         table = models.labeling_sessions
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             found = connection.execute(
                 select(table).order_by(table.c.created_time, table.c.session_id)
             ).mappings()
@@ -112,7 +113,7 @@ class SqlLabeling:
 
     def delete_session(self, session_id: str) -> None:
         table = models.labeling_sessions
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             items = select(models.labeling_items.c.item_id).where(
                 models.labeling_items.c.session_id == session_id
             )
@@ -131,7 +132,7 @@ class SqlLabeling:
 
     def set_assigned_users(self, session_id: str, users: Sequence[str]) -> None:
         table = models.labeling_sessions
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             done = connection.execute(
                 update(table)
                 .where(table.c.session_id == session_id)
@@ -147,7 +148,7 @@ class SqlLabeling:
         trace must exist (else nothing is added)."""
         items, traces = models.labeling_items, models.traces
         wanted = list(dict.fromkeys(trace_ids))
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             known: set[str] = set()
             present: set[str] = set()
             for start in range(0, len(wanted), _CHUNK):
@@ -200,7 +201,7 @@ class SqlLabeling:
             models.labeling_reviews,
             models.assessments,
         )
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             found = (
                 connection.execute(
                     select(items).where(items.c.session_id == session_id).order_by(items.c.ordinal)
@@ -238,15 +239,15 @@ class SqlLabeling:
     def progress(self, session_id: str) -> dict[str, Any]:
         """Items per state and labels per reviewer, counted in SQL (no item is loaded)."""
         items, reviews = models.labeling_items, models.labeling_reviews
-        with self._store._read() as connection:
-            states = dict(
+        with self._db.read() as connection:
+            states: dict[str, int] = dict(
                 connection.execute(
                     select(items.c.state, func.count())
                     .where(items.c.session_id == session_id)
                     .group_by(items.c.state)
                 ).all()
             )
-            by_reviewer = dict(
+            by_reviewer: dict[str, int] = dict(
                 connection.execute(
                     select(reviews.c.reviewer, func.count())
                     .join(items, items.c.item_id == reviews.c.item_id)
@@ -259,7 +260,7 @@ class SqlLabeling:
 
     def item_for(self, session_id: str, trace_id: str) -> str:
         items = models.labeling_items
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             item_id = connection.execute(
                 select(items.c.item_id).where(
                     items.c.session_id == session_id, items.c.trace_id == trace_id
@@ -284,7 +285,7 @@ class SqlLabeling:
             reviews.c.state == "labeled",
             and_(reviews.c.state == "claimed", reviews.c.expires_at > now),
         )
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             held = connection.execute(
                 select(items.c.trace_id)
                 .join(reviews, reviews.c.item_id == items.c.item_id)
@@ -369,7 +370,7 @@ class SqlLabeling:
 
     def finish(self, item_id: str, reviewer: str, state: str, *, labels_per_item: int) -> None:
         """Record that ``reviewer`` skipped (or labeled) the item, and update its state."""
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             self._finish(connection, item_id, reviewer, state, labels_per_item)
 
     def record_labels(
@@ -383,7 +384,7 @@ class SqlLabeling:
         """Write a reviewer's labels (each overriding the one it names in ``overrides``) and
         mark the item labeled by them, in one transaction: all of it or none."""
         a = models.assessments
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             for label in labels:
                 if label.overrides is None:
                     continue

@@ -38,6 +38,7 @@ from evaltrace.entities.monitoring import (
 from evaltrace.exceptions import InvalidArgumentError, MonitorBusyError, ScorerNotFoundError
 from evaltrace.search import parse_filter
 from evaltrace.store import assessment_sql, models, rows
+from evaltrace.store.database import Database
 
 __all__ = ["SqlMonitors"]
 
@@ -76,12 +77,12 @@ def _job_key(job: MonitorJob) -> dict[str, Any]:
 
 
 class SqlMonitors:
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     @property
     def _postgres(self) -> bool:
-        return bool(self._store._dialect == "postgresql")
+        return bool(self._db.dialect == "postgresql")
 
     # -- registered scorers -------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class SqlMonitors:
         key = rows.experiment_key(experiment_id)
         text = dumps_json(definition)
         now = _now()
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             found = connection.execute(
                 select(scorers.c.version).where(
                     scorers.c.experiment_id == key, scorers.c.name == name
@@ -157,7 +158,7 @@ class SqlMonitors:
             parse_filter(filter_string)  # an InvalidFilterError now, not in the worker later
         scorers = models.registered_scorers
         key = rows.experiment_key(experiment_id)
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             changed = connection.execute(
                 update(scorers)
                 .where(scorers.c.experiment_id == key, scorers.c.name == name)
@@ -238,7 +239,7 @@ class SqlMonitors:
         )
         if name is not None:
             query = query.where(scorers.c.name == name)
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             found = connection.execute(query).mappings().all()
         return [
             ScorerRegistration(
@@ -269,7 +270,7 @@ class SqlMonitors:
         )
         key = rows.experiment_key(experiment_id)
         current = self.get(experiment_id, name).version
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             if version is None:
                 connection.execute(
                     delete(jobs).where(jobs.c.experiment_id == key, jobs.c.scorer_name == name)
@@ -304,7 +305,7 @@ class SqlMonitors:
     def monitored_experiments(self) -> list[str]:
         """Experiments with at least one registered scorer."""
         scorers = models.registered_scorers
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             found = connection.execute(select(scorers.c.experiment_id).distinct()).scalars()
             return sorted(str(key) for key in found)
 
@@ -316,7 +317,7 @@ class SqlMonitors:
         Returns how many changes were read (0: the worker is caught up)."""
         ch, t, cp = models.trace_changes, models.traces, models.monitor_checkpoints
         key = rows.experiment_key(experiment_id)
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             checkpoint = select(cp.c.commit_xid, cp.c.change_seq).where(cp.c.experiment_id == key)
             if self._postgres:  # one reader of the feed at a time per experiment
                 checkpoint = checkpoint.with_for_update()
@@ -380,7 +381,7 @@ class SqlMonitors:
         if end_time_ms is not None:
             query = query.where(t.c.request_time < end_time_ms)
         if extra is not None:
-            query = query.where(self._store._filters.compile(extra))
+            query = query.where(self._db.filters.compile(extra))
         query = query.order_by(t.c.start_time_ns, t.c.trace_id).limit(_CHUNK)
         seen, after = 0, None
         while True:
@@ -392,7 +393,7 @@ class SqlMonitors:
                         and_(t.c.start_time_ns == after[0], t.c.trace_id > after[1]),
                     )
                 )
-            with self._store._write() as connection:
+            with self._db.write() as connection:
                 found = connection.execute(page).all()
                 if not found:
                     return seen
@@ -472,7 +473,7 @@ class SqlMonitors:
                         now if final else None,
                     )
                 )
-        self._store._insert_many_ignoring_duplicates(
+        self._db.insert_ignoring_duplicates(
             connection,
             jobs,
             (
@@ -516,10 +517,11 @@ class SqlMonitors:
         self, connection: Connection, trace_ids: list[str], filter_string: str | None
     ) -> set[str] | None:
         """The traces among ``trace_ids`` that match the filter (None: no filter)."""
-        if not filter_string:
+        expr = parse_filter(filter_string) if filter_string else None
+        if expr is None:
             return None
         t = models.traces
-        condition = self._store._filters.compile(parse_filter(filter_string))
+        condition = self._db.filters.compile(expr)
         matching: set[str] = set()
         for start in range(0, len(trace_ids), _CHUNK):
             chunk = trace_ids[start : start + _CHUNK]
@@ -542,7 +544,7 @@ class SqlMonitors:
         key = rows.experiment_key(experiment_id)
         now = _now()
         taken: list[MonitorJob] = []
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             plans = self._current_plans(connection, key)
             stopped = [p.name for p in plans if p.state != "active"]
             if stopped:
@@ -633,7 +635,7 @@ class SqlMonitors:
         jobs = models.monitor_jobs
         now = _now()
         recorded = 0
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             held = self._held(connection, token, results)
             assessments: list[Assessment] = []
             changes = []
@@ -696,7 +698,7 @@ class SqlMonitors:
         holder if someone else holds it."""
         leases = models.monitor_leases
         now = _now()
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             row = connection.execute(
                 select(leases.c.holder, leases.c.expires).where(leases.c.name == name)
             ).first()
@@ -713,7 +715,7 @@ class SqlMonitors:
 
     def release_lease(self, name: str, holder: str) -> None:
         leases = models.monitor_leases
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             connection.execute(
                 delete(leases).where(leases.c.name == name, leases.c.holder == holder)
             )
@@ -731,7 +733,7 @@ class SqlMonitors:
         )
         key = rows.experiment_key(experiment_id)
         now = _now()
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             plans = self._current_plans(connection, key)
             counts: dict[str, Counter[str]] = {p.name: Counter() for p in plans}
             for name, state, count in connection.execute(
@@ -821,7 +823,7 @@ class SqlMonitors:
             .group_by(bucket)
             .order_by(bucket)
         )
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return [
                 {
                     "start_ms": int(row.bucket) * bucket_ms,
@@ -860,14 +862,14 @@ class SqlMonitors:
             .order_by(jobs.c.trace_time.desc(), jobs.c.trace_id)
             .limit(limit)
         )
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def attempts(self, experiment_id: str) -> dict[tuple[str, str, int], int]:
         """How many times each job was claimed, by (trace id, scorer name, version)."""
         jobs = models.monitor_jobs
         key = rows.experiment_key(experiment_id)
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return {
                 (r.trace_id, r.scorer_name, int(r.scorer_version)): int(r.attempts)
                 for r in connection.execute(
@@ -881,7 +883,7 @@ class SqlMonitors:
         """Every job's outcome, by (trace id, scorer name, version): for reconciling counts."""
         jobs = models.monitor_jobs
         key = rows.experiment_key(experiment_id)
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return {
                 (r.trace_id, r.scorer_name, int(r.scorer_version)): r.state
                 for r in connection.execute(

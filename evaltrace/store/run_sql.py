@@ -11,16 +11,17 @@ from evaltrace._json import dumps_json, loads_json
 from evaltrace.entities.evaluation import EvaluationRun, RunResult
 from evaltrace.exceptions import EvaluationRunNotFoundError
 from evaltrace.store import models, rows
+from evaltrace.store.database import Database
 
 __all__ = ["SqlRuns"]
 
 
 class SqlRuns:
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def save(self, run: EvaluationRun) -> None:
-        with self._store._write() as connection:
+        with self._db.write() as connection:
             connection.execute(
                 insert(models.evaluation_runs).values(
                     run_id=run.run_id,
@@ -58,7 +59,7 @@ class SqlRuns:
 
     def get(self, run_id: str, *, with_results: bool = True) -> EvaluationRun:
         runs = models.evaluation_runs
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
             if row is None:
                 raise EvaluationRunNotFoundError(f"no evaluation run with id {run_id!r}")
@@ -82,7 +83,7 @@ class SqlRuns:
             query = query.where(runs.c.model_id == model_id)
         if max_results is not None:
             query = query.limit(max_results)
-        with self._store._read() as connection:
+        with self._db.read() as connection:
             return [_run(row, []) for row in connection.execute(query).mappings()]
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
     Connection,
+    Engine,
     Table,
     and_,
     delete,
@@ -24,19 +23,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import (
-    DatabaseError,
-    DisconnectionError,
     IntegrityError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
 )
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from evaltrace._config import get_settings
-from evaltrace._internal_errors import logger
-from evaltrace._suppress import instrumentation_suppressed
-from evaltrace._uris import without_password
 from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo, TraceState
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.exceptions import (
@@ -45,31 +35,19 @@ from evaltrace.exceptions import (
     InvalidArgumentError,
     NotFoundError,
     StoreError,
-    StoreUnavailableError,
     TraceNotFoundError,
 )
 from evaltrace.search import Expr, Key, KeyKind, OrderKey
 from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.browse_sql import SqlBrowse
+from evaltrace.store.database import Database
 from evaltrace.store.dataset_sql import SqlDatasets
-from evaltrace.store.engine import (
-    IMMEDIATE,
-    SqliteFileWatch,
-    StoreCallTimedOut,
-    bounded_connection,
-    create_store_engine,
-)
-from evaltrace.store.filter_sql import FilterCompiler
 from evaltrace.store.labeling_sql import SqlLabeling
-from evaltrace.store.migrate import upgrade_to_head
 from evaltrace.store.monitor_sql import SqlMonitors
 from evaltrace.store.run_sql import SqlRuns
 
 __all__ = ["SqlStore"]
-
-# Errors after which the same call may succeed later: connection lost, server down, locked.
-_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 _FIRST_ANALYZE = 1000
 _SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: approximate stats in milliseconds
@@ -126,112 +104,30 @@ class SqlStore(TraceStore):
     def __init__(self, uri: str, *, timeout: float | None = None) -> None:
         """``timeout``: seconds a call may take before it fails with ``StoreUnavailableError``
         (default: the ``store_timeout`` setting; 0: no bound)."""
+        self.db = Database(uri, get_settings().store_timeout if timeout is None else timeout)
         self.uri = uri
-        self.timeout = get_settings().store_timeout if timeout is None else timeout
-        self.engine = create_store_engine(uri, self.timeout)
-        self._dialect = self.engine.dialect.name
-        self._filters = FilterCompiler(self._dialect)
-        self.datasets = SqlDatasets(self)
-        self.runs = SqlRuns(self)
-        self.browse = SqlBrowse(self)
-        self.labeling = SqlLabeling(self)
-        self.monitors = SqlMonitors(self)
+        self.datasets = SqlDatasets(self.db)
+        self.runs = SqlRuns(self.db)
+        self.browse = SqlBrowse(self.db, self.get_trace_info)
+        self.labeling = SqlLabeling(self.db)
+        self.monitors = SqlMonitors(self.db)
         self._written_since_analyze = 0
-        self._insert_statements: dict[str, str] = {}  # by table name
         self._next_analyze = _FIRST_ANALYZE
-        with self._translate_errors("open"):
-            upgrade_to_head(self.engine)
-        self._file_watch = SqliteFileWatch.of(self.engine)
-        self._reopen_lock = threading.Lock()
-        self._warned_change: str | None = None
 
-    def _reopen_if_the_file_changed(self) -> None:
-        """The SQLite file deleted or replaced while open: drop the connections to the old one
-        and open the path afresh (a deleted file starts a new store; a file that is not a
-        database fails as unavailable: the writer spools until it is fixed)."""
-        watch = self._file_watch
-        if watch is None or watch.change() is None:
-            return
-        with self._reopen_lock:
-            change = watch.change()
-            if change is None:
-                return
-            if change != self._warned_change:
-                self._warned_change = change
-                logger.warning(
-                    "evaltrace: the SQLite file %s was %s while this process had it open; "
-                    "reconnecting%s",
-                    watch.path,
-                    change,
-                    " (a new, empty store)" if change == "deleted" else "",
-                )
-            self.engine.dispose()
-            upgrade_to_head(self.engine)
-            watch.remember()
-            self._warned_change = None
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (``evaltrace db`` and tests read the schema through it)."""
+        return self.db.engine
 
-    # -- transactions -------------------------------------------------------------------------
+    @property
+    def timeout(self) -> float:
+        return self.db.timeout
 
-    @contextmanager
-    def _translate_errors(self, action: str) -> Iterator[None]:
-        """Every read and write of the store: driver errors become ours, and the work runs with
-        OpenTelemetry instrumentation suppressed (an app's database instrumentation must not
-        trace evaltrace's own queries)."""
-        try:
-            with instrumentation_suppressed():
-                yield
-        except StoreCallTimedOut as exc:
-            self.engine.dispose()  # reconnect from scratch next time
-            raise StoreUnavailableError(
-                f"cannot {action} the store at {_safe_uri(self.uri)}: it did not answer within "
-                f"{self.timeout:g} s (EVALTRACE_STORE_TIMEOUT)"
-            ) from exc
-        except _UNAVAILABLE as exc:
-            self.engine.dispose()  # reconnect from scratch next time
-            raise StoreUnavailableError(
-                f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
-            ) from exc
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as exc:
-            if isinstance(exc, DatabaseError) and _damaged_file(exc):
-                self.engine.dispose()
-                raise StoreUnavailableError(  # someone may put the right file back: spool
-                    f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}"
-                ) from exc
-            raise StoreError(f"cannot {action} the store at {_safe_uri(self.uri)}: {exc}") from exc
+    def set_timeout(self, seconds: float) -> None:
+        self.db.set_timeout(seconds)
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._translate_errors("write"):
-            self._reopen_if_the_file_changed()
-            with bounded_connection(self.engine, self.timeout) as connection:
-                connection.execution_options(**{IMMEDIATE: True})
-                with connection.begin():
-                    yield connection
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._translate_errors("read"):
-            self._reopen_if_the_file_changed()
-            with bounded_connection(self.engine, self.timeout) as connection, connection.begin():
-                yield connection
-
-    def _insert_many_ignoring_duplicates(
-        self, connection: Connection, table: Table, columns: tuple[str, ...], values: list[rows.Row]
-    ) -> None:
-        """One executemany straight to the driver: the trace path writes thousands of rows a
-        second, and SQLAlchemy's per-row parameter processing cost more than the inserts.
-        (Multi-row INSERTs were tried instead: no faster on SQLite, and on PostgreSQL they cost
-        the client more CPU than psycopg's pipelined executemany.)"""
-        statement = self._insert_statements.get(table.name)
-        if statement is None:
-            placeholder = "?" if self._dialect == "sqlite" else "%s"
-            statement = self._insert_statements[table.name] = (
-                f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join([placeholder] * len(columns))}) ON CONFLICT DO NOTHING"
-            )
-        connection.exec_driver_sql(statement, values)
+    def close(self) -> None:
+        self.db.close()
 
     # -- traces -------------------------------------------------------------------------------
 
@@ -240,12 +136,12 @@ class SqlStore(TraceStore):
             return
         tables = _rows_of(traces)
         logged_while_running = [a for trace in traces for a in trace.info.assessments]
-        with self._write() as connection:
+        with self.db.write() as connection:
             self._insert_rows(connection, tables)
             if logged_while_running:  # ignoring duplicates: a trace written twice is one trace
                 as_rows = [assessment_sql.assessment_to_row(a) for a in logged_while_running]
                 columns = tuple(as_rows[0])
-                self._insert_many_ignoring_duplicates(
+                self.db.insert_ignoring_duplicates(
                     connection,
                     models.assessments,
                     columns,
@@ -257,7 +153,7 @@ class SqlStore(TraceStore):
         if not spans:
             return
         trace_ids = sorted({span.trace_id for span in spans})
-        with self._write() as connection:
+        with self.db.write() as connection:
             stored = self._stored_trace_ids(connection, trace_ids)
             missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
             if missing:
@@ -282,7 +178,7 @@ class SqlStore(TraceStore):
                 rounds.append([])
             rounds[k].append(trace)
         created = 0
-        with self._write() as connection:
+        with self.db.write() as connection:
             for parts in rounds:
                 created += self._merge_round(connection, parts)
         self._counted_for_analyze(created)
@@ -345,7 +241,7 @@ class SqlStore(TraceStore):
         for table, columns in _ROW_TABLES:
             table_rows = tables.get(table.name)
             if table_rows:
-                self._insert_many_ignoring_duplicates(connection, table, columns, table_rows)
+                self.db.insert_ignoring_duplicates(connection, table, columns, table_rows)
 
     def _sum_usage_again(self, connection: Connection, trace_ids: Sequence[str]) -> None:
         """Token usage and cost of each trace, summed over all its stored spans."""
@@ -373,18 +269,18 @@ class SqlStore(TraceStore):
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         t, tags = models.traces, models.trace_tags
-        with self._write() as connection:
+        with self.db.write() as connection:
             if (
                 connection.execute(select(t.c.trace_id).where(t.c.trace_id == trace_id)).first()
                 is None
             ):
-                raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
+                raise TraceNotFoundError(f"trace {trace_id!r} not found in {self.db.safe_uri}")
             connection.execute(delete(tags).where(tags.c.trace_id == trace_id, tags.c.key == key))
             connection.execute(tags.insert().values(trace_id=trace_id, key=key, value=value))
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         tags = models.trace_tags
-        with self._write() as connection:
+        with self.db.write() as connection:
             gone = connection.execute(
                 delete(tags).where(tags.c.trace_id == trace_id, tags.c.key == key)
             ).rowcount
@@ -398,8 +294,8 @@ class SqlStore(TraceStore):
         and scans every matching span once per trace. Run on a doubling schedule of traces
         written by this process, so the cost stays a tiny fraction of the writes.
         """
-        with self._write() as connection:
-            if self._dialect == "sqlite":
+        with self.db.write() as connection:
+            if self.db.dialect == "sqlite":
                 connection.exec_driver_sql(f"PRAGMA analysis_limit={_SQLITE_ANALYSIS_LIMIT}")
                 connection.exec_driver_sql("ANALYZE")
             else:
@@ -409,7 +305,7 @@ class SqlStore(TraceStore):
     def get_trace(self, trace_id: str, *, include_spans: bool = True) -> Trace:
         if not isinstance(trace_id, str) or not trace_id:
             raise InvalidArgumentError(f"trace_id must be a non-empty string, got {trace_id!r}")
-        with self._read() as connection:
+        with self.db.read() as connection:
             row = (
                 connection.execute(
                     select(models.traces).where(models.traces.c.trace_id == trace_id)
@@ -418,7 +314,7 @@ class SqlStore(TraceStore):
                 .first()
             )
             if row is None:
-                raise TraceNotFoundError(f"trace {trace_id!r} not found in {_safe_uri(self.uri)}")
+                raise TraceNotFoundError(f"trace {trace_id!r} not found in {self.db.safe_uri}")
             return self._load_traces(connection, [row], include_spans=include_spans)[0]
 
     def get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
@@ -427,7 +323,7 @@ class SqlStore(TraceStore):
         t = models.traces
         found: list[Trace] = []
         unique = sorted(set(trace_ids))
-        with self._read() as connection:
+        with self.db.read() as connection:
             for start in range(0, len(unique), _IN_CHUNK):
                 chunk = unique[start : start + _IN_CHUNK]
                 page = connection.execute(select(t).where(t.c.trace_id.in_(chunk))).mappings().all()
@@ -455,7 +351,7 @@ class SqlStore(TraceStore):
         )
         query = query.where(t.c.experiment_id.in_([rows.experiment_key(e) for e in experiment_ids]))
         if filter is not None:
-            query = query.where(self._filters.compile(filter))
+            query = query.where(self.db.filters.compile(filter))
         signature = [str(key) for key in order_by]
         if page_token is not None:
             query = query.where(keyset_after(keys, decode_page_token(page_token, signature)))
@@ -463,7 +359,7 @@ class SqlStore(TraceStore):
             *(_ordered(expression, descending) for expression, descending in keys)
         )
         query = query.limit(max_results + 1)
-        with self._read() as connection:
+        with self.db.read() as connection:
             if filter is not None:
                 for ids in self._rare_value_subqueries(connection, filter):
                     query = query.where(t.c.trace_id.in_(ids))
@@ -484,10 +380,10 @@ class SqlStore(TraceStore):
         every trace (630 ms at 100,000 traces, 2 ms with the subquery: bench_search.py).
         PostgreSQL's planner already weighs both ways, and was a little slower with the probe.
         """
-        if self._dialect != "sqlite":
+        if self.db.dialect != "sqlite":
             return []
         rare = []
-        for ids in self._filters.narrowing_subqueries(filter):
+        for ids in self.db.filters.narrowing_subqueries(filter):
             probe = select(func.count()).select_from(ids.limit(_RARE).subquery())
             if connection.execute(probe).scalar_one() < _RARE:
                 rare.append(ids)
@@ -516,7 +412,7 @@ class SqlStore(TraceStore):
                 .where(side.c.trace_id == t.c.trace_id, side.c.key == key.name)
                 .scalar_subquery()
             )
-        if self._dialect == "postgresql" and key.name not in _NUMERIC_SORT:
+        if self.db.dialect == "postgresql" and key.name not in _NUMERIC_SORT:
             column = column.collate("C")
         return column
 
@@ -547,7 +443,7 @@ class SqlStore(TraceStore):
 
     def log_assessments(self, assessments: Sequence[Assessment]) -> None:
         """Insert assessments in one transaction, after checking their traces and spans."""
-        with self._write() as connection:
+        with self.db.write() as connection:
             self._check_targets(connection, assessments)
             assessment_sql.insert_assessments(connection, assessments)
 
@@ -569,7 +465,7 @@ class SqlStore(TraceStore):
                 )
 
     def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
-        with self._read() as connection:
+        with self.db.read() as connection:
             return self._assessment(connection, trace_id, assessment_id)
 
     def _assessment(self, connection: Connection, trace_id: str, assessment_id: str) -> Assessment:
@@ -589,7 +485,7 @@ class SqlStore(TraceStore):
 
     def supersede_assessment(self, old: Assessment, new: Assessment) -> None:
         """Mark ``old`` invalid and insert ``new`` (which names ``old`` in ``overrides``)."""
-        with self._write() as connection:
+        with self.db.write() as connection:
             current = self._assessment(connection, old.trace_id, old.assessment_id)
             if not current.valid:
                 raise InvalidArgumentError(
@@ -604,7 +500,7 @@ class SqlStore(TraceStore):
         """Rewrite one assessment in place (same id)."""
         a = models.assessments
         row = assessment_sql.assessment_to_row(assessment)
-        with self._write() as connection:
+        with self.db.write() as connection:
             connection.execute(
                 update(a).where(a.c.assessment_id == assessment.assessment_id).values(**row)
             )
@@ -612,7 +508,7 @@ class SqlStore(TraceStore):
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         """Delete it; the assessment it had overridden becomes valid again."""
         a = models.assessments
-        with self._write() as connection:
+        with self.db.write() as connection:
             doomed = self._assessment(connection, trace_id, assessment_id)
             connection.execute(delete(a).where(a.c.assessment_id == assessment_id))
             if doomed.overrides is not None and doomed.valid:
@@ -620,7 +516,7 @@ class SqlStore(TraceStore):
 
     def assessment_history(self, trace_id: str, name: str) -> list[Assessment]:
         a = models.assessments
-        with self._read() as connection:
+        with self.db.read() as connection:
             if not assessment_sql.existing_traces(connection, [trace_id]):
                 raise TraceNotFoundError(f"trace_id {trace_id!r} not found")
             rows = connection.execute(
@@ -637,7 +533,7 @@ class SqlStore(TraceStore):
         if existing is not None:
             return existing
         try:
-            with self._write() as connection:
+            with self.db.write() as connection:
                 connection.execute(
                     models.experiments.insert().values(
                         name=name, creation_time=int(time.time() * 1000)
@@ -652,7 +548,7 @@ class SqlStore(TraceStore):
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         e = models.experiments
-        with self._read() as connection:
+        with self.db.read() as connection:
             row = (
                 connection.execute(
                     select(e).where(e.c.experiment_id == rows.experiment_key(experiment_id))
@@ -666,25 +562,9 @@ class SqlStore(TraceStore):
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         e = models.experiments
-        with self._read() as connection:
+        with self.db.read() as connection:
             row = connection.execute(select(e).where(e.c.name == name)).mappings().first()
         return None if row is None else rows.experiment_from_row(row)
-
-    def set_timeout(self, seconds: float) -> None:
-        """Bound calls from now on by ``seconds`` (a new pool: connections carry the bound)."""
-        if seconds != self.timeout:
-            old, self.timeout = self.engine, seconds
-            self.engine = create_store_engine(self.uri, seconds)
-            old.dispose()
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-def _damaged_file(exc: DatabaseError) -> bool:
-    """SQLite's file is not (or no longer) a database: replaced, truncated or corrupted."""
-    text = str(exc.orig)
-    return "file is not a database" in text or "database disk image is malformed" in text
 
 
 def _children_by_trace(
@@ -767,8 +647,3 @@ def decode_page_token(token: str, signature: list[str]) -> list[Any]:
             "page_token was made for another order_by; pass the same order_by on every page"
         )
     return list(values)
-
-
-def _safe_uri(uri: str) -> str:
-    """The URI without its password, for messages."""
-    return without_password(uri)

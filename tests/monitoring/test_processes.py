@@ -153,7 +153,7 @@ def test_postgres_a_slow_writers_traces_are_not_skipped(postgres_uri: str) -> No
     written, release = threading.Event(), threading.Event()
 
     def slow_writer() -> None:
-        with store._write() as connection:
+        with store.db.write() as connection:
             store._insert_rows(connection, sql_store._rows_of([slow_trace]))
             written.set()
             release.wait(30)

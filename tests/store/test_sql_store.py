@@ -306,7 +306,7 @@ def test_attribute_indexes_become_partial_and_searches_still_find_everything(
     # Written under the old indexes (and the old schema: no change feed yet).
     old_schema_rows = sql_store._rows_of([_with_attributes(3)])
     del old_schema_rows[models.trace_changes.name]
-    with store._write() as connection:
+    with store.db.write() as connection:
         store._insert_rows(connection, old_schema_rows)
 
     migrate.upgrade_to_head(store.engine)

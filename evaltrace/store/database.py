@@ -1,0 +1,174 @@
+"""The one Database seam every SQL facet works through: bounded transactions, driver errors
+turned into ours, the SQLite file watched, the fast duplicate-ignoring insert.
+
+``SqlStore`` and its facets (datasets, runs, browse, labeling, monitors) each hold the same
+``Database``; none reaches into another's privates.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.exc import (
+    DatabaseError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from evaltrace._internal_errors import logger
+from evaltrace._suppress import instrumentation_suppressed
+from evaltrace._uris import without_password
+from evaltrace.exceptions import StoreError, StoreUnavailableError
+from evaltrace.store.engine import (
+    IMMEDIATE,
+    SqliteFileWatch,
+    StoreCallTimedOut,
+    bounded_connection,
+    create_store_engine,
+)
+from evaltrace.store.filter_sql import FilterCompiler
+from evaltrace.store.migrate import upgrade_to_head
+
+__all__ = ["Database"]
+
+# Errors after which the same call may succeed later: connection lost, server down, locked.
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
+class Database:
+    """One store's engine (migrated on open) and the transactions run on it. Thread-safe."""
+
+    def __init__(self, uri: str, timeout: float) -> None:
+        """``timeout``: seconds a call may take before it fails with ``StoreUnavailableError``
+        (0: no bound)."""
+        self.uri = uri
+        self.safe_uri = without_password(uri)  # for messages
+        self.timeout = timeout
+        self.engine: Engine = create_store_engine(uri, timeout)
+        self.dialect: str = self.engine.dialect.name
+        self.filters = FilterCompiler(self.dialect)
+        self._insert_statements: dict[str, str] = {}  # by table name
+        with self._translate_errors("open"):
+            upgrade_to_head(self.engine)
+        self._file_watch = SqliteFileWatch.of(self.engine)
+        self._reopen_lock = threading.Lock()
+        self._warned_change: str | None = None
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, the write lock taken at once)."""
+        with self._translate_errors("write"):
+            self._reopen_if_the_file_changed()
+            with bounded_connection(self.engine, self.timeout) as connection:
+                connection.execution_options(**{IMMEDIATE: True})
+                with connection.begin():
+                    yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translate_errors("read"):
+            self._reopen_if_the_file_changed()
+            with bounded_connection(self.engine, self.timeout) as connection, connection.begin():
+                yield connection
+
+    def insert_ignoring_duplicates(
+        self,
+        connection: Connection,
+        table: Table,
+        columns: Sequence[str],
+        values: Sequence[Sequence[Any]],
+    ) -> None:
+        """One executemany straight to the driver: the trace path writes thousands of rows a
+        second, and SQLAlchemy's per-row parameter processing cost more than the inserts.
+        (Multi-row INSERTs were tried instead: no faster on SQLite, and on PostgreSQL they cost
+        the client more CPU than psycopg's pipelined executemany.)"""
+        statement = self._insert_statements.get(table.name)
+        if statement is None:
+            placeholder = "?" if self.dialect == "sqlite" else "%s"
+            statement = self._insert_statements[table.name] = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join([placeholder] * len(columns))}) ON CONFLICT DO NOTHING"
+            )
+        connection.exec_driver_sql(statement, list(values))
+
+    # -- the connection pool --------------------------------------------------------------------
+
+    def set_timeout(self, seconds: float) -> None:
+        """Bound calls from now on by ``seconds`` (a new pool: connections carry the bound)."""
+        if seconds != self.timeout:
+            old, self.timeout = self.engine, seconds
+            self.engine = create_store_engine(self.uri, seconds)
+            old.dispose()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _translate_errors(self, action: str) -> Iterator[None]:
+        """Every read and write of the store: driver errors become ours, and the work runs with
+        OpenTelemetry instrumentation suppressed (an app's database instrumentation must not
+        trace evaltrace's own queries)."""
+        try:
+            with instrumentation_suppressed():
+                yield
+        except StoreCallTimedOut as exc:
+            self.engine.dispose()  # reconnect from scratch next time
+            raise StoreUnavailableError(
+                f"cannot {action} the store at {self.safe_uri}: it did not answer within "
+                f"{self.timeout:g} s (EVALTRACE_STORE_TIMEOUT)"
+            ) from exc
+        except _UNAVAILABLE as exc:
+            self.engine.dispose()  # reconnect from scratch next time
+            raise StoreUnavailableError(
+                f"cannot {action} the store at {self.safe_uri}: {exc}"
+            ) from exc
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            if isinstance(exc, DatabaseError) and _damaged_file(exc):
+                self.engine.dispose()
+                raise StoreUnavailableError(  # someone may put the right file back: spool
+                    f"cannot {action} the store at {self.safe_uri}: {exc}"
+                ) from exc
+            raise StoreError(f"cannot {action} the store at {self.safe_uri}: {exc}") from exc
+
+    def _reopen_if_the_file_changed(self) -> None:
+        """The SQLite file deleted or replaced while open: drop the connections to the old one
+        and open the path afresh (a deleted file starts a new store; a file that is not a
+        database fails as unavailable: the writer spools until it is fixed)."""
+        watch = self._file_watch
+        if watch is None or watch.change() is None:
+            return
+        with self._reopen_lock:
+            change = watch.change()
+            if change is None:
+                return
+            if change != self._warned_change:
+                self._warned_change = change
+                logger.warning(
+                    "evaltrace: the SQLite file %s was %s while this process had it open; "
+                    "reconnecting%s",
+                    watch.path,
+                    change,
+                    " (a new, empty store)" if change == "deleted" else "",
+                )
+            self.engine.dispose()
+            upgrade_to_head(self.engine)
+            watch.remember()
+            self._warned_change = None
+
+
+def _damaged_file(exc: DatabaseError) -> bool:
+    """SQLite's file is not (or no longer) a database: replaced, truncated or corrupted."""
+    text = str(exc.orig)
+    return "file is not a database" in text or "database disk image is malformed" in text
