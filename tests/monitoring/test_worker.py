@@ -273,3 +273,16 @@ def test_an_llm_judge_runs_in_the_worker_untraced(judge_server: OpenAIServer) ->
     assert all(f.source.source_type is AssessmentSourceType.LLM_JUDGE for f in verdict.values())
     assert all(f.source.source_id == "polite@v1" for f in verdict.values())
     assert len(judge_server.requests) == 2
+
+
+def test_a_blank_filter_string_judges_every_trace() -> None:
+    """A filter of only spaces parses to no filter: the worker used to hand None to the
+    filter compiler and fail on every batch."""
+    answer_length.register(name="length").start(
+        sampling_config=ScorerSamplingConfig(filter_string="   ")
+    )
+    for i in range(3):
+        app(f"q{i}", "prod")
+    evaltrace.flush()
+    run_worker()
+    assert sorted(outcomes().values()) == ["scored"] * 3
