@@ -3,6 +3,7 @@
 from evaltrace import datasets, genai, openai, tracing
 from evaltrace._config import Settings
 from evaltrace._session import Session
+from evaltrace._version import __version__
 from evaltrace.annotate import (
     delete_assessment,
     get_assessment,
@@ -96,8 +97,6 @@ from evaltrace.tracer import (
     with_current_context,
 )
 from evaltrace.tracer.export import ExportStats
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Assessment",

@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +42,17 @@ _HINTS = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Candidate:
     """A record about to be merged: its key, content, and whether outputs were given."""
 
     record_id: str
     inputs: dict[str, Any]
+    source: DatasetRecordSource
     outputs: Any = None
     has_outputs: bool = False
     expectations: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, Any] = field(default_factory=dict)
-    source: DatasetRecordSource | None = None
 
     def content(self) -> dict[str, Any]:
         return {
@@ -61,11 +61,29 @@ class Candidate:
             "outputs": self.outputs,
             "expectations": self.expectations,
             "tags": self.tags,
-            "source": self.source.to_dict() if self.source else None,
+            "source": self.source.to_dict(),
         }
 
     def content_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
+
+    # The merge rules: the store applies them in its transaction, to what it holds.
+
+    def merged_into(self, earlier: Candidate) -> Candidate:
+        """This record merged into an earlier one with the same key (stored, or earlier in the
+        same batch): its inputs and first source kept, expectations and tags dict-merged (this
+        record's values win), outputs replaced when this record gives them."""
+        return replace(
+            earlier,
+            expectations={**earlier.expectations, **self.expectations},
+            tags={**earlier.tags, **self.tags},
+            outputs=self.outputs if self.has_outputs else earlier.outputs,
+            has_outputs=earlier.has_outputs or self.has_outputs,
+        )
+
+    def merged_into_stored(self, stored: Mapping[str, Any]) -> Candidate:
+        """``merged_into`` the stored record whose fields (decoded) are ``stored``."""
+        return self.merged_into(Candidate(**stored))
 
 
 def candidates_from(data: Any) -> list[Candidate]:

@@ -18,6 +18,7 @@ from typing import Any
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, SpanType
 from evaltrace.evaluate.scorers import NotJudged, Score, Scorer
 from evaltrace.exceptions import InvalidArgumentError, MissingDependencyError
+from evaltrace.tracer.spans import start_span
 
 __all__ = [
     "Correctness",
@@ -96,9 +97,7 @@ class JudgeScorer(Scorer):
         return self._ask(question)
 
     def _ask(self, question: str) -> Score:
-        import evaltrace
-
-        with evaltrace.start_span(f"judge {self.name}", span_type=SpanType.LLM) as span:
+        with start_span(f"judge {self.name}", span_type=SpanType.LLM) as span:
             span.set_inputs({"model": self.model, "question": question})
             options: dict[str, Any] = {}
             if self.temperature is not None:

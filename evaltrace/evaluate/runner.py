@@ -20,6 +20,7 @@ from opentelemetry import trace as otel_trace
 from evaltrace._config import get_settings
 from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, shown
+from evaltrace.annotate.api import log_feedbacks
 from evaltrace.entities import SpanType, Trace
 from evaltrace.entities.evaluation import EvaluationRun, RunResult, rounded_metrics
 from evaltrace.entities.html import html_table, short_text
@@ -30,7 +31,7 @@ from evaltrace.evaluate.timeouts import DaemonPool, TimedOut
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.redact import redact
-from evaltrace.tracer.spans import untraced
+from evaltrace.tracer.spans import start_span, untraced, update_current_trace
 
 if TYPE_CHECKING:
     import pandas
@@ -178,8 +179,6 @@ def _run_row(
     judges: DaemonPool | None,
     limit: float,
 ) -> _Outcome:
-    import evaltrace
-
     # Each record is a trace of its own, even when evaluate() runs inside a user's span.
     token = otel_context.attach(otel_trace.set_span_in_context(otel_trace.INVALID_SPAN))
     try:
@@ -189,11 +188,9 @@ def _run_row(
             )
         name = getattr(predict_fn, "__name__", None) or "evaluate_record"
         outputs, error = row.outputs, None
-        with evaltrace.start_span(name, span_type=SpanType.CHAIN) as span:
+        with start_span(name, span_type=SpanType.CHAIN) as span:
             span.set_inputs(row.inputs)
-            evaltrace.update_current_trace(
-                tags={RUN_TAG: run_id}, metadata={"evaltrace.record_key": row.key}
-            )
+            update_current_trace(tags={RUN_TAG: run_id}, metadata={"evaltrace.record_key": row.key})
             if predict_fn is not None:
                 try:
                     outputs = predict_fn(**row.inputs)
@@ -247,9 +244,9 @@ def _score(
         "expectations": row.expectations,
     }
     if trace is None and trace_id is not None and any("trace" in s.parameters() for s in scorers):
-        import evaltrace
-
-        trace = evaltrace.get_trace(trace_id)
+        session = get_session()
+        session.flush_for_readers()
+        trace = session.store().get_trace(trace_id)
     arguments["trace"] = trace
     # Untraced: a judge's own LLM call (or the user code a scorer calls) is not the
     # application's, and must not become a trace of the user's experiment.
@@ -283,8 +280,6 @@ def _judged(
 
 def _log_feedback(outcomes: list[_Outcome]) -> None:
     """Every judgment as a Feedback on its record's trace, in one transaction."""
-    import evaltrace
-
     records = []
     for outcome in outcomes:
         if outcome.trace_id is None:
@@ -304,7 +299,7 @@ def _log_feedback(outcomes: list[_Outcome]) -> None:
                 }
             )
     if records:
-        evaltrace.log_feedbacks(records)
+        log_feedbacks(records)
 
 
 def _json_value(value: Any) -> Any:

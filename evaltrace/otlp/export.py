@@ -51,7 +51,7 @@ class OtlpForwarder:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-        from evaltrace import __version__
+        from evaltrace._version import __version__
 
         self._processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint))
         self._resource = Resource.create({"service.name": service_name})

@@ -110,7 +110,7 @@ def _with_monitor(session: Session) -> Any:
 
 
 def _version() -> str:
-    from evaltrace import __version__
+    from evaltrace._version import __version__
 
     return __version__
 

@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo
+from evaltrace.entities import (
+    Assessment,
+    DatasetRecordSource,
+    Experiment,
+    Span,
+    Trace,
+    TraceInfo,
+)
 from evaltrace.search import Expr, OrderKey
 
-__all__ = ["TracePage", "TraceStore"]
+__all__ = ["RecordCandidate", "TracePage", "TraceStore"]
+
+
+class RecordCandidate(Protocol):
+    """A dataset record about to be merged (``datasets.records.Candidate``). It carries the
+    merge rules; the store applies them inside its transaction to what it holds."""
+
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+    @property
+    def outputs(self) -> Any: ...
+    @property
+    def expectations(self) -> dict[str, Any]: ...
+    @property
+    def tags(self) -> dict[str, Any]: ...
+    @property
+    def source(self) -> DatasetRecordSource: ...
+    def content_hash(self) -> str: ...
+    def merged_into(self, earlier: Any) -> RecordCandidate: ...
+    def merged_into_stored(self, stored: Mapping[str, Any]) -> RecordCandidate: ...
 
 
 @dataclass(frozen=True, slots=True)

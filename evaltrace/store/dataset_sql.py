@@ -27,6 +27,7 @@ from evaltrace.entities import (
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models, rows
+from evaltrace.store.base import RecordCandidate
 from evaltrace.store.database import Database
 from evaltrace.store.filter_sql import DATASET_TARGET
 
@@ -215,9 +216,11 @@ class SqlDatasets:
 
     # -- records ------------------------------------------------------------------------------
 
-    def merge(self, dataset_id: str, candidates: Sequence[Any], user: str | None) -> MergeResult:
-        """Insert new records and merge into existing ones, as one new version (if anything
-        changed). ``candidates`` are ``datasets.records.Candidate`` objects."""
+    def merge(
+        self, dataset_id: str, candidates: Sequence[RecordCandidate], user: str | None
+    ) -> MergeResult:
+        """Insert new records and merge into existing ones (by the candidates' own rules), as
+        one new version (if anything changed)."""
         folded = _fold(candidates)
         r = models.dataset_records
         now = _now()
@@ -443,47 +446,35 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fold(candidates: Sequence[Any]) -> dict[str, Any]:
+def _fold(candidates: Sequence[RecordCandidate]) -> dict[str, RecordCandidate]:
     """One candidate per key: later records in a batch merge into earlier ones."""
-    folded: dict[str, Any] = {}
+    folded: dict[str, RecordCandidate] = {}
     for candidate in candidates:
         earlier = folded.get(candidate.record_id)
-        folded[candidate.record_id] = candidate if earlier is None else _combine(earlier, candidate)
+        folded[candidate.record_id] = (
+            candidate if earlier is None else candidate.merged_into(earlier)
+        )
     return folded
 
 
-def _combine(old: Any, new: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(
-        old,
-        expectations={**old.expectations, **new.expectations},
-        tags={**old.tags, **new.tags},
-        outputs=new.outputs if new.has_outputs else old.outputs,
-        has_outputs=old.has_outputs or new.has_outputs,
+def _merged(row: Any, new: RecordCandidate) -> RecordCandidate:
+    """``new`` merged into the stored record ``row`` (the rules are the candidate's)."""
+    return new.merged_into_stored(
+        {
+            "record_id": row["record_id"],
+            "inputs": loads_json(row["inputs"]),
+            "outputs": None if row["outputs"] is None else loads_json(row["outputs"]),
+            "has_outputs": row["outputs"] is not None,
+            "expectations": loads_json(row["expectations"]),
+            "tags": loads_json(row["tags"]),
+            "source": DatasetRecordSource.from_dict(loads_json(row["source"])),
+        }
     )
-
-
-def _merged(row: Any, new: Any) -> Any:
-    """Merge into a stored record: inputs and first source kept, expectations and tags
-    dict-merged (new values win), outputs replaced when given."""
-    from evaltrace.datasets.records import Candidate
-
-    stored = Candidate(
-        record_id=row["record_id"],
-        inputs=loads_json(row["inputs"]),
-        outputs=None if row["outputs"] is None else loads_json(row["outputs"]),
-        has_outputs=row["outputs"] is not None,
-        expectations=loads_json(row["expectations"]),
-        tags=loads_json(row["tags"]),
-        source=DatasetRecordSource.from_dict(loads_json(row["source"])),
-    )
-    return _combine(stored, new)
 
 
 def _row(
     dataset_id: str,
-    candidate: Any,
+    candidate: RecordCandidate,
     content_hash: str,
     version: int,
     ordinal: int,
@@ -540,7 +531,7 @@ def _count_source(profile: dict[str, Any], source_type: str, delta: int) -> None
         del counts[source_type]
 
 
-def _extend_schema(schema: dict[str, Any], candidate: Any) -> None:
+def _extend_schema(schema: dict[str, Any], candidate: RecordCandidate) -> None:
     """The keys seen in inputs, outputs and expectations, with the JSON types seen for each."""
     parts = {"inputs": candidate.inputs, "expectations": candidate.expectations}
     if isinstance(candidate.outputs, dict):
