@@ -46,6 +46,7 @@ class FinishedSpan(NamedTuple):
         parent = span.parent
         status = span.status
         events = span.events
+        attributes = span.attributes
         return cls(
             context.span_id,
             None if parent is None else parent.span_id,
@@ -54,7 +55,9 @@ class FinishedSpan(NamedTuple):
             span.end_time,
             status.status_code.name,
             status.description,
-            dict(span.attributes or {}),
+            # A read-only view of the SDK's BoundedAttributes: its copy() is one dict copy,
+            # where dict(view) iterated it under its lock (a third of this method's time).
+            attributes.copy() if attributes else {},  # type: ignore[attr-defined]
             tuple((e.name, e.timestamp, dict(e.attributes or {})) for e in events)
             if events
             else (),
