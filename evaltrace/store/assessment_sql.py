@@ -119,3 +119,19 @@ def existing_spans(
         )
         found.update((row[0], row[1]) for row in rows)
     return found
+
+
+def in_history_order(versions: list[Assessment]) -> list[Assessment]:
+    """Oldest first; a version made in the same millisecond as the one it overrides still
+    comes after it (creation times alone tie, and a random id would break the tie)."""
+    by_id = {v.assessment_id: v for v in versions}
+
+    def depth(version: Assessment) -> int:
+        hops, seen = 0, {version.assessment_id}
+        while version.overrides in by_id and version.overrides not in seen:
+            version = by_id[version.overrides]
+            seen.add(version.assessment_id)
+            hops += 1
+        return hops
+
+    return sorted(versions, key=lambda v: (v.create_time_ms, depth(v), v.assessment_id))

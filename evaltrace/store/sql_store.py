@@ -520,11 +520,11 @@ class SqlStore(TraceStore):
             if not assessment_sql.existing_traces(connection, [trace_id]):
                 raise TraceNotFoundError(f"trace_id {trace_id!r} not found")
             rows = connection.execute(
-                select(a)
-                .where(a.c.trace_id == trace_id, a.c.name == name)
-                .order_by(a.c.create_time, a.c.assessment_id)
+                select(a).where(a.c.trace_id == trace_id, a.c.name == name)
             ).mappings()
-            return [assessment_sql.assessment_from_row(row) for row in rows]
+            return assessment_sql.in_history_order(
+                [assessment_sql.assessment_from_row(row) for row in rows]
+            )
 
     # -- experiments --------------------------------------------------------------------------
 

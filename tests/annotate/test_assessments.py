@@ -155,6 +155,36 @@ def test_override_feedback_keeps_history(store_uri: str) -> None:
         evaltrace.get_assessment(trace_id, second.assessment_id)
 
 
+def test_a_version_made_in_the_same_millisecond_follows_the_one_it_overrides(
+    store_uri: str,
+) -> None:
+    """Creation times tie within a millisecond; the history must still list the overridden
+    version first (it was ordered by the random id next, so CI saw the newer one first)."""
+    from dataclasses import replace
+
+    from evaltrace._session import get_session
+
+    trace_id = new_trace()
+    old = evaltrace.log_feedback(trace_id=trace_id, name="score", value=0.2, rationale="meh")
+    for new_id in ("a-" + "0" * 30, "z-" + "f" * 30):  # sorts before, then after, the old id
+        current = evaltrace.get_assessment_history(trace_id, "score")[-1]
+        newer = replace(
+            current,
+            assessment_id=new_id,
+            overrides=current.assessment_id,
+            rationale=f"after {current.rationale}",
+            create_time_ms=old.create_time_ms,
+            last_update_time_ms=old.create_time_ms,
+        )
+        get_session().store(store_uri).supersede_assessment(current, newer)
+    history = evaltrace.get_assessment_history(trace_id, "score")
+    assert [(a.rationale, a.valid) for a in history] == [
+        ("meh", False),
+        ("after meh", False),
+        ("after after meh", True),
+    ]
+
+
 def test_updates_keep_history_for_expectations_and_feedback(store_uri: str) -> None:
     """An update is a new version overriding the old one, for feedback as for expectations:
     the judgment before the change stays in the history (it used to be lost in place)."""
