@@ -3,7 +3,24 @@
 ``mlflow.genai.scorers``, ``mlflow.genai.labeling``. Each name is the one evaltrace defines
 elsewhere (no second implementation)."""
 
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from evaltrace.evaluate import evaluate
-from evaltrace.genai import datasets, labeling, scorers
+from evaltrace.genai import datasets
+
+if TYPE_CHECKING:
+    from evaltrace.genai import labeling, scorers
 
 __all__ = ["datasets", "evaluate", "labeling", "scorers"]
+
+# Imported on first use: labeling and scorers (with production monitoring) are a sixth of
+# ``import evaltrace``'s time, and code that only traces never touches them.
+_ON_FIRST_USE = ("labeling", "scorers")
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _ON_FIRST_USE:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

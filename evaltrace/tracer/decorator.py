@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -169,7 +169,8 @@ class _CallPlan:
 
 def _interruption(exception: BaseException) -> bool:
     """A stop that is not a failure of the traced code: a cancelled task, a clean exit."""
-    if isinstance(exception, asyncio.CancelledError):
+    asyncio = sys.modules.get("asyncio")  # not imported: no task could have been cancelled
+    if asyncio is not None and isinstance(exception, asyncio.CancelledError):
         return True
     return isinstance(exception, SystemExit) and exception.code in (0, None)
 
