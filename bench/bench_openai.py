@@ -15,6 +15,12 @@ Three regimes:
 - a saturated loop: 300 calls back to back against a server that answers in a millisecond,
   the writer storing traces at the same time on the same two cores. The difference then also
   holds the writer's share of the machine, which is printed on its own as CPU per trace.
+
+Then the whole cost of tracing, compared with a peer: the same saturated rounds, each timed
+until its traces are handed on (``evaltrace.flush()``: stored in SQLite; for the peer,
+``force_flush()``: exported), in wall time and in the CPU of the whole process (every thread),
+rotating untraced, autolog, and the OpenInference OpenAI instrumentor exporting through an
+OTLP/HTTP BatchSpanProcessor to a local sink that discards (the Phoenix setup).
 """
 
 from __future__ import annotations
@@ -41,10 +47,14 @@ def main(runs: int = 15) -> None:
     evaltrace.set_tracking_uri(fresh_sqlite_uri())
     _measure_span_code()
     servers = [_start_server(delay) for delay in (0.0, _STEADY_LATENCY_S)]
+    servers.append(
+        subprocess.Popen([sys.executable, "-c", _SINK], stdout=subprocess.PIPE, text=True)
+    )
     try:
-        instant, slow = (server.stdout.readline().strip() for server in servers)  # type: ignore[union-attr]
+        instant, slow, sink = (server.stdout.readline().strip() for server in servers)  # type: ignore[union-attr]
         _measure(instant, runs)
         _measure_steady(slow, runs)
+        _measure_against_openinference(instant, sink, runs)
     finally:
         for server in servers:
             server.terminate()
@@ -65,6 +75,23 @@ _SERVER = (  # argv[1]: seconds the server takes to answer
     "    time.sleep(3600)\n"
 )
 _STEADY_LATENCY_S = 0.02
+
+_SINK = (  # an OTLP/HTTP endpoint that reads each request and discards it
+    "from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer\n"
+    "class Sink(BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    def do_POST(self):\n"
+    "        self.rfile.read(int(self.headers.get('Content-Length', 0)))\n"
+    "        self.send_response(200)\n"
+    "        self.send_header('Content-Type', 'application/x-protobuf')\n"
+    "        self.send_header('Content-Length', '0')\n"
+    "        self.end_headers()\n"
+    "    def log_message(self, *args):\n"
+    "        pass\n"
+    "server = ThreadingHTTPServer(('127.0.0.1', 0), Sink)\n"
+    "print(f'http://127.0.0.1:{server.server_port}/v1/traces', flush=True)\n"
+    "server.serve_forever()\n"
+)
 
 
 def _measure_span_code() -> None:
@@ -195,6 +222,56 @@ def _writer_cost(batch: Batch) -> None:
         statistics.median(samples),
         "us/trace",
     )
+
+
+def _measure_against_openinference(base_url: str, sink: str, runs: int) -> None:
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=sink)))
+    instrumentor = OpenAIInstrumentor()
+    arms: dict[str, tuple[Callable[[], object], Callable[[], object], Callable[[], object]]] = {
+        # name: (switch on, switch off, hand the round's traces on)
+        "untraced": (lambda: None, lambda: None, lambda: None),
+        "autolog": (
+            evaltrace.openai.autolog,
+            lambda: evaltrace.openai.autolog(disable=True),
+            evaltrace.flush,
+        ),
+        "OpenInference + OTLP": (
+            lambda: instrumentor.instrument(tracer_provider=provider),
+            instrumentor.uninstrument,
+            provider.force_flush,
+        ),
+    }
+    clocks = {"wall": time.perf_counter_ns, "process CPU": time.process_time_ns}
+    samples: dict[tuple[str, str], list[float]] = {(a, c): [] for a in arms for c in clocks}
+    count = 300
+    with openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0) as client:
+        _batch(client)  # warm the connection
+        for _ in range(runs):  # rotating arms, round by round: the machine drifts
+            for arm, (switch_on, switch_off, hand_on) in arms.items():
+                switch_on()
+                client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+                hand_on()
+                starts = {name: clock() for name, clock in clocks.items()}
+                for _ in range(count):
+                    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+                hand_on()
+                for name, clock in clocks.items():
+                    samples[arm, name].append((clock() - starts[name]) / count / 1000)
+                switch_off()
+    provider.shutdown()
+    for name in clocks:
+        baseline = statistics.median(samples["untraced", name])
+        report(f"saturated until handed on, untraced ({name}, baseline)", baseline, "us/call")
+        for arm in ("autolog", "OpenInference + OTLP"):
+            cost = statistics.median(samples[arm, name])
+            report(f"  {arm} ({name})", cost, "us/call", baseline)
+            report(f"    overhead over untraced ({name})", cost - baseline, "us/call")
 
 
 if __name__ == "__main__":

@@ -489,3 +489,43 @@ def test_parallel_calls_in_one_trace_are_all_in_it(client: openai.OpenAI) -> Non
         spans = evaltrace.get_trace(trace_id).data.spans
         assert [s.name for s in spans].count("openai.chat.completions") == 6
     assert len(evaltrace.search_traces(return_type="list")) == 15
+
+
+def test_autolog_traces_after_another_instrumentation_was_removed(
+    client: openai.OpenAI,
+) -> None:
+    """OpenInference's uninstrument leaves a copy of the original ``request`` on
+    ``openai.OpenAI``, which hid autolog's patch of the base class: nothing was traced."""
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    evaltrace.openai.autolog(disable=True)
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    instrumentor.uninstrument()
+    assert "request" in openai.OpenAI.__dict__  # the copy it leaves behind
+
+    evaltrace.openai.autolog()
+    before = evaltrace.get_last_active_trace_id()
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert evaltrace.get_last_active_trace_id() != before
+    assert only_span().span_type == "CHAT_MODEL"
+
+    # Both on at once: each records the call.
+    evaltrace.openai.autolog(disable=True)
+    instrumentor.instrument(tracer_provider=provider)
+    theirs = openai.OpenAI.__dict__["request"]
+    evaltrace.openai.autolog()
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert only_span().span_type == "CHAT_MODEL"
+    assert [span.name for span in exported.get_finished_spans()] == ["ChatCompletion"]
+    # Disabling autolog leaves the other instrumentation exactly as it was.
+    evaltrace.openai.autolog(disable=True)
+    assert openai.OpenAI.__dict__["request"] is theirs
+    instrumentor.uninstrument()
+    provider.shutdown()
