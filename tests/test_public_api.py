@@ -111,3 +111,23 @@ def test_import_is_light() -> None:
         "assert 'evaltrace.monitoring' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_type_checkers_see_the_installed_package(tmp_path) -> None:
+    """After `pip install -e .` a type checker run outside the checkout finds evaltrace's types
+    (setuptools' editable import hook hid them from mypy: every name was Any)."""
+    (tmp_path / "app.py").write_text(
+        "import evaltrace\n"
+        'reveal_type(evaltrace.search_traces(return_type="list"))\n'
+        'reveal_type(evaltrace.Feedback(name="relevance", value=1.0))\n'
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path), "app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},  # no MYPYPATH, no PYTHONPATH
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert 'Revealed type is "evaltrace.client.PagedList"' in checked.stdout
+    assert 'Revealed type is "evaltrace.entities.assessment.Feedback"' in checked.stdout
