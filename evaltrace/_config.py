@@ -61,6 +61,7 @@ class Settings:
     # Seconds one scorer may take on one row before it counts as that scorer's error (0: no
     # limit).
     scorer_timeout: float = field(default=120.0, metadata=_positive(0))
+    eval_progress: bool = True  # evaluate()'s progress bar (tqdm, on stderr)
     redact: bool = True
     redact_keys: str | None = None
     redact_allow_keys: str | None = None  # keys never redacted (comma-separated)

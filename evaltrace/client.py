@@ -70,6 +70,7 @@ def configure(
     user: str | None = _UNSET,
     eval_max_workers: int = _UNSET,
     scorer_timeout: float = _UNSET,
+    eval_progress: bool = _UNSET,
     redact: bool = _UNSET,
     redact_keys: str | None = _UNSET,
     redact_allow_keys: str | None = _UNSET,

@@ -135,12 +135,16 @@ def evaluate(
         lambda row: _run_row(row, predict_fn, scorers, run_id, judges, limit)
     )
     outcomes: list[_Outcome] = []
+    progress = _progress_bar(len(rows))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaltrace-eval") as pool:
-            for done, outcome in enumerate(pool.map(worker, rows), 1):
+            for outcome in pool.map(worker, rows):
                 outcomes.append(outcome)
-                _progress(done, len(rows))
+                if progress is not None:
+                    progress.update()
     finally:
+        if progress is not None:
+            progress.close()
         if judges is not None:
             judges.close()
         for used in scorers:  # a judge's own HTTP client (made again if it is used again)
@@ -338,8 +342,11 @@ def _result(outcome: _Outcome) -> RunResult:
     )
 
 
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\revaltrace evaluate: {done}/{total} records{end}")
-        sys.stderr.flush()
+def _progress_bar(total: int) -> Any:
+    """A tqdm bar on stderr counting finished records (a widget in notebooks), or None when
+    the ``eval_progress`` setting is off."""
+    if not get_settings().eval_progress:
+        return None
+    from tqdm.auto import tqdm  # imported here: ``import evaltrace`` stays light
+
+    return tqdm(total=total, desc="evaltrace evaluate", unit="record", file=sys.stderr)

@@ -314,6 +314,17 @@ def test_built_in_scorers_agree_on_a_missing_expectation(store_uri: str) -> None
     assert evaltrace.get_trace(row["trace_id"]).search_assessments(type="feedback") == []
 
 
+def test_progress_bar_counts_records_and_can_be_switched_off(
+    store_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaltrace.evaluate(data=RECORDS[:3], predict_fn=bot, scorers=[exact_match])
+    shown = capsys.readouterr().err
+    assert "evaltrace evaluate" in shown and "3/3" in shown and "record" in shown
+    evaltrace.configure(eval_progress=False)
+    evaltrace.evaluate(data=RECORDS[:3], predict_fn=bot, scorers=[exact_match])
+    assert "evaltrace evaluate" not in capsys.readouterr().err
+
+
 def test_a_scorer_failing_on_every_row_is_reported(
     store_uri: str, caplog: pytest.LogCaptureFixture
 ) -> None:
