@@ -72,6 +72,7 @@ EXPECTED = {
     "get_experiment_by_name",
     "get_last_active_trace_id",
     "get_trace",
+    "log_trace",
     "get_tracking_uri",
     "search_traces",
     "set_experiment",

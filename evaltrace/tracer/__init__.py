@@ -3,6 +3,7 @@
 from evaltrace.tracer.context import with_current_context
 from evaltrace.tracer.decorator import trace
 from evaltrace.tracer.live_span import LiveSpan
+from evaltrace.tracer.logged_trace import log_trace
 from evaltrace.tracer.redact import set_redaction_callback
 from evaltrace.tracer.spans import (
     add_span_processor,
@@ -22,6 +23,7 @@ __all__ = [
     "get_active_trace_id",
     "get_current_active_span",
     "get_last_active_trace_id",
+    "log_trace",
     "recover",
     "set_redaction_callback",
     "start_span",
