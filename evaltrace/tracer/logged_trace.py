@@ -15,7 +15,6 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Span as OtelSpan
 
 from evaltrace._config import get_settings
 from evaltrace._validation import require_text
@@ -25,7 +24,12 @@ from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.pipeline import get_pipeline
 from evaltrace.tracer.serialize import to_json
-from evaltrace.tracer.spans import span_attributes, tracing_here, update_current_trace
+from evaltrace.tracer.spans import (
+    end_span_ok,
+    span_attributes,
+    tracing_here,
+    update_current_trace,
+)
 
 __all__ = ["log_trace"]
 
@@ -85,15 +89,8 @@ def log_trace(
             child = tracer.start_span(
                 span_name, attributes=span_attributes(SpanType.UNKNOWN, None), start_time=start_ns
             )
-            _end(child, to_json(outputs, limit), end_ns)
+            end_span_ok(child, to_json(outputs, limit), end_ns)  # type: ignore[arg-type]
     finally:
         otel_context.detach(token)
-    _end(root, to_json(response, limit), end_ns)
+    end_span_ok(root, to_json(response, limit), end_ns)  # type: ignore[arg-type]
     return format_trace_id(root.get_span_context().trace_id)
-
-
-def _end(span: otel_trace.Span, outputs_json: str, end_ns: int) -> None:
-    if isinstance(span, OtelSpan):
-        span.set_attribute(keys.SPAN_OUTPUTS, outputs_json)
-        span.set_status(otel_trace.Status(otel_trace.StatusCode.OK))
-    span.end(end_time=end_ns)

@@ -134,12 +134,13 @@ def open_span(name: str, attributes: dict[str, Any], parent: SpanContext) -> Ote
     return tracer.start_span(name, attributes=attributes)  # type: ignore[return-value]
 
 
-def end_span_ok(span: OtelSpan, outputs_json: str | None) -> None:
+def end_span_ok(span: OtelSpan, outputs_json: str | None, end_time: int | None = None) -> None:
+    """End ``span`` OK (unless a status was set), at ``end_time`` (ns; default: now)."""
     if outputs_json is not None:
         span.set_attribute(keys.SPAN_OUTPUTS, outputs_json)
     if span.status.status_code is StatusCode.UNSET:
         span.set_status(_OK)
-    span.end()
+    span.end(end_time)
 
 
 def end_span_error(span: OtelSpan, exception: BaseException) -> None:
