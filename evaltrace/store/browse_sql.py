@@ -160,8 +160,10 @@ class SqlBrowse:
             for start in range(0, len(doomed), _CHUNK):
                 chunk = doomed[start : start + _CHUNK]
                 # Children first: cascades work but cost one lookup per row on SQLite.
+                s, a = models.spans, models.span_attributes
+                of_these_spans = select(s.c.span_pk).where(s.c.trace_id.in_(chunk))
+                connection.execute(delete(a).where(a.c.span_pk.in_(of_these_spans)))
                 for table in (
-                    models.span_attributes,
                     models.spans,
                     models.assessments,
                     models.trace_tags,

@@ -101,6 +101,37 @@ class Database:
             )
         connection.exec_driver_sql(statement, list(values))
 
+    def allocate_span_keys(self, connection: Connection, count: int) -> Sequence[int]:
+        """``count`` new span keys (``spans.span_pk``), increasing, for a write transaction.
+        SQLite: after the largest stored, which no one else can take (the transaction holds
+        the write lock). PostgreSQL: from the sequence, which concurrent writers share."""
+        if count == 0:
+            return ()
+        if self.dialect == "sqlite":
+            largest = connection.exec_driver_sql("SELECT max(span_pk) FROM spans").scalar()
+            start = (largest or 0) + 1
+            return range(start, start + count)
+        return (
+            connection.exec_driver_sql(
+                "SELECT nextval('spans_span_pk_seq') FROM generate_series(1, %s)", (count,)
+            )
+            .scalars()
+            .all()
+        )
+
+    def lock_traces(self, connection: Connection, trace_ids: Sequence[str]) -> None:
+        """Serialize this transaction with any other writing spans of these traces, until it
+        ends: then which spans are stored does not change under it. SQLite: the write lock
+        does already. PostgreSQL: a transaction advisory lock per trace, taken in sorted
+        order (two writers of overlapping traces cannot deadlock)."""
+        if self.dialect == "sqlite" or not trace_ids:
+            return
+        connection.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(id, n) ORDER BY n",
+            (sorted(set(trace_ids)),),
+        )
+
     # -- the connection pool --------------------------------------------------------------------
 
     def set_timeout(self, seconds: float) -> None:

@@ -99,9 +99,13 @@ class FilterCompiler:
                     continue
                 kind, name = comparison.key.kind, comparison.key.name
                 if in_span and kind is KeyKind.SPAN_ATTRIBUTE:
-                    a = models.span_attributes
+                    a, s = models.span_attributes, models.spans
                     where = self._json_value(a, comparison)
-                    subqueries.append(select(a.c.trace_id).where(a.c.key == name, where))
+                    subqueries.append(
+                        select(s.c.trace_id)
+                        .select_from(a.join(s, s.c.span_pk == a.c.span_pk))
+                        .where(a.c.key == name, where)
+                    )
                 elif not in_span and kind in target.side_tables:
                     side = target.side_tables[kind]
                     where = self._column(side.c.value, comparison, False)
@@ -169,7 +173,7 @@ class FilterCompiler:
         a = models.span_attributes
         return self._side_row(
             a,
-            [a.c.trace_id == s.c.trace_id, a.c.span_id == s.c.span_id, a.c.key == expr.key.name],
+            [a.c.span_pk == s.c.span_pk, a.c.key == expr.key.name],
             expr,
             lambda c: self._json_value(a, c),
         )

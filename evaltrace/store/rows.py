@@ -21,6 +21,7 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.attribute_keys import is_indexed_attribute
 from evaltrace.entities.limits import MAX_SPAN_TYPE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.store.models import SPAN_KEY
 
 __all__ = [
     "experiment_from_row",
@@ -81,7 +82,11 @@ def change_row(trace_row: Row) -> Row:
 
 
 KEY_VALUE_COLUMNS = ("trace_id", "key", "value")  # trace_tags and trace_metadata
+# A span's row is SPAN_COLUMNS: its key (allocated in the write transaction) before the
+# span_to_row tuple; an attribute row is SPAN_ATTRIBUTE_COLUMNS: the key before the
+# span_attribute_rows tuple.
 SPAN_COLUMNS = (
+    SPAN_KEY,
     "trace_id",
     "span_id",
     "parent_id",
@@ -98,7 +103,7 @@ SPAN_COLUMNS = (
     "events",
 )
 SCALAR_COLUMNS = ("value_type", "value_text", "value_num")
-SPAN_ATTRIBUTE_COLUMNS = ("trace_id", "span_id", "key", *SCALAR_COLUMNS)
+SPAN_ATTRIBUTE_COLUMNS = (SPAN_KEY, "key", *SCALAR_COLUMNS)
 Row = tuple[Any, ...]
 
 
@@ -162,15 +167,16 @@ def _clip(text: str | None) -> str | None:
 
 
 def span_attribute_rows(span: Span) -> list[Row]:
-    trace_id, span_id = span.trace_id, span.span_id
+    """The span's searchable attributes, each as SPAN_ATTRIBUTE_COLUMNS but the span key."""
     return [
-        (trace_id, span_id, key[:MAX_TAG_KEY_CHARS], *_scalar(value))
+        (key[:MAX_TAG_KEY_CHARS], *_scalar(value))
         for key, value in span.attributes.items()
         if is_indexed_attribute(key)
     ]
 
 
 def span_to_row(span: Span) -> Row:
+    """The span as SPAN_COLUMNS but the span key (it starts with trace_id, span_id)."""
     return (
         span.trace_id,
         span.span_id,

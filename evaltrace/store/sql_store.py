@@ -7,6 +7,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -59,19 +60,27 @@ _RARE = 1000
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 # Span attributes a trace's summary sums, to its column names.
 _SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
-# Tables the trace path inserts into, in order (a trace before its spans), with their columns.
+# Tables the trace path inserts into, in order (a trace before its spans), with their columns;
+# spans and their attributes follow (_insert_spans).
 _ROW_TABLES = (
     (models.traces, rows.TRACE_COLUMNS),
     (models.trace_changes, rows.CHANGE_COLUMNS),
     (models.trace_tags, rows.KEY_VALUE_COLUMNS),
     (models.trace_metadata, rows.KEY_VALUE_COLUMNS),
-    (models.spans, rows.SPAN_COLUMNS),
-    (models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS),
 )
 
 
-def _rows_of(traces: Sequence[Trace]) -> dict[str, list[rows.Row]]:
-    """The rows of whole traces, by table name."""
+@dataclass
+class _Rows:
+    """Rows to write, by table name; each span's row with its attribute rows apart, as both
+    wait for the span's key (given in the write transaction)."""
+
+    tables: dict[str, list[rows.Row]] = field(default_factory=dict)
+    spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
+
+
+def _rows_of(traces: Sequence[Trace]) -> _Rows:
+    """The rows of whole traces."""
     trace_rows, tag_rows, metadata_rows = [], [], []
     spans: list[Span] = []
     for count, trace in enumerate(traces, 1):
@@ -82,22 +91,17 @@ def _rows_of(traces: Sequence[Trace]) -> dict[str, list[rows.Row]]:
         tag_rows.extend(tags)
         metadata_rows.extend(metadata)
         spans.extend(trace.data.spans)
-    return {
+    tables = {
         models.traces.name: trace_rows,
         models.trace_changes.name: [rows.change_row(row) for row in trace_rows],
         models.trace_tags.name: tag_rows,
         models.trace_metadata.name: metadata_rows,
-        **_rows_of_spans(spans),
     }
+    return _Rows(tables, _rows_of_spans(spans).spans)
 
 
-def _rows_of_spans(spans: Sequence[Span]) -> dict[str, list[rows.Row]]:
-    return {
-        models.spans.name: [rows.span_to_row(span) for span in spans],
-        models.span_attributes.name: [
-            row for span in spans for row in rows.span_attribute_rows(span)
-        ],
-    }
+def _rows_of_spans(spans: Sequence[Span]) -> _Rows:
+    return _Rows(spans=[(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans])
 
 
 class SqlStore(TraceStore):
@@ -137,6 +141,7 @@ class SqlStore(TraceStore):
         tables = _rows_of(traces)
         logged_while_running = [a for trace in traces for a in trace.info.assessments]
         with self.db.write() as connection:
+            self.db.lock_traces(connection, [trace.info.trace_id for trace in traces])
             self._insert_rows(connection, tables)
             if logged_while_running:  # ignoring duplicates: a trace written twice is one trace
                 as_rows = [assessment_sql.assessment_to_row(a) for a in logged_while_running]
@@ -154,6 +159,7 @@ class SqlStore(TraceStore):
             return
         trace_ids = sorted({span.trace_id for span in spans})
         with self.db.write() as connection:
+            self.db.lock_traces(connection, trace_ids)
             stored = self._stored_trace_ids(connection, trace_ids)
             missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
             if missing:
@@ -179,6 +185,7 @@ class SqlStore(TraceStore):
             rounds[k].append(trace)
         created = 0
         with self.db.write() as connection:
+            self.db.lock_traces(connection, list(seen))
             for parts in rounds:
                 created += self._merge_round(connection, parts)
         self._counted_for_analyze(created)
@@ -188,12 +195,12 @@ class SqlStore(TraceStore):
         stored = self._stored_trace_ids(connection, [t.info.trace_id for t in traces])
         new = [t for t in traces if t.info.trace_id not in stored]
         parts = [t for t in traces if t.info.trace_id in stored]
-        self._insert_rows(connection, _rows_of(new))
+        self._insert_rows(connection, _rows_of(new), may_be_stored=False)
         if not parts:
             return len(new)
         tables = _rows_of(parts)
-        summaries = tables.pop(models.traces.name)  # stored: updated from its root, if here
-        del tables[models.trace_changes.name]  # a stored trace changes only when its root comes
+        summaries = tables.tables.pop(models.traces.name)  # stored: updated from its root
+        del tables.tables[models.trace_changes.name]  # a stored trace changes when its root comes
         self._insert_rows(connection, tables)
         t = models.traces
         completed = []
@@ -237,24 +244,62 @@ class SqlStore(TraceStore):
             )
         return found
 
-    def _insert_rows(self, connection: Connection, tables: dict[str, list[rows.Row]]) -> None:
+    def _insert_rows(
+        self, connection: Connection, to_write: _Rows, *, may_be_stored: bool = True
+    ) -> None:
+        """Rows of traces and spans; what is stored already is left as it is (a trace written
+        twice, a span sent again). ``may_be_stored=False``: the caller knows none of the
+        traces is stored (so none of their spans), which saves looking."""
         for table, columns in _ROW_TABLES:
-            table_rows = tables.get(table.name)
+            table_rows = to_write.tables.get(table.name)
             if table_rows:
                 self.db.insert_ignoring_duplicates(connection, table, columns, table_rows)
+        spans: dict[tuple[str, str], tuple[rows.Row, list[rows.Row]]] = {}
+        for span in to_write.spans:
+            spans.setdefault((span[0][0], span[0][1]), span)  # the row starts trace_id, span_id
+        if may_be_stored and spans:
+            for stored in self._stored_span_ids(connection, {key[0] for key in spans}):
+                spans.pop(stored, None)
+        keys = self.db.allocate_span_keys(connection, len(spans))
+        span_rows = [(key, *row) for key, (row, _) in zip(keys, spans.values())]
+        attribute_rows = [
+            (key, *attribute)
+            for key, (_, attributes) in zip(keys, spans.values())
+            for attribute in attributes
+        ]
+        if span_rows:
+            self.db.insert_ignoring_duplicates(
+                connection, models.spans, rows.SPAN_COLUMNS, span_rows
+            )
+        if attribute_rows:
+            self.db.insert_ignoring_duplicates(
+                connection, models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows
+            )
+
+    def _stored_span_ids(self, connection: Connection, trace_ids: set[str]) -> set[tuple[str, str]]:
+        """(trace_id, span_id) of the stored spans of these traces."""
+        s = models.spans
+        found: set[tuple[str, str]] = set()
+        unique = sorted(trace_ids)
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            query = select(s.c.trace_id, s.c.span_id).where(s.c.trace_id.in_(chunk))
+            found.update((trace_id, span_id) for trace_id, span_id in connection.execute(query))
+        return found
 
     def _sum_usage_again(self, connection: Connection, trace_ids: Sequence[str]) -> None:
         """Token usage and cost of each trace, summed over all its stored spans."""
         if not trace_ids:
             return
-        t, a = models.traces, models.span_attributes
+        t, s, a = models.traces, models.spans, models.span_attributes
         totals: dict[str, dict[str, Any]] = defaultdict(dict)
         for start in range(0, len(trace_ids), _IN_CHUNK):
             chunk = trace_ids[start : start + _IN_CHUNK]
             for trace_id, key, total in connection.execute(
-                select(a.c.trace_id, a.c.key, func.sum(a.c.value_num))
-                .where(a.c.trace_id.in_(chunk), a.c.key.in_(_SUMMED_ATTRIBUTES))
-                .group_by(a.c.trace_id, a.c.key)
+                select(s.c.trace_id, a.c.key, func.sum(a.c.value_num))
+                .select_from(a.join(s, s.c.span_pk == a.c.span_pk))
+                .where(s.c.trace_id.in_(chunk), a.c.key.in_(_SUMMED_ATTRIBUTES))
+                .group_by(s.c.trace_id, a.c.key)
             ):
                 totals[trace_id][_SUMMED_ATTRIBUTES[key]] = total
         for trace_id, usage in totals.items():

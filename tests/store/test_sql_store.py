@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import threading
 import time
 
 import pytest
@@ -28,7 +30,7 @@ from evaltrace.exceptions import (
     InvalidArgumentError,
     TraceNotFoundError,
 )
-from evaltrace.store import migrate, models, sql_store
+from evaltrace.store import migrate, models, rows
 from evaltrace.store.sql_store import SqlStore
 
 
@@ -303,12 +305,8 @@ def test_attribute_indexes_become_partial_and_searches_still_find_everything(
         config.attributes["connection"] = connection
         command.downgrade(config, "0005")
     assert _attribute_indexes(store) == dict.fromkeys(names, False)
-    # Written under the old indexes (and the old schema: no change feed yet).
-    old_schema_rows = sql_store._rows_of([_with_attributes(3)])
-    del old_schema_rows[models.trace_changes.name]
-    with store.db.write() as connection:
-        store._insert_rows(connection, old_schema_rows)
-
+    # Written under the old indexes and the old schema: no change feed, no span keys.
+    _write_under_schema_0005(store, _with_attributes(3))
     migrate.upgrade_to_head(store.engine)
     assert _attribute_indexes(store) == dict.fromkeys(names, True)
     store.write_traces([_with_attributes(4)])
@@ -323,6 +321,39 @@ def test_attribute_indexes_become_partial_and_searches_still_find_everything(
     assert found("span.attributes.model LIKE 'm%'") == sorted(ids.values())
     assert found("span.attributes.tokens >= 2") == [ids[2], ids[3], ids[4]]
     assert found("span.attributes.ok = true") == sorted(ids.values())
+    # Migration 0009 numbered the older spans; the ones written after it come after them.
+    with store.engine.connect() as connection:
+        keys = connection.execute(text("SELECT span_pk FROM spans ORDER BY span_pk")).scalars()
+        assert list(keys) == list(range(1, 9))  # 2 spans a trace, 4 traces
+    evaltrace.delete_traces(experiment_id="0", trace_ids=[ids[3]])
+    assert found("span.attributes.model LIKE 'm%'") == [ids[1], ids[2], ids[4]]
+    with store.engine.connect() as connection:
+        orphans = "SELECT count(*) FROM span_attributes a LEFT JOIN spans s USING (span_pk)"
+        assert connection.execute(text(orphans + " WHERE s.span_pk IS NULL")).scalar() == 0
+
+
+def _write_under_schema_0005(store: SqlStore, trace: Trace) -> None:
+    """The rows of ``trace`` as the store of migration 0005 wrote them."""
+    trace_row, _, _ = rows.trace_to_rows(trace)
+    tables = [(models.traces.name, rows.TRACE_COLUMNS, [trace_row])]
+    span_columns = rows.SPAN_COLUMNS[1:]
+    tables.append(
+        (models.spans.name, span_columns, [rows.span_to_row(s) for s in trace.data.spans])
+    )
+    attribute_columns = ("trace_id", "span_id", *rows.SPAN_ATTRIBUTE_COLUMNS[1:])
+    attribute_rows = [
+        (s.trace_id, s.span_id, *row)
+        for s in trace.data.spans
+        for row in rows.span_attribute_rows(s)
+    ]
+    tables.append((models.span_attributes.name, attribute_columns, attribute_rows))
+    with store.engine.begin() as connection:
+        for table, columns, table_rows in tables:
+            marks = ", ".join(f":{c}" for c in columns)
+            connection.execute(
+                text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
+                [dict(zip(columns, row)) for row in table_rows],
+            )
 
 
 def test_a_long_span_type_is_clipped_not_a_rejected_trace(store_uri: str) -> None:
@@ -337,3 +368,51 @@ def test_a_long_span_type_is_clipped_not_a_rejected_trace(store_uri: str) -> Non
     assert evaltrace.flush(timeout=30)
     (span,) = evaltrace.get_trace(evaltrace.get_last_active_trace_id()).data.spans
     assert span.span_type == "X" * 100
+
+
+def test_parts_of_one_new_trace_merged_at_once_make_one_trace(store_uri: str) -> None:
+    """OTLP requests for the same new trace written at the same moment (an exporter's retry
+    while the first is still being written, two collector consumers). On PostgreSQL both
+    transactions saw no trace and wrote the same spans; the second's span rows were skipped as
+    duplicates and its attribute rows pointed at span keys never stored: an error. Writers of
+    the same trace now wait for each other."""
+    from evaltrace.otlp.convert import convert_request
+    from tests.otlp.requests import new_trace_id, request, span
+
+    store = get_session().store(store_uri)
+    assert isinstance(store, SqlStore)
+    experiment_id = get_session().experiment_id(store_uri)
+    trace_id = new_trace_id()
+    root = os.urandom(8)
+    shared = [span(trace_id, os.urandom(8), f"shared {i}", parent=root, n=i) for i in range(50)]
+
+    def part(index: int) -> Trace:
+        own = span(trace_id, os.urandom(8), f"own {index}", parent=root, n=index)
+        (converted,) = convert_request(request(*shared, own)).parts[None]
+        return dataclasses.replace(
+            converted, info=dataclasses.replace(converted.info, experiment_id=experiment_id)
+        )
+
+    parts = [part(i) for i in range(8)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(parts))
+
+    def merge(one: Trace) -> None:
+        start.wait()
+        try:
+            store.merge_traces([one])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=merge, args=(one,)) for one in parts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    names = sorted(s.name for s in store.get_trace(parts[0].info.trace_id).data.spans)
+    assert names == sorted([f"shared {i}" for i in range(50)] + [f"own {i}" for i in range(8)])
+    found = evaltrace.search_traces(
+        experiment_ids=[experiment_id], filter_string="span.attributes.n = 7", return_type="list"
+    )
+    assert [t.info.trace_id for t in found] == [parts[0].info.trace_id]
