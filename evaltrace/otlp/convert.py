@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +52,9 @@ _MAX_PROBLEMS = 5  # problems quoted in a partial-success message
 
 @dataclass
 class Converted:
-    """A request's spans as trace parts, grouped by the experiment their resource names
-    (None: the request's default), and what was rejected."""
+    """A request's spans as trace parts (each in its experiment), and what was rejected."""
 
-    parts: dict[str | None, list[Trace]] = field(default_factory=dict)
+    parts: list[Trace] = field(default_factory=list)
     accepted: int = 0
     rejected: int = 0
     problems: list[str] = field(default_factory=list)
@@ -72,12 +72,17 @@ class Converted:
         return "; ".join(self.problems) + (f"; and {more} more" if more > 0 else "")
 
 
-def convert_request(request: Any) -> Converted:
-    """The spans of an ExportTraceServiceRequest as trace parts (one per trace id)."""
+def convert_request(request: Any, experiment_of: Callable[[str | None], str]) -> Converted:
+    """The spans of an ExportTraceServiceRequest as trace parts (one per trace id).
+
+    ``experiment_of``: the experiment id for the name or id a resource gives in its
+    ``evaltrace.experiment`` attribute (None: it gives none); called once per distinct one,
+    when its resource has a span to store. What it raises, this raises."""
     converted = Converted()
     spans_by_trace: dict[str, list[Span]] = {}
     trace_meta: dict[str, dict[str, str]] = {}
-    experiment_of: dict[str, str | None] = {}
+    experiment_ids: dict[str | None, str] = {}
+    experiment_id_of: dict[str, str] = {}
     for r, resource_spans in enumerate(request.resource_spans):
         resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
         experiment = resource.pop(EXPERIMENT_ATTRIBUTE, None)
@@ -91,18 +96,21 @@ def convert_request(request: Any) -> Converted:
                 if problem is not None:
                     converted.reject(f"{where}: {problem}")
                     continue
+                if experiment not in experiment_ids:
+                    experiment_ids[experiment] = experiment_of(experiment)
                 span = _span(otlp_span, scope)
                 spans_by_trace.setdefault(span.trace_id, []).append(span)
-                experiment_of.setdefault(span.trace_id, experiment)
+                experiment_id_of.setdefault(span.trace_id, experiment_ids[experiment])
                 meta = trace_meta.setdefault(span.trace_id, dict(metadata))
                 for key, target in _IDENTIFIERS.items():
                     value = span.attributes.get(key)
                     if isinstance(value, str) and value and value != MARKER:
                         meta.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
                 converted.accepted += 1
-    for trace_id, spans in spans_by_trace.items():
-        part = _part(trace_id, spans, trace_meta[trace_id])
-        converted.parts.setdefault(experiment_of[trace_id], []).append(part)
+    converted.parts = [
+        _part(trace_id, spans, trace_meta[trace_id], experiment_id_of[trace_id])
+        for trace_id, spans in spans_by_trace.items()
+    ]
     return converted
 
 
@@ -184,7 +192,7 @@ def _estimate_cost(attributes: dict[str, Any], model: str) -> None:
         attributes.setdefault(COST_ATTRIBUTE, cost)
 
 
-def _part(trace_id: str, spans: list[Span], metadata: dict[str, str]) -> Trace:
+def _part(trace_id: str, spans: list[Span], metadata: dict[str, str], experiment_id: str) -> Trace:
     """The spans of one trace in this request; the summary is its root's when the root is
     among them (no parent), else the trace is IN_PROGRESS for now."""
     unique = list({span.span_id: span for span in spans}.values())  # a span sent twice
@@ -200,7 +208,7 @@ def _part(trace_id: str, spans: list[Span], metadata: dict[str, str]) -> Trace:
         }
     info = TraceInfo(
         trace_id=trace_id,
-        experiment_id="",
+        experiment_id=experiment_id,
         trace_metadata=redact(metadata),
         **summary,
         **usage_of(unique),

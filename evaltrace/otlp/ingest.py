@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from evaltrace._session import Session
 from evaltrace._validation import require_text
@@ -108,17 +108,11 @@ class Ingest:
             return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
         except OTLPDecodeError as exc:
             return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
-        converted = convert_request(request)
         try:
-            parts = [
-                replace(
-                    part,
-                    info=replace(part.info, experiment_id=self._experiment(hint or experiment)),
-                )
-                for hint, group in converted.parts.items()
-                for part in group
-            ]
-            self._commits.write(parts)
+            converted = convert_request(
+                request, lambda hint: self._experiment(hint if hint is not None else experiment)
+            )
+            self._commits.write(converted.parts)
         except StoreUnavailableError:
             return _status(
                 kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S
@@ -126,7 +120,7 @@ class Ingest:
         except (ExperimentNotFoundError, InvalidArgumentError) as exc:  # a bad experiment name
             return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
         except StoreError:
-            _log.exception("OTLP: the store failed to write %d span(s)", converted.accepted)
+            _log.exception("OTLP: the store failed to write a request's spans")
             return _status(kind, 500, _INTERNAL, "the store failed; the server log has the details")
         payload, media = encode_response(kind, converted.rejected, converted.message)
         return Answer(200, payload, media, accepted=converted.accepted, rejected=converted.rejected)

@@ -16,10 +16,16 @@ from evaltrace.otlp.convert import convert_request
 from tests.otlp.requests import attributes, new_trace_id, request, span
 
 
+def named_experiment(hint: str | None) -> str:
+    """The experiment a resource names, as its id (the default one: "0")."""
+    return "0" if hint is None else f"id of {hint}"
+
+
 def converted(*spans: OtlpSpan, **resource: Any) -> list[Span]:
-    result = convert_request(request(*spans, resource=resource or None))
+    result = convert_request(request(*spans, resource=resource or None), named_experiment)
+    wanted = named_experiment(resource.get("evaltrace.experiment"))
     return [
-        s for part in result.parts[resource.get("evaltrace.experiment")] for s in part.data.spans
+        s for part in result.parts if part.info.experiment_id == wanted for s in part.data.spans
     ]
 
 
@@ -60,9 +66,10 @@ def test_conversation_and_user_ids_become_the_traces_session_and_user() -> None:
     result = convert_request(
         request(
             span(trace_id, os.urandom(8), "turn", **{"session.id": "conv-9", "user.id": "ana"}),
-        )
+        ),
+        named_experiment,
     )
-    (part,) = result.parts[None]
+    (part,) = result.parts
     assert part.info.trace_metadata["mlflow.trace.session"] == "conv-9"
     assert part.info.trace_metadata["mlflow.trace.user"] == "ana"
 

@@ -388,10 +388,8 @@ def test_parts_of_one_new_trace_merged_at_once_make_one_trace(store_uri: str) ->
 
     def part(index: int) -> Trace:
         own = span(trace_id, os.urandom(8), f"own {index}", parent=root, n=index)
-        (converted,) = convert_request(request(*shared, own)).parts[None]
-        return dataclasses.replace(
-            converted, info=dataclasses.replace(converted.info, experiment_id=experiment_id)
-        )
+        (converted,) = convert_request(request(*shared, own), lambda _: experiment_id).parts
+        return converted
 
     parts = [part(i) for i in range(8)]
     errors: list[BaseException] = []
