@@ -167,12 +167,19 @@ def _clip(text: str | None) -> str | None:
 
 
 def span_attribute_rows(span: Span) -> list[Row]:
-    """The span's searchable attributes, each as SPAN_ATTRIBUTE_COLUMNS but the span key."""
-    return [
+    """The span's searchable attributes, each as SPAN_ATTRIBUTE_COLUMNS but the span key;
+    of keys alike in their first MAX_TAG_KEY_CHARS characters, the first."""
+    attribute_rows = [
         (key[:MAX_TAG_KEY_CHARS], *_scalar(value))
         for key, value in span.attributes.items()
         if is_indexed_attribute(key)
     ]
+    if any(len(key) > MAX_TAG_KEY_CHARS for key in span.attributes):
+        first: dict[str, Row] = {}
+        for row in attribute_rows:
+            first.setdefault(row[0], row)
+        attribute_rows = list(first.values())
+    return attribute_rows
 
 
 def span_to_row(span: Span) -> Row:

@@ -268,11 +268,9 @@ class SqlStore(TraceStore):
             for attribute in attributes
         ]
         if span_rows:
-            self.db.insert_ignoring_duplicates(
-                connection, models.spans, rows.SPAN_COLUMNS, span_rows
-            )
+            self.db.insert_new_rows(connection, models.spans, rows.SPAN_COLUMNS, span_rows)
         if attribute_rows:
-            self.db.insert_ignoring_duplicates(
+            self.db.insert_new_rows(
                 connection, models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows
             )
 

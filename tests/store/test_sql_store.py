@@ -414,3 +414,20 @@ def test_parts_of_one_new_trace_merged_at_once_make_one_trace(store_uri: str) ->
         experiment_ids=[experiment_id], filter_string="span.attributes.n = 7", return_type="list"
     )
     assert [t.info.trace_id for t in found] == [parts[0].info.trace_id]
+
+
+def test_attribute_keys_alike_once_clipped_are_one_searchable_attribute(store_uri: str) -> None:
+    """Keys are clipped to 250 characters in the search index: two that differ only after
+    that are one row there (the first), not a rejected trace."""
+    long = "k" * 300
+    trace = make_trace(1)
+    root, child = trace.data.spans
+    root = dataclasses.replace(root, attributes={long + "a": "first", long + "b": "second"})
+    store = get_session().store(store_uri)
+    store.write_traces([Trace(info=trace.info, data=TraceData(spans=(root, child)))])
+    stored = store.get_trace(trace.info.trace_id)
+    assert stored.data.spans[0].attributes == {long + "a": "first", long + "b": "second"}
+    found = evaltrace.search_traces(
+        filter_string=f"span.attributes.{'k' * 250} = 'first'", return_type="list"
+    )
+    assert [t.info.trace_id for t in found] == [trace.info.trace_id]
