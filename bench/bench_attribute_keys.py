@@ -4,11 +4,13 @@ Run: python bench/bench_attribute_keys.py [--rounds 4]
 
 The same spans (8 per trace, 5 searchable attributes each, random OTLP trace ids) written in
 20 transactions of 512 spans, into two layouts of the span_attributes table:
-- today's: primary key (trace_id, span_id, key) and the (key, value) indexes, a foreign key to
-  spans: every row lands at a random place of B-trees keyed by the random trace id;
-- keyed by an increasing integer span key (span_pk, key), WITHOUT ROWID: rows append.
-Baseline (same run, interleaved): today's layout. Microseconds per span, median of the rounds;
-the database grows from round to round, as a store does.
+- before migration 0009: primary key (trace_id, span_id, key) and the (key, value) indexes, a
+  foreign key to spans: every row lands at a random place of B-trees keyed by the random
+  trace id;
+- keyed by an increasing integer span key (span_pk, key), WITHOUT ROWID: rows append (the
+  store's layout since migration 0009).
+Baseline (same run, interleaved): the layout before 0009. Microseconds per span, median of the
+rounds; the database grows from round to round, as a store does.
 """
 
 from __future__ import annotations

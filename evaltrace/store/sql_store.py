@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,7 @@ _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
 # Span attributes a trace's summary sums, to its column names.
 _SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
 # Tables the trace path inserts into, in order (a trace before its spans), with their columns;
-# spans and their attributes follow (_insert_spans).
+# spans and their attributes follow, once their keys are allocated (SqlStore._insert_rows).
 _ROW_TABLES = (
     (models.traces, rows.TRACE_COLUMNS),
     (models.trace_changes, rows.CHANGE_COLUMNS),
@@ -97,11 +97,18 @@ def _rows_of(traces: Sequence[Trace]) -> _Rows:
         models.trace_tags.name: tag_rows,
         models.trace_metadata.name: metadata_rows,
     }
-    return _Rows(tables, _rows_of_spans(spans).spans)
+    return _Rows(tables, _span_rows(spans))
 
 
-def _rows_of_spans(spans: Sequence[Span]) -> _Rows:
-    return _Rows(spans=[(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans])
+def _in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct ids, sorted, in lists short enough for one IN (...) each."""
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield unique[start : start + _IN_CHUNK]
+
+
+def _span_rows(spans: Sequence[Span]) -> list[tuple[rows.Row, list[rows.Row]]]:
+    return [(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans]
 
 
 class SqlStore(TraceStore):
@@ -164,7 +171,7 @@ class SqlStore(TraceStore):
             missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
             if missing:
                 raise TraceNotFoundError(f"cannot add spans to trace(s) not stored: {missing}")
-            self._insert_rows(connection, _rows_of_spans(spans))
+            self._insert_rows(connection, _Rows(spans=_span_rows(spans)))
             self._sum_usage_again(connection, trace_ids)
 
     def merge_traces(self, traces: Sequence[Trace]) -> None:
@@ -236,9 +243,7 @@ class SqlStore(TraceStore):
     def _stored_trace_ids(self, connection: Connection, trace_ids: Sequence[str]) -> set[str]:
         t = models.traces
         found: set[str] = set()
-        unique = sorted(set(trace_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
+        for chunk in _in_chunks(trace_ids):
             found.update(
                 connection.execute(select(t.c.trace_id).where(t.c.trace_id.in_(chunk))).scalars()
             )
@@ -278,9 +283,7 @@ class SqlStore(TraceStore):
         """(trace_id, span_id) of the stored spans of these traces."""
         s = models.spans
         found: set[tuple[str, str]] = set()
-        unique = sorted(trace_ids)
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
+        for chunk in _in_chunks(trace_ids):
             query = select(s.c.trace_id, s.c.span_id).where(s.c.trace_id.in_(chunk))
             found.update((trace_id, span_id) for trace_id, span_id in connection.execute(query))
         return found
@@ -291,8 +294,7 @@ class SqlStore(TraceStore):
             return
         t, s, a = models.traces, models.spans, models.span_attributes
         totals: dict[str, dict[str, Any]] = defaultdict(dict)
-        for start in range(0, len(trace_ids), _IN_CHUNK):
-            chunk = trace_ids[start : start + _IN_CHUNK]
+        for chunk in _in_chunks(trace_ids):
             for trace_id, key, total in connection.execute(
                 select(s.c.trace_id, a.c.key, func.sum(a.c.value_num))
                 .select_from(a.join(s, s.c.span_pk == a.c.span_pk))
@@ -365,10 +367,8 @@ class SqlStore(TraceStore):
         stored are left out)."""
         t = models.traces
         found: list[Trace] = []
-        unique = sorted(set(trace_ids))
         with self.db.read() as connection:
-            for start in range(0, len(unique), _IN_CHUNK):
-                chunk = unique[start : start + _IN_CHUNK]
+            for chunk in _in_chunks(trace_ids):
                 page = connection.execute(select(t).where(t.c.trace_id.in_(chunk))).mappings().all()
                 found.extend(self._load_traces(connection, page, include_spans=True))
         return found

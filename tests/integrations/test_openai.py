@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -489,6 +490,29 @@ def test_parallel_calls_in_one_trace_are_all_in_it(client: openai.OpenAI) -> Non
         spans = evaltrace.get_trace(trace_id).data.spans
         assert [s.name for s in spans].count("openai.chat.completions") == 6
     assert len(evaltrace.search_traces(return_type="list")) == 15
+
+
+def test_a_subclass_overriding_request_makes_one_span(server: OpenAIServer) -> None:
+    """autolog patches every class that defines ``request``, so an override calling
+    ``super().request`` runs inside two patched methods: still one span per call."""
+
+    class Audited(openai.OpenAI):
+        calls = 0
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            Audited.calls += 1
+            return super().request(*args, **kwargs)
+
+    evaltrace.openai.autolog(disable=True)
+    evaltrace.openai.autolog()  # finds Audited.request too
+    try:
+        with Audited(base_url=server.base_url, api_key=API_KEY, max_retries=0) as audited:
+            audited.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        assert Audited.calls == 1
+        assert only_span().span_type == "CHAT_MODEL"
+    finally:
+        evaltrace.openai.autolog(disable=True)
+        evaltrace.openai.autolog()
 
 
 def test_autolog_traces_after_another_instrumentation_was_removed(
