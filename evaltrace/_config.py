@@ -75,6 +75,8 @@ class Settings:
     otlp_endpoint: str | None = None
     # `evaltrace server`'s OTLP endpoint: requests written at once; one more is answered 429.
     otlp_max_pending: int = field(default=8, metadata=_positive())
+    # `evaltrace server`: processes converting OTLP requests to rows (0: in the server's).
+    otlp_workers: int = field(default=2, metadata=_positive(0))
 
 
 _ENV_PREFIX = "EVALTRACE_"

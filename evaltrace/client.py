@@ -80,6 +80,7 @@ def configure(
     server_token: str | None = _UNSET,
     otlp_endpoint: str | None = _UNSET,
     otlp_max_pending: int = _UNSET,
+    otlp_workers: int = _UNSET,
 ) -> Settings:
     """Set settings in code (they win over ``EVALTRACE_*`` variables); returns the settings in
     force. Each value is checked first (type and range): a bad one raises

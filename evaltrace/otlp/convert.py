@@ -72,12 +72,18 @@ class Converted:
         return "; ".join(self.problems) + (f"; and {more} more" if more > 0 else "")
 
 
-def convert_request(request: Any, experiment_of: Callable[[str | None], str]) -> Converted:
+def convert_request(
+    request: Any,
+    experiment_of: Callable[[str | None], str],
+    shard: tuple[int, int] | None = None,
+) -> Converted:
     """The spans of an ExportTraceServiceRequest as trace parts (one per trace id).
 
     ``experiment_of``: the experiment id for the name or id a resource gives in its
     ``evaltrace.experiment`` attribute (None: it gives none); called once per distinct one,
-    when its resource has a span to store. What it raises, this raises."""
+    when its resource has a span to store. What it raises, this raises.
+    ``shard``: (index, count): only the valid spans of the traces in that share of the trace
+    ids, and (shard 0) the invalid ones; the shards of a request together are all of it."""
     converted = Converted()
     spans_by_trace: dict[str, list[Span]] = {}
     trace_meta: dict[str, dict[str, str]] = {}
@@ -91,10 +97,13 @@ def convert_request(request: Any, experiment_of: Callable[[str | None], str]) ->
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope.name
             for i, otlp_span in enumerate(scope_spans.spans):
-                where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
                 problem = _invalid(otlp_span)
                 if problem is not None:
-                    converted.reject(f"{where}: {problem}")
+                    if shard is None or shard[0] == 0:
+                        where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
+                        converted.reject(f"{where}: {problem}")
+                    continue
+                if shard is not None and otlp_span.trace_id[-1] % shard[1] != shard[0]:
                     continue
                 if experiment not in experiment_ids:
                     experiment_ids[experiment] = experiment_of(experiment)

@@ -28,16 +28,13 @@ from evaltrace.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from evaltrace.otlp.convert import convert_request
-from evaltrace.otlp.decode import (
-    JSON,
-    PROTOBUF,
-    decode_request,
-    encode_response,
-    encode_status,
-    media_type,
-)
+from evaltrace.otlp.convert import Converted
+from evaltrace.otlp.decode import JSON, PROTOBUF, encode_response, encode_status, media_type
 from evaltrace.otlp.group_commit import GroupCommit
+from evaltrace.otlp.workers import WORKER_SETTINGS, ConversionPool
+from evaltrace.store import TraceStore
+from evaltrace.store.rows import experiment_key
+from evaltrace.store.sql_store import SqlStore
 from evaltrace.tracer.export import ExperimentRef
 
 __all__ = ["EXPERIMENT_HEADER", "Answer", "Ingest"]
@@ -63,10 +60,31 @@ class Answer:
 class Ingest:
     """Stores OTLP trace requests through a session's store (thread-safe)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, workers: int | None = None) -> None:
+        """``workers``: conversion processes (default: the ``otlp_workers`` setting)."""
         self.session = session
-        self._pending = threading.BoundedSemaphore(session.settings.otlp_max_pending)
-        self._commits = GroupCommit(lambda parts: self.session.store().merge_traces(parts))
+        settings = session.settings
+        self._pending = threading.BoundedSemaphore(settings.otlp_max_pending)
+        self._commits = GroupCommit(lambda traces: self._store_for_ingest().merge_rows(traces))
+        self.conversion = ConversionPool(
+            settings.otlp_workers if workers is None else workers,
+            {name: getattr(settings, name) for name in WORKER_SETTINGS},
+        )
+
+    def start(self) -> None:
+        """Start the conversion workers now rather than on the first request."""
+        self.conversion.start()
+
+    def _store_for_ingest(self) -> TraceStore:
+        """The session's store; on SQLite, its WAL checkpoints taken off the commits clients
+        wait for (store/checkpoint.py), from the first write on."""
+        store = self.session.store()
+        if isinstance(store, SqlStore):
+            store.db.checkpoint_in_background()
+        return store
+
+    def close(self) -> None:
+        self.conversion.close()
 
     def handle(
         self,
@@ -103,16 +121,29 @@ class Ingest:
         kind: str,
     ) -> Answer:
         try:
-            request = decode_request(body, content_type, content_encoding)
+            shares = self.conversion.prepare(body, content_type, content_encoding)
         except RequestTooLargeError as exc:
             return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
         except OTLPDecodeError as exc:
             return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
+        counts = Converted(
+            accepted=sum(share.accepted for share in shares),
+            rejected=sum(share.rejected for share in shares),
+            problems=[problem for share in shares for problem in share.problems],
+        )
         try:
-            converted = convert_request(
-                request, lambda hint: self._experiment(hint if hint is not None else experiment)
-            )
-            self._commits.write(converted.parts)
+            traces = []
+            for share in shares:
+                ids = [
+                    experiment_key(
+                        self._experiment(reference if reference is not None else experiment)
+                    )
+                    for reference in share.experiments
+                ]
+                for trace in share.traces:
+                    trace.in_experiment(ids[trace.trace_row[1]])
+                traces.extend(share.traces)
+            self._commits.write(traces)
         except StoreUnavailableError:
             return _status(
                 kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S
@@ -122,8 +153,8 @@ class Ingest:
         except StoreError:
             _log.exception("OTLP: the store failed to write a request's spans")
             return _status(kind, 500, _INTERNAL, "the store failed; the server log has the details")
-        payload, media = encode_response(kind, converted.rejected, converted.message)
-        return Answer(200, payload, media, accepted=converted.accepted, rejected=converted.rejected)
+        payload, media = encode_response(kind, counts.rejected, counts.message)
+        return Answer(200, payload, media, accepted=counts.accepted, rejected=counts.rejected)
 
     def _experiment(self, reference: str | None) -> str:
         """An experiment name or id to its id (a name not known yet is created)."""

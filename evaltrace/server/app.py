@@ -57,7 +57,7 @@ def create_app(
         # inline script, which the Content-Security-Policy (rightly) refuses.
         docs_url=None,
         redoc_url=None,
-        lifespan=_with_monitor(session) if monitor else None,
+        lifespan=_lifespan(session, monitor),
     )
     app.state.service = TraceService(session)
     app.state.labeling = LabelingService()
@@ -78,7 +78,26 @@ def create_app(
     return app
 
 
-def _with_monitor(session: Session) -> Any:
+def _lifespan(session: Session, monitor: bool) -> Any:
+    """While the app serves: the OTLP conversion workers, and the monitor worker if asked."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ingest: Ingest = app.state.otlp
+        ingest.start()
+        try:
+            if monitor:
+                async with _monitoring(session)(app):
+                    yield
+            else:
+                yield
+        finally:
+            ingest.close()
+
+    return lifespan
+
+
+def _monitoring(session: Session) -> Any:
     """A lifespan running the monitor worker on a thread of the server process."""
 
     @contextlib.asynccontextmanager

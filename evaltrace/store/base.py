@@ -16,6 +16,7 @@ from evaltrace.entities import (
     TraceInfo,
 )
 from evaltrace.search import Expr, OrderKey
+from evaltrace.store.trace_rows import TraceRows
 
 __all__ = ["RecordCandidate", "TracePage", "TraceStore"]
 
@@ -74,6 +75,10 @@ class TraceStore(ABC):
         transaction: a new trace as given, a stored one grown by the part's spans, its summary
         from the part holding its root (a part without it is IN_PROGRESS), its usage summed
         again."""
+
+    @abstractmethod
+    def merge_rows(self, traces: Sequence[TraceRows]) -> None:
+        """merge_traces for parts already turned into rows (trace_rows.py)."""
 
     @abstractmethod
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:

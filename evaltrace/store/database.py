@@ -27,6 +27,7 @@ from evaltrace._internal_errors import logger
 from evaltrace._suppress import instrumentation_suppressed
 from evaltrace._uris import without_password
 from evaltrace.exceptions import StoreError, StoreUnavailableError
+from evaltrace.store.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from evaltrace.store.engine import (
     IMMEDIATE,
     SqliteFileWatch,
@@ -52,6 +53,7 @@ class Database:
         self.uri = uri
         self.safe_uri = without_password(uri)  # for messages
         self.timeout = timeout
+        self._checkpointer: WalCheckpointer | None = None
         self.engine: Engine = create_store_engine(uri, timeout)
         self.dialect: str = self.engine.dialect.name
         self.filters = FilterCompiler(self.dialect)
@@ -157,12 +159,28 @@ class Database:
     def set_timeout(self, seconds: float) -> None:
         """Bound calls from now on by ``seconds`` (a new pool: connections carry the bound)."""
         if seconds != self.timeout:
-            old, self.timeout = self.engine, seconds
-            self.engine = create_store_engine(self.uri, seconds)
-            old.dispose()
+            self.timeout = seconds
+            self._new_engine()
+
+    def checkpoint_in_background(self) -> WalCheckpointer | None:
+        """SQLite file: WAL checkpoints from now on on a thread of their own, not in writers'
+        commits (store/checkpoint.py); None for other stores. Stopped by ``close``."""
+        if self._checkpointer is None and self._file_watch is not None:
+            self._checkpointer = WalCheckpointer(self._file_watch.path)
+            self._new_engine()
+        return self._checkpointer
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
+
+    def _new_engine(self) -> None:
+        old = self.engine
+        pages = BACKSTOP_PAGES if self._checkpointer is not None else None
+        self.engine = create_store_engine(self.uri, self.timeout, pages)
+        old.dispose()
 
     @contextmanager
     def _translate_errors(self, action: str) -> Iterator[None]:

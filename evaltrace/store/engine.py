@@ -33,11 +33,14 @@ class StoreCallTimedOut(Exception):
     """The store did not answer a call within the timeout: its connection was cut."""
 
 
-def create_store_engine(uri: str, timeout: float) -> Engine:
-    """``timeout`` (s, 0: none): how long connecting, or waiting for a lock, may take."""
+def create_store_engine(uri: str, timeout: float, wal_autocheckpoint: int | None = None) -> Engine:
+    """``timeout`` (s, 0: none): how long connecting, or waiting for a lock, may take.
+    ``wal_autocheckpoint``: SQLite's automatic checkpoint threshold in pages (None: SQLite's
+    1,000; larger with a WalCheckpointer running)."""
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(uri, timeout, in_memory=url.database in (None, "", ":memory:"))
+        in_memory = url.database in (None, "", ":memory:")
+        return _sqlite_engine(uri, timeout, in_memory=in_memory, autocheckpoint=wal_autocheckpoint)
     connect_args = {"connect_timeout": max(2, math.ceil(timeout))} if timeout > 0 else {}
     # No pool_pre_ping: its ping could wait for ever on a server that stopped answering.
     # bounded_connection pings under the deadline instead.
@@ -95,7 +98,9 @@ def _ping(connection: Connection) -> bool:
     return True
 
 
-def _sqlite_engine(uri: str, timeout: float, *, in_memory: bool) -> Engine:
+def _sqlite_engine(
+    uri: str, timeout: float, *, in_memory: bool, autocheckpoint: int | None
+) -> Engine:
     busy_ms = int(timeout * 1000) if timeout > 0 else 2**31 - 1
     kwargs: dict[str, Any] = {
         "connect_args": {"timeout": busy_ms / 1000, "check_same_thread": False}
@@ -113,6 +118,8 @@ def _sqlite_engine(uri: str, timeout: float, *, in_memory: bool) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if autocheckpoint is not None:
+                cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # LIKE is case-sensitive, as on PostgreSQL (ILIKE is the case-insensitive one).

@@ -28,8 +28,7 @@ from sqlalchemy.exc import (
 )
 
 from evaltrace._config import get_settings
-from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo, TraceState
-from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
+from evaltrace.entities import Assessment, Experiment, Span, Trace, TraceInfo
 from evaltrace.exceptions import (
     AssessmentNotFoundError,
     ExperimentNotFoundError,
@@ -47,6 +46,7 @@ from evaltrace.store.dataset_sql import SqlDatasets
 from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.monitor_sql import SqlMonitors
 from evaltrace.store.run_sql import SqlRuns
+from evaltrace.store.trace_rows import SUMMED_ATTRIBUTES, TraceRows, traces_rows
 
 __all__ = ["SqlStore"]
 
@@ -57,9 +57,6 @@ _SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: approximate stats in mi
 _IN_CHUNK = 900
 # A filter value matched by fewer rows than this is rare: the search starts from its index.
 _RARE = 1000
-_YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
-# Span attributes a trace's summary sums, to its column names.
-_SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
 # Tables the trace path inserts into, in order (a trace before its spans), with their columns;
 # spans and their attributes follow, once their keys are allocated (SqlStore._insert_rows).
 _ROW_TABLES = (
@@ -79,25 +76,16 @@ class _Rows:
     spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
 
 
-def _rows_of(traces: Sequence[Trace]) -> _Rows:
-    """The rows of whole traces."""
-    trace_rows, tag_rows, metadata_rows = [], [], []
-    spans: list[Span] = []
-    for count, trace in enumerate(traces, 1):
-        if count % _YIELD_EVERY == 0:
-            time.sleep(0)  # hand the GIL to other threads: the application's, mostly
-        trace_row, tags, metadata = rows.trace_to_rows(trace)
-        trace_rows.append(trace_row)
-        tag_rows.extend(tags)
-        metadata_rows.extend(metadata)
-        spans.extend(trace.data.spans)
+def _rows_of(traces: Sequence[TraceRows]) -> _Rows:
+    """The rows of whole traces, by table."""
+    trace_rows = [trace.trace_row for trace in traces]
     tables = {
         models.traces.name: trace_rows,
         models.trace_changes.name: [rows.change_row(row) for row in trace_rows],
-        models.trace_tags.name: tag_rows,
-        models.trace_metadata.name: metadata_rows,
+        models.trace_tags.name: [row for trace in traces for row in trace.tag_rows],
+        models.trace_metadata.name: [row for trace in traces for row in trace.metadata_rows],
     }
-    return _Rows(tables, _span_rows(spans))
+    return _Rows(tables, [span for trace in traces for span in trace.spans])
 
 
 def _in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -105,10 +93,6 @@ def _in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
     unique = sorted(set(ids))
     for start in range(0, len(unique), _IN_CHUNK):
         yield unique[start : start + _IN_CHUNK]
-
-
-def _span_rows(spans: Sequence[Span]) -> list[tuple[rows.Row, list[rows.Row]]]:
-    return [(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans]
 
 
 class SqlStore(TraceStore):
@@ -145,7 +129,7 @@ class SqlStore(TraceStore):
     def write_traces(self, traces: Sequence[Trace]) -> None:
         if not traces:
             return
-        tables = _rows_of(traces)
+        tables = _rows_of(traces_rows(traces))
         logged_while_running = [a for trace in traces for a in trace.info.assessments]
         with self.db.write() as connection:
             self.db.lock_traces(connection, [trace.info.trace_id for trace in traces])
@@ -171,7 +155,10 @@ class SqlStore(TraceStore):
             missing = [trace_id for trace_id in trace_ids if trace_id not in stored]
             if missing:
                 raise TraceNotFoundError(f"cannot add spans to trace(s) not stored: {missing}")
-            self._insert_rows(connection, _Rows(spans=_span_rows(spans)))
+            self._insert_rows(
+                connection,
+                _Rows(spans=[(rows.span_to_row(s), rows.span_attribute_rows(s)) for s in spans]),
+            )
             self._sum_usage_again(connection, trace_ids)
 
     def merge_traces(self, traces: Sequence[Trace]) -> None:
@@ -181,12 +168,16 @@ class SqlStore(TraceStore):
         metadata; its summary (name, times, state, previews) from the part when the part holds
         its root (state not IN_PROGRESS), and its token usage and cost summed again over all
         its stored spans. Several parts of one trace are merged one after the other."""
+        self.merge_rows(traces_rows(traces))
+
+    def merge_rows(self, traces: Sequence[TraceRows]) -> None:
+        """merge_traces for parts already turned into rows (by OTLP ingest's workers)."""
         if not traces:
             return
-        rounds: list[list[Trace]] = []  # the k-th part of each trace goes in round k
+        rounds: list[list[TraceRows]] = []  # the k-th part of each trace goes in round k
         seen: dict[str, int] = {}
         for trace in traces:
-            k = seen[trace.info.trace_id] = seen.get(trace.info.trace_id, -1) + 1
+            k = seen[trace.trace_id] = seen.get(trace.trace_id, -1) + 1
             if k == len(rounds):
                 rounds.append([])
             rounds[k].append(trace)
@@ -197,29 +188,27 @@ class SqlStore(TraceStore):
                 created += self._merge_round(connection, parts)
         self._counted_for_analyze(created)
 
-    def _merge_round(self, connection: Connection, traces: list[Trace]) -> int:
+    def _merge_round(self, connection: Connection, traces: list[TraceRows]) -> int:
         """Merge parts of distinct traces; returns how many traces were new."""
-        stored = self._stored_trace_ids(connection, [t.info.trace_id for t in traces])
-        new = [t for t in traces if t.info.trace_id not in stored]
-        parts = [t for t in traces if t.info.trace_id in stored]
+        stored = self._stored_trace_ids(connection, [t.trace_id for t in traces])
+        new = [t for t in traces if t.trace_id not in stored]
+        parts = [t for t in traces if t.trace_id in stored]
         self._insert_rows(connection, _rows_of(new), may_be_stored=False)
         if not parts:
             return len(new)
         tables = _rows_of(parts)
-        summaries = tables.tables.pop(models.traces.name)  # stored: updated from its root
+        del tables.tables[models.traces.name]  # stored: updated from its root
         del tables.tables[models.trace_changes.name]  # a stored trace changes when its root comes
         self._insert_rows(connection, tables)
         t = models.traces
         completed = []
-        for part, trace_row in zip(parts, summaries):
-            if part.info.state is TraceState.IN_PROGRESS:
+        for part in parts:
+            if part.in_progress:
                 continue
-            completed.append(part.info.trace_id)
-            columns = dict(zip(rows.TRACE_COLUMNS, trace_row))
+            completed.append(part.trace_id)
+            columns = dict(zip(rows.TRACE_COLUMNS, part.trace_row))
             summary = {key: columns[key] for key in rows.ROOT_SUMMARY_COLUMNS}
-            connection.execute(
-                update(t).where(t.c.trace_id == part.info.trace_id).values(**summary)
-            )
+            connection.execute(update(t).where(t.c.trace_id == part.trace_id).values(**summary))
         if completed:  # the monitor worker sees the trace again, now finished
             changes = models.trace_changes
             connection.execute(
@@ -229,14 +218,7 @@ class SqlStore(TraceStore):
                 )
             )
         self._sum_usage_again(
-            connection,
-            sorted(
-                part.info.trace_id
-                for part in parts
-                if any(
-                    key in span.attributes for span in part.data.spans for key in _SUMMED_ATTRIBUTES
-                )
-            ),
+            connection, sorted(part.trace_id for part in parts if part.sums_usage)
         )
         return len(new)
 
@@ -298,10 +280,10 @@ class SqlStore(TraceStore):
             for trace_id, key, total in connection.execute(
                 select(s.c.trace_id, a.c.key, func.sum(a.c.value_num))
                 .select_from(a.join(s, s.c.span_pk == a.c.span_pk))
-                .where(s.c.trace_id.in_(chunk), a.c.key.in_(_SUMMED_ATTRIBUTES))
+                .where(s.c.trace_id.in_(chunk), a.c.key.in_(SUMMED_ATTRIBUTES))
                 .group_by(s.c.trace_id, a.c.key)
             ):
-                totals[trace_id][_SUMMED_ATTRIBUTES[key]] = total
+                totals[trace_id][SUMMED_ATTRIBUTES[key]] = total
         for trace_id, usage in totals.items():
             connection.execute(
                 update(t).where(t.c.trace_id == trace_id).values(**rows.usage_columns(usage))

@@ -19,6 +19,7 @@ from evaltrace.entities import Feedback
 from evaltrace.monitoring import MonitorWorker
 from evaltrace.scorers import ScorerSamplingConfig
 from evaltrace.store import sql_store
+from evaltrace.store.trace_rows import traces_rows
 from tests.monitoring.app_scorers import answer_length, slow_length
 from tests.postgres import PostgresCluster
 from tests.store.test_sql_store import make_trace
@@ -154,7 +155,7 @@ def test_postgres_a_slow_writers_traces_are_not_skipped(postgres_uri: str) -> No
 
     def slow_writer() -> None:
         with store.db.write() as connection:
-            store._insert_rows(connection, sql_store._rows_of([slow_trace]))
+            store._insert_rows(connection, sql_store._rows_of(traces_rows([slow_trace])))
             written.set()
             release.wait(30)
 

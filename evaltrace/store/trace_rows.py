@@ -1,0 +1,66 @@
+"""A trace (or a part of one) as the rows the trace path writes, built apart from the store.
+
+Built from entities in rows.py's shapes, these are plain tuples: cheap to hand to the driver,
+and to pickle, which lets OTLP ingest build them in worker processes (evaltrace/otlp/workers.py)
+while the server process only writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from evaltrace.entities import Trace, TraceState
+from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
+from evaltrace.store import rows
+
+__all__ = ["SUMMED_ATTRIBUTES", "TraceRows", "trace_rows", "traces_rows"]
+
+# Span attributes a trace's summary sums, to its column names.
+SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
+_YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
+
+
+@dataclass(slots=True)
+class TraceRows:
+    """One trace's rows: its trace row (rows.TRACE_COLUMNS), tags and metadata, and each
+    span's row with its attribute rows (both but the span key, given when written)."""
+
+    trace_id: str
+    in_progress: bool  # a part without its root: the stored summary is not replaced
+    sums_usage: bool  # a span carries token usage or cost: the trace's sums are redone
+    trace_row: rows.Row
+    tag_rows: list[rows.Row] = field(default_factory=list)
+    metadata_rows: list[rows.Row] = field(default_factory=list)
+    spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
+
+    def in_experiment(self, experiment_id: int) -> None:
+        """File the trace under another experiment (rows built before it was known)."""
+        row = self.trace_row
+        self.trace_row = (row[0], experiment_id, *row[2:])  # TRACE_COLUMNS: trace_id first
+
+
+def trace_rows(trace: Trace) -> TraceRows:
+    trace_row, tags, metadata = rows.trace_to_rows(trace)
+    spans = trace.data.spans
+    return TraceRows(
+        trace_id=trace.info.trace_id,
+        in_progress=trace.info.state is TraceState.IN_PROGRESS,
+        sums_usage=any(key in span.attributes for span in spans for key in SUMMED_ATTRIBUTES),
+        trace_row=trace_row,
+        tag_rows=tags,
+        metadata_rows=metadata,
+        spans=[(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans],
+    )
+
+
+def traces_rows(traces: Sequence[Trace]) -> list[TraceRows]:
+    """The rows of each trace, handing the GIL back now and then (the writer runs on a thread
+    of the application's process)."""
+    built = []
+    for count, trace in enumerate(traces, 1):
+        if count % _YIELD_EVERY == 0:
+            time.sleep(0)
+        built.append(trace_rows(trace))
+    return built
