@@ -71,10 +71,6 @@ class Ingest:
             {name: getattr(settings, name) for name in WORKER_SETTINGS},
         )
 
-    def start(self) -> None:
-        """Start the conversion workers now rather than on the first request."""
-        self.conversion.start()
-
     def _store_for_ingest(self) -> TraceStore:
         """The session's store; on SQLite, its WAL checkpoints taken off the commits clients
         wait for (store/checkpoint.py), from the first write on."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -73,16 +75,22 @@ def prepare_request(
 def _start_worker(settings: dict[str, Any]) -> None:
     from evaltrace._session import get_session
 
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     get_session().configure(**settings)
 
 
-def _ready() -> bool:
-    return True
+def _exit_with(parent_sentinel: int) -> None:
+    """End the worker when the server process ends, however it ends (a SIGKILL closes no
+    queue: the workers would wait for work for ever)."""
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
 
 
 class ConversionPool:
     """``workers`` processes preparing request bodies (0: prepared in the calling thread).
-    Thread-safe; started on first use (or by ``start``), stopped by ``close``."""
+    Thread-safe; started on first use, stopped by ``close``."""
 
     def __init__(self, workers: int, settings: dict[str, Any]) -> None:
         self.workers = workers
@@ -90,13 +98,6 @@ class ConversionPool:
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
-
-    def start(self) -> None:
-        """Start the workers now (in the background), not on the first request."""
-        executor = self._pool()
-        if executor is not None:
-            for _ in range(self.workers):
-                executor.submit(_ready)
 
     def prepare(
         self, body: bytes, content_type: str | None, content_encoding: str | None

@@ -79,12 +79,12 @@ def create_app(
 
 
 def _lifespan(session: Session, monitor: bool) -> Any:
-    """While the app serves: the OTLP conversion workers, and the monitor worker if asked."""
+    """While the app serves: the monitor worker if asked; at the end, the OTLP conversion
+    workers (started by the first OTLP request) are stopped."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ingest: Ingest = app.state.otlp
-        ingest.start()
         try:
             if monitor:
                 async with _monitoring(session)(app):

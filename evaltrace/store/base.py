@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from evaltrace.entities import (
     Assessment,
@@ -16,7 +16,9 @@ from evaltrace.entities import (
     TraceInfo,
 )
 from evaltrace.search import Expr, OrderKey
-from evaltrace.store.trace_rows import TraceRows
+
+if TYPE_CHECKING:  # rows.py needs SQLAlchemy, which `import evaltrace` must not load
+    from evaltrace.store.trace_rows import TraceRows
 
 __all__ = ["RecordCandidate", "TracePage", "TraceStore"]
 

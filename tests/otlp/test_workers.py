@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from evaltrace.otlp.ingest import Ingest
 from evaltrace.otlp.workers import ConversionPool, prepare_request
 from evaltrace.tracer.redact import MARKER
 from tests.otlp.requests import new_trace_id, request, span
+from tests.server.live import ROOT
 
 PROTOBUF = "application/x-protobuf"
 
@@ -147,3 +151,34 @@ def test_a_closed_pool_converts_in_the_calling_thread() -> None:
     )
     assert [t.trace_id for share in shares for t in share.traces] == [_tr(trace_id)]
     assert pool.worker_pids() == []
+
+
+def test_workers_end_when_the_server_process_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import os, sys\n"
+        "from evaltrace.otlp.workers import ConversionPool\n"
+        "from tests.otlp.requests import new_trace_id, request, span\n"
+        "pool = ConversionPool(2, {})\n"
+        "body = request(span(new_trace_id(), os.urandom(8), 'a')).SerializeToString()\n"
+        "pool.prepare(body, 'application/x-protobuf', None)\n"
+        "print(*pool.worker_pids(), flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
