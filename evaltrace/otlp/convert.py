@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaltrace._json import storable_text
+from evaltrace._validation import require_text
 from evaltrace.entities import (
     Span,
     SpanEvent,
@@ -31,11 +32,12 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, SESSION_METADATA_KEY
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translate
 from evaltrace.tracer.convert import format_trace_id, root_summary, usage_of
 from evaltrace.tracer.redact import MARKER, redact
 
-__all__ = ["EXPERIMENT_ATTRIBUTE", "Converted", "convert_request"]
+__all__ = ["EXPERIMENT_ATTRIBUTE", "Converted", "check_experiment", "convert_request"]
 
 EXPERIMENT_ATTRIBUTE = "evaltrace.experiment"  # resource attribute: experiment name or id
 SCOPE_ATTRIBUTE = "otel.scope.name"
@@ -64,6 +66,12 @@ class Converted:
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(problem)
 
+    def add(self, accepted: int, rejected: int, problems: list[str]) -> None:
+        """The counts of another share of the same request (workers.py)."""
+        self.accepted += accepted
+        self.rejected += rejected
+        self.problems.extend(problems[: max(0, _MAX_PROBLEMS - len(self.problems))])
+
     @property
     def message(self) -> str:
         if not self.rejected:
@@ -82,8 +90,8 @@ def convert_request(
     ``experiment_of``: the experiment id for the name or id a resource gives in its
     ``evaltrace.experiment`` attribute (None: it gives none); called once per distinct one,
     when its resource has a span to store. What it raises, this raises.
-    ``shard``: (index, count): only the valid spans of the traces in that share of the trace
-    ids, and (shard 0) the invalid ones; the shards of a request together are all of it."""
+    ``shard``: (index, count): only the spans of that share of the trace ids (spans without
+    a trace id: shard 0's); the shards of a request together are all of it, each span in one."""
     converted = Converted()
     spans_by_trace: dict[str, list[Span]] = {}
     trace_meta: dict[str, dict[str, str]] = {}
@@ -92,18 +100,17 @@ def convert_request(
     for r, resource_spans in enumerate(request.resource_spans):
         resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
         experiment = resource.pop(EXPERIMENT_ATTRIBUTE, None)
-        experiment = str(experiment) if experiment not in (None, "") else None
+        experiment = check_experiment(str(experiment)) if experiment not in (None, "") else None
         metadata = _metadata(resource)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope.name
             for i, otlp_span in enumerate(scope_spans.spans):
+                if shard is not None and _shard_of(otlp_span.trace_id, shard[1]) != shard[0]:
+                    continue
                 problem = _invalid(otlp_span)
                 if problem is not None:
-                    if shard is None or shard[0] == 0:
-                        where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
-                        converted.reject(f"{where}: {problem}")
-                    continue
-                if shard is not None and otlp_span.trace_id[-1] % shard[1] != shard[0]:
+                    where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
+                    converted.reject(f"{where}: {problem}")
                     continue
                 if experiment not in experiment_ids:
                     experiment_ids[experiment] = experiment_of(experiment)
@@ -121,6 +128,21 @@ def convert_request(
         for trace_id, spans in spans_by_trace.items()
     ]
     return converted
+
+
+def check_experiment(reference: str) -> str:
+    """An experiment name or id as a resource or the header gives it, checked (nothing
+    written can depend on one found bad later: every share of a request checks them all)."""
+    require_text(reference, "the experiment (evaltrace.experiment or the header)")
+    if len(reference) > MAX_NAME_CHARS:
+        raise InvalidArgumentError(
+            f"the experiment name is longer than {MAX_NAME_CHARS} characters"
+        )
+    return reference
+
+
+def _shard_of(trace_id: bytes, count: int) -> int:
+    return trace_id[-1] % count if trace_id else 0
 
 
 def _invalid(span: Any) -> str | None:

@@ -18,8 +18,6 @@ import threading
 from dataclasses import dataclass, field
 
 from evaltrace._session import Session
-from evaltrace._validation import require_text
-from evaltrace.entities.limits import MAX_NAME_CHARS
 from evaltrace.exceptions import (
     ExperimentNotFoundError,
     InvalidArgumentError,
@@ -28,7 +26,7 @@ from evaltrace.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from evaltrace.otlp.convert import Converted
+from evaltrace.otlp.convert import Converted, check_experiment
 from evaltrace.otlp.decode import JSON, PROTOBUF, encode_response, encode_status, media_type
 from evaltrace.otlp.group_commit import GroupCommit
 from evaltrace.otlp.workers import WORKER_SETTINGS, ConversionPool
@@ -116,20 +114,15 @@ class Ingest:
         experiment: str | None,
         kind: str,
     ) -> Answer:
+        """Each share of the request is written as soon as a worker hands it over, while the
+        next are converted. Nothing is written before the body decoded and every experiment
+        reference checked (each share checks them all). A write failing after some shares were
+        committed answers 503/500, which exporters retry: re-sent spans change nothing."""
+        counts = Converted()
         try:
-            shares = self.conversion.prepare(body, content_type, content_encoding)
-        except RequestTooLargeError as exc:
-            return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
-        except OTLPDecodeError as exc:
-            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
-        counts = Converted(
-            accepted=sum(share.accepted for share in shares),
-            rejected=sum(share.rejected for share in shares),
-            problems=[problem for share in shares for problem in share.problems],
-        )
-        try:
-            traces = []
-            for share in shares:
+            if experiment is not None:
+                check_experiment(experiment)
+            for share in self.conversion.prepare(body, content_type, content_encoding):
                 ids = [
                     experiment_key(
                         self._experiment(reference if reference is not None else experiment)
@@ -138,14 +131,18 @@ class Ingest:
                 ]
                 for trace in share.traces:
                     trace.in_experiment(ids[trace.trace_row[1]])
-                traces.extend(share.traces)
-            self._commits.write(traces)
+                self._commits.write(share.traces)
+                counts.add(share.accepted, share.rejected, share.problems)
+        except RequestTooLargeError as exc:
+            return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
+        except OTLPDecodeError as exc:
+            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
+        except (ExperimentNotFoundError, InvalidArgumentError) as exc:  # a bad experiment name
+            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
         except StoreUnavailableError:
             return _status(
                 kind, 503, _UNAVAILABLE, "the store cannot be reached: retry", _RETRY_STORE_S
             )
-        except (ExperimentNotFoundError, InvalidArgumentError) as exc:  # a bad experiment name
-            return _status(kind, 400, _INVALID_ARGUMENT, str(exc))
         except StoreError:
             _log.exception("OTLP: the store failed to write a request's spans")
             return _status(kind, 500, _INTERNAL, "the store failed; the server log has the details")
@@ -158,11 +155,6 @@ class Ingest:
         uri = session.tracking_uri
         if reference is None:
             return session.experiment_id(uri)
-        require_text(reference, "the experiment (evaltrace.experiment or the header)")
-        if len(reference) > MAX_NAME_CHARS:
-            raise InvalidArgumentError(
-                f"the experiment name is longer than {MAX_NAME_CHARS} characters"
-            )
         if reference.isdigit():
             try:
                 return session.resolve_experiment(uri, ExperimentRef(experiment_id=reference))

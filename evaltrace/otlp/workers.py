@@ -2,13 +2,15 @@
 
 Decoding, translating, redacting and building rows is most of what ingest costs, and all of
 it holds the GIL: in the server's process it could not run beside the store's writes. A pool of
-``otlp_workers`` processes does it instead. Each request is split by trace id across the
-workers (each decodes the body and converts its share of the traces), so even one client's
-requests are converted on every core, and the server process writes what they hand back.
+``otlp_workers`` processes does it instead. A request is split by trace id into shares (two a
+worker; each worker decodes the body and converts its share of the traces), handed back in
+order: the server writes the first while the workers convert the next, so even one client's
+requests keep every core busy.
 
 Workers know no store: a trace's experiment is a placeholder in its rows (the k-th distinct
-``evaltrace.experiment`` reference of the request), resolved by the server before it writes.
-With ``otlp_workers=0``, or after a worker died, the same work runs in the calling thread.
+``evaltrace.experiment`` reference of the share), resolved by the server before it writes.
+With ``otlp_workers=0``, once the pool is closed, or for the rest of a request whose worker
+died, the same work runs in the calling thread.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,6 +33,8 @@ from evaltrace.store.trace_rows import TraceRows, traces_rows
 __all__ = ["ConversionPool", "Prepared", "prepare_request"]
 
 _log = logging.getLogger("evaltrace.server")
+_SHARES_PER_WORKER = 2
+_BYTES_PER_SHARE = 16 * 1024  # about 80 spans of bench_otlp.py's
 # The settings conversion reads (redaction), handed to each worker as the server has them.
 WORKER_SETTINGS = ("redact", "redact_keys", "redact_allow_keys")
 
@@ -99,28 +104,45 @@ class ConversionPool:
         self._lock = threading.Lock()
         self._closed = False
 
+    def shares(self, body_bytes: int) -> int:
+        """Into how many shares a body is split: two a worker (so a share can be written while
+        the next are converted), fewer for a small body (each share decodes it whole)."""
+        if self.workers == 0:
+            return 1
+        return max(1, min(_SHARES_PER_WORKER * self.workers, body_bytes // _BYTES_PER_SHARE))
+
     def prepare(
         self, body: bytes, content_type: str | None, content_encoding: str | None
-    ) -> list[Prepared]:
-        """The request's traces as rows, in one Prepared per worker (raises as
-        ``prepare_request``)."""
+    ) -> Iterator[Prepared]:
+        """The request's traces as rows, share by share, in order, each as soon as it is
+        ready (raises as ``prepare_request``, at the first share)."""
         executor = self._pool()
+        count = self.shares(len(body))
         if executor is None:
-            return [prepare_request(body, content_type, content_encoding)]
-        count = self.workers
+            yield prepare_request(body, content_type, content_encoding)
+            return
         futures: list[Future[Prepared]] = []
         try:
             for index in range(count):
+                shard = (index, count)
                 futures.append(
-                    executor.submit(
-                        prepare_request, body, content_type, content_encoding, (index, count)
-                    )
+                    executor.submit(prepare_request, body, content_type, content_encoding, shard)
                 )
-            return [future.result() for future in futures]
-        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
-            _log.warning("OTLP: a conversion worker died; starting new ones")
-            self._discard(executor)
-            return [prepare_request(body, content_type, content_encoding)]
+        except (BrokenProcessPool, RuntimeError):  # broken, or shut down by another thread
+            pass  # futures[len(futures):] are converted here, below
+        try:
+            for index in range(count):
+                if index < len(futures):
+                    try:
+                        yield futures[index].result()
+                        continue
+                    except BrokenProcessPool:  # a worker died (killed, out of memory)
+                        pass
+                self._discard(executor)
+                yield prepare_request(body, content_type, content_encoding, (index, count))
+        finally:
+            for future in futures:  # the caller gave up on the request: drop what is left
+                future.cancel()
 
     def worker_pids(self) -> list[int]:
         """The process ids of the workers started (none before the first use)."""
@@ -154,7 +176,10 @@ class ConversionPool:
             return self._executor
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
+        """Drop a broken pool (once): the next request starts new workers."""
         with self._lock:
-            if self._executor is executor:
-                self._executor = None
+            if self._executor is not executor:
+                return
+            self._executor = None
+        _log.warning("OTLP: a conversion worker died; starting new ones")
         executor.shutdown(wait=False, cancel_futures=True)

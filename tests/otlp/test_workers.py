@@ -72,7 +72,8 @@ def _tr(trace_id: bytes) -> str:
 def test_a_request_split_across_workers_is_stored_as_if_converted_in_process(
     make_ingest,
 ) -> None:
-    body, trace_ids = _mixed_request(40)
+    body, trace_ids = _mixed_request(800)
+    assert make_ingest(2, "probe")[1].conversion.shares(len(body)) == 4
     stores = {}
     answers = {}
     for workers in (2, 0):
@@ -80,7 +81,7 @@ def test_a_request_split_across_workers_is_stored_as_if_converted_in_process(
         answers[workers] = ingest.handle(body, PROTOBUF, None, "from-the-header")
         stores[workers] = session
     assert answers[2].status == answers[0].status == 200
-    assert (answers[2].accepted, answers[2].rejected) == (answers[0].accepted, 2) == (120, 2)
+    assert (answers[2].accepted, answers[2].rejected) == (answers[0].accepted, 2) == (2400, 2)
     partial = ExportTraceServiceResponse.FromString(answers[2].body).partial_success
     assert partial.rejected_spans == 2
     assert partial.error_message.count("trace_id must be 16 bytes") == 2  # once, not per worker
@@ -146,8 +147,10 @@ def test_a_closed_pool_converts_in_the_calling_thread() -> None:
     pool = ConversionPool(2, {})
     pool.close()
     trace_id = new_trace_id()
-    shares = pool.prepare(
-        request(span(trace_id, os.urandom(8), "a")).SerializeToString(), PROTOBUF, None
+    shares = list(
+        pool.prepare(
+            request(span(trace_id, os.urandom(8), "a")).SerializeToString(), PROTOBUF, None
+        )
     )
     assert [t.trace_id for share in shares for t in share.traces] == [_tr(trace_id)]
     assert pool.worker_pids() == []
@@ -159,8 +162,9 @@ def test_workers_end_when_the_server_process_is_killed(tmp_path: Path) -> None:
         "from evaltrace.otlp.workers import ConversionPool\n"
         "from tests.otlp.requests import new_trace_id, request, span\n"
         "pool = ConversionPool(2, {})\n"
-        "body = request(span(new_trace_id(), os.urandom(8), 'a')).SerializeToString()\n"
-        "pool.prepare(body, 'application/x-protobuf', None)\n"
+        "spans = [span(new_trace_id(), os.urandom(8), 'a') for _ in range(2000)]\n"
+        "body = request(*spans).SerializeToString()\n"
+        "list(pool.prepare(body, 'application/x-protobuf', None))\n"
         "print(*pool.worker_pids(), flush=True)\n"
         "os.kill(os.getpid(), 9)\n"
     )
@@ -182,3 +186,19 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_bad_experiment_in_any_share_writes_nothing_of_the_request(make_ingest) -> None:
+    session, ingest = make_ingest(2, "bad-experiment")
+    good = [new_trace_id() for _ in range(1000)]
+    whole = request(*(span(t, os.urandom(8), "fine") for t in good))
+    bad = request(
+        span(new_trace_id(), os.urandom(8), "x"), resource={"evaltrace.experiment": "x" * 600}
+    )
+    whole.resource_spans.extend(bad.resource_spans)
+    body = whole.SerializeToString()
+    assert ingest.conversion.shares(len(body)) > 1
+    answer = ingest.handle(body, PROTOBUF)
+    assert answer.status == 400
+    with session.store().db.read() as connection:  # type: ignore[attr-defined]
+        assert connection.exec_driver_sql("SELECT count(*) FROM traces").scalar() == 0
