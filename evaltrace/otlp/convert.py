@@ -37,7 +37,13 @@ from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translat
 from evaltrace.tracer.convert import format_trace_id, root_summary, usage_of
 from evaltrace.tracer.redact import MARKER, redact
 
-__all__ = ["EXPERIMENT_ATTRIBUTE", "Converted", "check_experiment", "convert_request"]
+__all__ = [
+    "EXPERIMENT_ATTRIBUTE",
+    "Converted",
+    "check_experiment",
+    "convert_request",
+    "experiment_references",
+]
 
 EXPERIMENT_ATTRIBUTE = "evaltrace.experiment"  # resource attribute: experiment name or id
 SCOPE_ATTRIBUTE = "otel.scope.name"
@@ -99,8 +105,7 @@ def convert_request(
     experiment_id_of: dict[str, str] = {}
     for r, resource_spans in enumerate(request.resource_spans):
         resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
-        experiment = resource.pop(EXPERIMENT_ATTRIBUTE, None)
-        experiment = check_experiment(str(experiment)) if experiment not in (None, "") else None
+        experiment = _reference(resource.pop(EXPERIMENT_ATTRIBUTE, None))
         metadata = _metadata(resource)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope.name
@@ -130,9 +135,27 @@ def convert_request(
     return converted
 
 
+def experiment_references(request: Any) -> list[str | None]:
+    """The distinct experiment references of a request's resources, in order (None: a resource
+    names none); each checked (``check_experiment``)."""
+    references: list[str | None] = []
+    for resource_spans in request.resource_spans:
+        value = None
+        for kv in resource_spans.resource.attributes:
+            if kv.key == EXPERIMENT_ATTRIBUTE:
+                value = _value(kv.value)
+        reference = _reference(value)
+        if reference not in references:
+            references.append(reference)
+    return references
+
+
+def _reference(value: Any) -> str | None:
+    return check_experiment(str(value)) if value not in (None, "") else None
+
+
 def check_experiment(reference: str) -> str:
-    """An experiment name or id as a resource or the header gives it, checked (nothing
-    written can depend on one found bad later: every share of a request checks them all)."""
+    """An experiment name or id as a resource or the header gives it, checked."""
     require_text(reference, "the experiment (evaltrace.experiment or the header)")
     if len(reference) > MAX_NAME_CHARS:
         raise InvalidArgumentError(

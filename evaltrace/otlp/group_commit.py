@@ -6,6 +6,7 @@ and writes them in one transaction, so the callers queued behind find theirs alr
 Under concurrent load that is fewer commits, and each hot index page written once per group
 instead of once per request; a caller alone writes its own parts at once. If a group's write
 fails, its callers' parts are written again one caller at a time, so a bad request fails alone.
+A big request converted in shares writes alone (``alone``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class GroupCommit:
                 self._write_group()
         if ticket.error is not None:
             raise ticket.error
+
+    def alone(self, write: Callable[[], None]) -> None:
+        """Run a write of its own (a big request written share by share) when the writer is
+        free; the group already waiting is written first."""
+        with self._writer:
+            self._write_group()
+            write()
 
     def _write_group(self) -> None:
         with self._waiting_lock:

@@ -13,6 +13,7 @@ else the ``x-evaltrace-experiment`` header, else the session's active experiment
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -29,10 +30,11 @@ from evaltrace.exceptions import (
 from evaltrace.otlp.convert import Converted, check_experiment
 from evaltrace.otlp.decode import JSON, PROTOBUF, encode_response, encode_status, media_type
 from evaltrace.otlp.group_commit import GroupCommit
-from evaltrace.otlp.workers import WORKER_SETTINGS, ConversionPool
+from evaltrace.otlp.workers import WORKER_SETTINGS, ConversionPool, Prepared
 from evaltrace.store import TraceStore
 from evaltrace.store.rows import experiment_key
 from evaltrace.store.sql_store import SqlStore
+from evaltrace.store.trace_rows import TraceRows
 from evaltrace.tracer.export import ExperimentRef
 
 __all__ = ["EXPERIMENT_HEADER", "Answer", "Ingest"]
@@ -114,25 +116,32 @@ class Ingest:
         experiment: str | None,
         kind: str,
     ) -> Answer:
-        """Each share of the request is written as soon as a worker hands it over, while the
-        next are converted. Nothing is written before the body decoded and every experiment
-        reference checked (each share checks them all). A write failing after some shares were
-        committed answers 503/500, which exporters retry: re-sent spans change nothing."""
+        """A small request is written with whatever else arrives at the same moment (group
+        commit); a big one alone, each share as soon as a worker hands it over, while the next
+        are converted (SQLite: in one transaction). Experiments are resolved before anything
+        is written, for the whole request."""
         counts = Converted()
         try:
             if experiment is not None:
                 check_experiment(experiment)
-            for share in self.conversion.prepare(body, content_type, content_encoding):
-                ids = [
-                    experiment_key(
-                        self._experiment(reference if reference is not None else experiment)
-                    )
-                    for reference in share.experiments
-                ]
+            shares = self.conversion.prepare(body, content_type, content_encoding)
+            first = next(shares)
+            ids = [
+                experiment_key(self._experiment(reference if reference is not None else experiment))
+                for reference in first.experiments
+            ]
+
+            def filed(share: Prepared) -> list[TraceRows]:
                 for trace in share.traces:
                     trace.in_experiment(ids[trace.trace_row[1]])
-                self._commits.write(share.traces)
                 counts.add(share.accepted, share.rejected, share.problems)
+                return share.traces
+
+            if self.conversion.shares(len(body)) == 1:
+                self._commits.write(filed(first))
+            else:
+                rest = (filed(share) for share in itertools.chain([first], shares))
+                self._commits.alone(lambda: self._store_for_ingest().merge_row_shares(rest))
         except RequestTooLargeError as exc:
             return _status(kind, 413, _INVALID_ARGUMENT, str(exc))
         except OTLPDecodeError as exc:

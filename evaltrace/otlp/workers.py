@@ -8,7 +8,7 @@ order: the server writes the first while the workers convert the next, so even o
 requests keep every core busy.
 
 Workers know no store: a trace's experiment is a placeholder in its rows (the k-th distinct
-``evaltrace.experiment`` reference of the share), resolved by the server before it writes.
+``evaltrace.experiment`` reference of the request), resolved by the server before it writes.
 With ``otlp_workers=0``, once the pool is closed, or for the rest of a request whose worker
 died, the same work runs in the calling thread.
 """
@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaltrace.otlp.convert import convert_request
+from evaltrace.otlp.convert import convert_request, experiment_references
 from evaltrace.otlp.decode import decode_request
 from evaltrace.store.trace_rows import TraceRows, traces_rows
 
@@ -45,7 +45,7 @@ class Prepared:
 
     traces: list[TraceRows] = field(default_factory=list)
     # experiments[k]: the evaltrace.experiment reference (None: none given) of the traces
-    # whose rows hold experiment id k.
+    # whose rows hold experiment id k; all of the request's, so every share has the same.
     experiments: list[str | None] = field(default_factory=list)
     accepted: int = 0
     rejected: int = 0
@@ -61,13 +61,8 @@ def prepare_request(
     """Decode a request body and turn (its ``shard`` of) the traces into rows. Raises
     OTLPDecodeError or RequestTooLargeError for a body that cannot be taken."""
     request = decode_request(body, content_type, content_encoding)
-    experiments: list[str | None] = []
-
-    def placeholder(reference: str | None) -> str:
-        experiments.append(reference)
-        return str(len(experiments) - 1)
-
-    converted = convert_request(request, placeholder, shard)
+    experiments = experiment_references(request)  # the same list in every share
+    converted = convert_request(request, lambda ref: str(experiments.index(ref)), shard)
     return Prepared(
         traces_rows(converted.parts),
         experiments,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -81,6 +81,10 @@ class TraceStore(ABC):
     @abstractmethod
     def merge_rows(self, traces: Sequence[TraceRows]) -> None:
         """merge_traces for parts already turned into rows (trace_rows.py)."""
+
+    @abstractmethod
+    def merge_row_shares(self, shares: Iterable[Sequence[TraceRows]]) -> None:
+        """merge_rows for one request's traces coming share by share (no trace in two)."""
 
     @abstractmethod
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:

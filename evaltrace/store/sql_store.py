@@ -174,19 +174,39 @@ class SqlStore(TraceStore):
         """merge_traces for parts already turned into rows (by OTLP ingest's workers)."""
         if not traces:
             return
-        rounds: list[list[TraceRows]] = []  # the k-th part of each trace goes in round k
+        with self.db.write() as connection:
+            created = self._merge_rows(connection, traces)
+        self._counted_for_analyze(created)
+
+    def merge_row_shares(self, shares: Iterable[Sequence[TraceRows]]) -> None:
+        """merge_rows for one request's traces coming share by share (no trace in two shares),
+        each written as it comes. SQLite: all in one transaction, since a commit there has a
+        fixed cost (the pages rows append to are written again each time): four commits a
+        512-span request cost the writer 40% more than one. PostgreSQL: a transaction a share
+        (the trace locks of one transaction are then taken in one sorted go). What the
+        iteration raises, this raises, and on SQLite nothing of the request is written."""
+        if self.db.dialect != "sqlite":
+            for traces in shares:
+                self.merge_rows(traces)
+            return
+        created = 0
+        with self.db.write() as connection:
+            for traces in shares:
+                created += self._merge_rows(connection, traces)
+        self._counted_for_analyze(created)
+
+    def _merge_rows(self, connection: Connection, traces: Sequence[TraceRows]) -> int:
+        """Merge parts in rounds (the k-th part of each trace in round k); returns how many
+        traces were new."""
+        rounds: list[list[TraceRows]] = []
         seen: dict[str, int] = {}
         for trace in traces:
             k = seen[trace.trace_id] = seen.get(trace.trace_id, -1) + 1
             if k == len(rounds):
                 rounds.append([])
             rounds[k].append(trace)
-        created = 0
-        with self.db.write() as connection:
-            self.db.lock_traces(connection, list(seen))
-            for parts in rounds:
-                created += self._merge_round(connection, parts)
-        self._counted_for_analyze(created)
+        self.db.lock_traces(connection, list(seen))
+        return sum(self._merge_round(connection, parts) for parts in rounds)
 
     def _merge_round(self, connection: Connection, traces: list[TraceRows]) -> int:
         """Merge parts of distinct traces; returns how many traces were new."""
