@@ -3,6 +3,7 @@ end to end (the server answers 200 only once the spans are committed), protobuf,
 request, from the OpenTelemetry SDK's own encoder.
 
 Run: python bench/bench_otlp.py [--requests 40] [--runs 5] [--only sqlite|postgresql]
+                                [--otlp-workers N]  (the server's EVALTRACE_OTLP_WORKERS)
 
 Baseline in the same run, interleaved with each round: the caller's side, the SDK encoding the
 same spans into request bodies (what every exporting process pays). Each round sends fresh
@@ -86,10 +87,11 @@ def send_together(base: str, bodies: list[bytes], clients: int) -> None:
         thread.join()
 
 
-def run(kind: str, uri: str, requests: int, runs: int) -> None:
+def run(kind: str, uri: str, requests: int, runs: int, workers: int | None) -> None:
     total = requests * BATCH
     rounds = [make_spans(total) for _ in range(2 * runs + 1)]  # fresh ids for every send
-    with running_server(uri, Path(fresh_sqlite_uri()[10:]).parent / "spool") as base:
+    env = {} if workers is None else {"EVALTRACE_OTLP_WORKERS": str(workers)}
+    with running_server(uri, Path(fresh_sqlite_uri()[10:]).parent / "spool", **env) as base:
         send(base, encode(rounds.pop()))  # warm: experiment, connections, statements
         encoding, one, two = [], [], []
         for _ in range(runs):
@@ -119,10 +121,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--otlp-workers", type=int, default=None)
     args = parser.parse_args()
     print(f"{args.requests} requests of {BATCH} spans a round, median of {args.runs} rounds")
     if args.only != "postgresql":
-        run("sqlite", fresh_sqlite_uri(), args.requests, args.runs)
+        run("sqlite", fresh_sqlite_uri(), args.requests, args.runs, args.otlp_workers)
     if args.only == "sqlite":
         return
     with contextlib.ExitStack() as stack:
@@ -132,7 +135,8 @@ def main() -> None:
         if bin_dir is None:
             print("PostgreSQL not installed: skipped")
             return
-        run("postgresql", stack.enter_context(postgres_server(bin_dir)), args.requests, args.runs)
+        uri = stack.enter_context(postgres_server(bin_dir))
+        run("postgresql", uri, args.requests, args.runs, args.otlp_workers)
 
 
 if __name__ == "__main__":

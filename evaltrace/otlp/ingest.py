@@ -117,8 +117,8 @@ class Ingest:
         kind: str,
     ) -> Answer:
         """A small request is written with whatever else arrives at the same moment (group
-        commit); a big one alone, each share as soon as a worker hands it over, while the next
-        are converted (SQLite: in one transaction). Experiments are resolved before anything
+        commit); a big one alone, in one transaction, each share (SQLite) as soon as a worker
+        hands it over, while the next are converted. Experiments are resolved before anything
         is written, for the whole request."""
         counts = Converted()
         try:

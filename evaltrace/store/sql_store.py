@@ -180,14 +180,14 @@ class SqlStore(TraceStore):
 
     def merge_row_shares(self, shares: Iterable[Sequence[TraceRows]]) -> None:
         """merge_rows for one request's traces coming share by share (no trace in two shares),
-        each written as it comes. SQLite: all in one transaction, since a commit there has a
-        fixed cost (the pages rows append to are written again each time): four commits a
-        512-span request cost the writer 40% more than one. PostgreSQL: a transaction a share
-        (the trace locks of one transaction are then taken in one sorted go). What the
-        iteration raises, this raises, and on SQLite nothing of the request is written."""
+        in one transaction: a commit has a fixed cost (on SQLite the pages rows append to are
+        written again each time: four commits a 512-span request cost the writer 40% more than
+        one). SQLite: each share written as it comes (there is one writer anyway).
+        PostgreSQL: the shares gathered first, so the transaction takes its trace locks in one
+        sorted go (share by share, two requests could take them in opposite orders). What the
+        iteration raises, this raises, and nothing of the request is written."""
         if self.db.dialect != "sqlite":
-            for traces in shares:
-                self.merge_rows(traces)
+            self.merge_rows([trace for traces in shares for trace in traces])
             return
         created = 0
         with self.db.write() as connection:
