@@ -35,7 +35,7 @@ from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translate
 from evaltrace.tracer.convert import format_trace_id, root_summary, usage_of
-from evaltrace.tracer.redact import MARKER, redact
+from evaltrace.tracer.redact import MARKER, Redactor, redactor
 
 __all__ = [
     "EXPERIMENT_ATTRIBUTE",
@@ -99,6 +99,7 @@ def convert_request(
     ``shard``: (index, count): only the spans of that share of the trace ids (spans without
     a trace id: shard 0's); the shards of a request together are all of it, each span in one."""
     converted = Converted()
+    scrub = redactor()  # the settings looked up once for the request
     spans_by_trace: dict[str, list[Span]] = {}
     trace_meta: dict[str, dict[str, str]] = {}
     experiment_ids: dict[str | None, str] = {}
@@ -119,7 +120,7 @@ def convert_request(
                     continue
                 if experiment not in experiment_ids:
                     experiment_ids[experiment] = experiment_of(experiment)
-                span = _span(otlp_span, scope)
+                span = _span(otlp_span, scope, scrub)
                 spans_by_trace.setdefault(span.trace_id, []).append(span)
                 experiment_id_of.setdefault(span.trace_id, experiment_ids[experiment])
                 meta = trace_meta.setdefault(span.trace_id, dict(metadata))
@@ -129,7 +130,7 @@ def convert_request(
                         meta.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
                 converted.accepted += 1
     converted.parts = [
-        _part(trace_id, spans, trace_meta[trace_id], experiment_id_of[trace_id])
+        _part(trace_id, spans, trace_meta[trace_id], experiment_id_of[trace_id], scrub)
         for trace_id, spans in spans_by_trace.items()
     ]
     return converted
@@ -180,7 +181,7 @@ def _invalid(span: Any) -> str | None:
     return None
 
 
-def _span(otlp_span: Any, scope: str) -> Span:
+def _span(otlp_span: Any, scope: str, scrub: Redactor) -> Span:
     trace_id = format_trace_id(int.from_bytes(otlp_span.trace_id, "big"))
     attributes = {kv.key[:MAX_TAG_KEY_CHARS]: _value(kv.value) for kv in otlp_span.attributes}
     events = tuple(
@@ -214,20 +215,20 @@ def _span(otlp_span: Any, scope: str) -> Span:
         trace_id=trace_id,
         span_id=otlp_span.span_id.hex(),
         parent_id=parent.hex() if parent else None,
-        name=redact(storable_text(otlp_span.name)[:MAX_NAME_CHARS]),
+        name=scrub(storable_text(otlp_span.name)[:MAX_NAME_CHARS]),
         span_type=span_type,
         start_time_ns=otlp_span.start_time_unix_nano,
         end_time_ns=end or None,
         status=SpanStatus(
             status_code=_STATUS.get(otlp_span.status.code, SpanStatusCode.UNSET),
-            description=redact(storable_text(otlp_span.status.message)),
+            description=scrub(storable_text(otlp_span.status.message)),
         ),
-        inputs=redact(inputs, ("inputs",)),
-        outputs=redact(outputs, ("outputs",)),
-        attributes=redact(attributes),
+        inputs=scrub(inputs, ("inputs",)),
+        outputs=scrub(outputs, ("outputs",)),
+        attributes=scrub(attributes),
         events=tuple(
             SpanEvent(
-                name=redact(e.name), timestamp_ns=e.timestamp_ns, attributes=redact(e.attributes)
+                name=scrub(e.name), timestamp_ns=e.timestamp_ns, attributes=scrub(e.attributes)
             )
             for e in events
         ),
@@ -246,7 +247,13 @@ def _estimate_cost(attributes: dict[str, Any], model: str) -> None:
         attributes.setdefault(COST_ATTRIBUTE, cost)
 
 
-def _part(trace_id: str, spans: list[Span], metadata: dict[str, str], experiment_id: str) -> Trace:
+def _part(
+    trace_id: str,
+    spans: list[Span],
+    metadata: dict[str, str],
+    experiment_id: str,
+    scrub: Redactor,
+) -> Trace:
     """The spans of one trace in this request; the summary is its root's when the root is
     among them (no parent), else the trace is IN_PROGRESS for now."""
     unique = list({span.span_id: span for span in spans}.values())  # a span sent twice
@@ -263,7 +270,7 @@ def _part(trace_id: str, spans: list[Span], metadata: dict[str, str], experiment
     info = TraceInfo(
         trace_id=trace_id,
         experiment_id=experiment_id,
-        trace_metadata=redact(metadata),
+        trace_metadata=scrub(metadata),
         **summary,
         **usage_of(unique),
     )
