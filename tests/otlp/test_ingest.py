@@ -332,3 +332,34 @@ def test_json_answers_partial_success_in_json(otlp_server: str) -> None:
     response = httpx.post(f"{otlp_server}/v1/traces", json=body)
     assert response.status_code == 200
     assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
+
+
+def test_a_big_request_converted_in_shares_is_stored_whole(
+    otlp_server: str, otlp_store: str
+) -> None:
+    """Past the size of one share (otlp/workers.py): converted by the server's workers in
+    shares, written in one transaction; every trace whole, with its tree and summary."""
+    trace_ids = [new_trace_id() for _ in range(300)]
+    spans = []
+    for n, trace_id in enumerate(trace_ids):
+        root = span(trace_id, os.urandom(8), f"root {n}")
+        spans.append(root)
+        for c in range(4):
+            spans.append(
+                span(trace_id, os.urandom(8), f"child {c}", parent=root.span_id, pad="x" * 40)
+            )
+    message = request(*spans)
+    assert len(message.SerializeToString()) > 4 * 16 * 1024  # four shares on two workers
+    response = post(otlp_server, message)
+    assert response.status_code == 200, response.text
+    assert (
+        ExportTraceServiceResponse.FromString(response.content).partial_success.rejected_spans == 0
+    )
+    for n in range(0, len(trace_ids), 37):
+        trace = stored(otlp_store, trace_ids[n])
+        assert trace.info.state is TraceState.OK
+        root = trace.data.root_span
+        assert root is not None and root.name == f"root {n}"
+        assert sorted(s.name for s in trace.data.spans if s.parent_id == root.span_id) == [
+            f"child {c}" for c in range(4)
+        ]
