@@ -72,11 +72,11 @@ class Converted:
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(problem)
 
-    def add(self, accepted: int, rejected: int, problems: list[str]) -> None:
+    def add(self, other: Converted) -> None:
         """The counts of another share of the same request (workers.py)."""
-        self.accepted += accepted
-        self.rejected += rejected
-        self.problems.extend(problems[: max(0, _MAX_PROBLEMS - len(self.problems))])
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.problems.extend(other.problems[: max(0, _MAX_PROBLEMS - len(self.problems))])
 
     @property
     def message(self) -> str:

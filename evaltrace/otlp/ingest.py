@@ -134,10 +134,10 @@ class Ingest:
             def filed(share: Prepared) -> list[TraceRows]:
                 for trace in share.traces:
                     trace.in_experiment(ids[trace.trace_row[1]])
-                counts.add(share.accepted, share.rejected, share.problems)
+                counts.add(share.counts)
                 return share.traces
 
-            if self.conversion.shares(len(body)) == 1:
+            if first.shares == 1:
                 self._commits.write(filed(first))
             else:
                 rest = (filed(share) for share in itertools.chain([first], shares))

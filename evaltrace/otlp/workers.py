@@ -23,10 +23,10 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from evaltrace.otlp.convert import convert_request, experiment_references
+from evaltrace.otlp.convert import Converted, convert_request, experiment_references
 from evaltrace.otlp.decode import decode_request
 from evaltrace.store.trace_rows import TraceRows, traces_rows
 
@@ -41,15 +41,14 @@ WORKER_SETTINGS = ("redact", "redact_keys", "redact_allow_keys")
 
 @dataclass
 class Prepared:
-    """A request's share of traces as rows, and its count of accepted and rejected spans."""
+    """A request's share of traces as rows, and its spans accepted and rejected."""
 
-    traces: list[TraceRows] = field(default_factory=list)
+    traces: list[TraceRows]
     # experiments[k]: the evaltrace.experiment reference (None: none given) of the traces
     # whose rows hold experiment id k; all of the request's, so every share has the same.
-    experiments: list[str | None] = field(default_factory=list)
-    accepted: int = 0
-    rejected: int = 0
-    problems: list[str] = field(default_factory=list)
+    experiments: list[str | None]
+    counts: Converted  # without its parts: they are the rows above
+    shares: int = 1  # how many shares the request was split into
 
 
 def prepare_request(
@@ -63,13 +62,9 @@ def prepare_request(
     request = decode_request(body, content_type, content_encoding)
     experiments = experiment_references(request)  # the same list in every share
     converted = convert_request(request, lambda ref: str(experiments.index(ref)), shard)
-    return Prepared(
-        traces_rows(converted.parts),
-        experiments,
-        converted.accepted,
-        converted.rejected,
-        converted.problems,
-    )
+    traces = traces_rows(converted.parts)
+    converted.parts = []
+    return Prepared(traces, experiments, converted, 1 if shard is None else shard[1])
 
 
 def _start_worker(settings: dict[str, Any]) -> None:

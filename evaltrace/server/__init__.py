@@ -18,7 +18,8 @@ MONITOR_ENV = "EVALTRACE_SERVER_MONITOR"  # set by ``evaltrace server --monitor`
 
 # The server process's collector: OTLP ingest allocates thousands of row tuples a request, and
 # CPython's default (a collection every 700 allocations, each walking the young objects, and
-# now and then all of them) cost the writer 15% of its throughput in bench_otlp.py.
+# now and then all of them) cost two clients about 15% of their throughput in ad-hoc runs
+# shaped like bench_otlp.py's.
 GC_THRESHOLDS = (50_000, 20, 100)
 
 

@@ -181,8 +181,9 @@ class SqlStore(TraceStore):
     def merge_row_shares(self, shares: Iterable[Sequence[TraceRows]]) -> None:
         """merge_rows for one request's traces coming share by share (no trace in two shares),
         in one transaction: a commit has a fixed cost (on SQLite the pages rows append to are
-        written again each time: four commits a 512-span request cost the writer 40% more than
-        one). SQLite: each share written as it comes (there is one writer anyway).
+        written again each time: in an in-process profile, four commits a 512-span request cost
+        the writer 40% more than one). SQLite: each share written as it comes (there is one
+        writer anyway).
         PostgreSQL: the shares gathered first, so the transaction takes its trace locks in one
         sorted go (share by share, two requests could take them in opposite orders). What the
         iteration raises, this raises, and nothing of the request is written."""

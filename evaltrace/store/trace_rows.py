@@ -20,6 +20,7 @@ __all__ = ["SUMMED_ATTRIBUTES", "TraceRows", "trace_rows", "traces_rows"]
 # Span attributes a trace's summary sums, to its column names.
 SUMMED_ATTRIBUTES = {**USAGE_ATTRIBUTES, COST_ATTRIBUTE: "cost_usd"}
 _YIELD_EVERY = 16  # traces turned into rows between two hand-backs of the GIL
+_STATE = rows.TRACE_COLUMNS.index("state")
 
 
 @dataclass(slots=True)
@@ -27,13 +28,27 @@ class TraceRows:
     """One trace's rows: its trace row (rows.TRACE_COLUMNS), tags and metadata, and each
     span's row with its attribute rows (both but the span key, given when written)."""
 
-    trace_id: str
-    in_progress: bool  # a part without its root: the stored summary is not replaced
-    sums_usage: bool  # a span carries token usage or cost: the trace's sums are redone
     trace_row: rows.Row
     tag_rows: list[rows.Row] = field(default_factory=list)
     metadata_rows: list[rows.Row] = field(default_factory=list)
     spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
+
+    @property
+    def trace_id(self) -> str:
+        return str(self.trace_row[0])
+
+    @property
+    def in_progress(self) -> bool:
+        """A part without its root: the stored summary is not replaced."""
+        return bool(self.trace_row[_STATE] == TraceState.IN_PROGRESS.value)
+
+    @property
+    def sums_usage(self) -> bool:
+        """A span carries token usage or cost (an attribute row has the key): the trace's
+        sums are redone (merge_rows asks only of parts of stored traces)."""
+        return any(
+            row[0] in SUMMED_ATTRIBUTES for _, attributes in self.spans for row in attributes
+        )
 
     def in_experiment(self, experiment_id: int) -> None:
         """File the trace under another experiment (rows built before it was known)."""
@@ -43,15 +58,11 @@ class TraceRows:
 
 def trace_rows(trace: Trace) -> TraceRows:
     trace_row, tags, metadata = rows.trace_to_rows(trace)
-    spans = trace.data.spans
     return TraceRows(
-        trace_id=trace.info.trace_id,
-        in_progress=trace.info.state is TraceState.IN_PROGRESS,
-        sums_usage=any(key in span.attributes for span in spans for key in SUMMED_ATTRIBUTES),
         trace_row=trace_row,
         tag_rows=tags,
         metadata_rows=metadata,
-        spans=[(rows.span_to_row(span), rows.span_attribute_rows(span)) for span in spans],
+        spans=[(rows.span_to_row(s), rows.span_attribute_rows(s)) for s in trace.data.spans],
     )
 
 

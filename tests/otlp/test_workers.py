@@ -112,7 +112,7 @@ def test_the_shares_of_a_request_are_all_of_it_and_overlap_nowhere() -> None:
     taken = [trace.trace_id for share in shares for trace in share.traces]
     assert sorted(taken) == sorted(_tr(t) for t in trace_ids)  # each trace in exactly one
     assert all(share.traces for share in shares)
-    assert [share.rejected for share in shares] == [2, 0, 0]
+    assert [share.counts.rejected for share in shares] == [2, 0, 0]
 
 
 def test_workers_redact_with_the_servers_settings_not_their_environment(make_ingest) -> None:
