@@ -161,7 +161,8 @@ def _to_span(span: FinishedSpan, trace_id: str) -> tuple[Span, _Texts]:
     ours = keys.SPAN_TYPE in raw
     inputs, inputs_text = _payload(raw.pop(keys.SPAN_INPUTS, None), "inputs")
     outputs, outputs_text = _payload(raw.pop(keys.SPAN_OUTPUTS, None), "outputs")
-    span_type = _decode(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
+    # Set as plain text (spans.span_attributes): a type that reads as JSON ("null") stays text.
+    span_type = _plain(raw.pop(keys.SPAN_TYPE, None)) or SpanType.UNKNOWN
     json_keys = raw.pop(keys.JSON_KEYS, ()) if ours else ()
     attributes = {k: _decode(v) if k in json_keys else _plain(v) for k, v in raw.items()}
     converted = Span(

@@ -222,3 +222,15 @@ def test_chat_previews_are_what_a_person_reads() -> None:
     info = last_trace().info
     assert info.request_preview == "Geht das?"
     assert info.response_preview == "Ja."
+
+
+@pytest.mark.parametrize("span_type", ["null", "123", "true", '["LLM"]'])
+def test_a_span_type_that_reads_as_json_is_kept_as_written(span_type: str) -> None:
+    @evaltrace.trace(span_type=span_type)
+    def step() -> None:
+        with evaltrace.start_span("inner", span_type=span_type):
+            pass
+
+    step()
+    spans = last_trace().data.spans
+    assert [span.span_type for span in spans] == [span_type, span_type]
