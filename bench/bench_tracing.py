@@ -8,6 +8,8 @@ same process, because these machines are noisy. Each tracing figure is given twi
   itself costs the application's thread;
 - "wall": elapsed time per call in a tight loop, which also pays for the background writer's
   share of the GIL while it converts and stores the traces of that same loop.
+Also: how long the writer takes to store queued traces while another thread of the
+application computes, against the same with the application idle.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -128,6 +131,54 @@ def bench_end_to_end(count: int = 10_000, runs: int = 5) -> None:
     )
 
 
+def _store_queued(count: int, *, beside_computing_thread: bool) -> float:
+    """Seconds to store ``count`` queued traces (the flush), the application's other thread
+    computing meanwhile or not."""
+    uri = fresh_sqlite_uri()
+    evaltrace.set_tracking_uri(uri)
+    get_session().store(uri)
+
+    @evaltrace.trace
+    def handle(request_id: int) -> dict:
+        return {"id": request_id, "ok": True}
+
+    for i in range(count):
+        handle(i)
+    computing = [beside_computing_thread]
+
+    def compute() -> None:
+        n = 0
+        while computing[0]:
+            n += 1
+
+    thread = threading.Thread(target=compute, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    stored = evaltrace.flush(timeout=60)
+    elapsed = time.perf_counter() - start
+    computing[0] = False
+    thread.join()
+    return elapsed if stored else float("inf")
+
+
+def bench_beside_computing_thread(count: int = 5_000, runs: int = 5) -> None:
+    """A thread of the application computing (pure Python) gives the GIL up only when forced
+    to: how long the writer then takes to store a queue of traces, against the same flush with
+    the application idle (the baseline)."""
+    idle, busy = [], []
+    for _ in range(runs):
+        idle.append(_store_queued(count, beside_computing_thread=False))
+        busy.append(_store_queued(count, beside_computing_thread=True))
+    baseline = statistics.median(idle) * 1000
+    report(f"{count:,} queued traces stored, application idle (baseline)", baseline, "ms")
+    report(
+        f"{count:,} queued traces stored beside a computing thread",
+        statistics.median(busy) * 1000,
+        "ms",
+        baseline,
+    )
+
+
 def bench_import(runs: int = 7) -> None:
     def timed(code: str) -> float:
         samples = []
@@ -152,6 +203,7 @@ def main() -> None:
     bench_single_span(bare_tracer)
     bench_nested(bare_tracer)
     bench_end_to_end()
+    bench_beside_computing_thread()
     bench_import()
 
 

@@ -15,7 +15,8 @@ PACKAGE = Path(evaltrace.__file__).parent
 # Lowest first. A top-level module or subpackage not listed is the facade's level (the top).
 LEVELS: list[set[str]] = [
     {"exceptions", "_version"},
-    {"_json", "_validation", "_uris", "_internal_errors", "_suppress", "_config", "entities"},
+    {"_json", "_gil", "_validation", "_uris", "_internal_errors", "_suppress", "_config"}
+    | {"entities"},
     {"search"},
     {"tracer", "store"},
     {"integrations"},

@@ -7,10 +7,10 @@ while the server process only writes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from evaltrace._gil import GilCourtesy
 from evaltrace.entities import Trace, TraceState
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.store import rows
@@ -70,8 +70,8 @@ def traces_rows(traces: Sequence[Trace]) -> list[TraceRows]:
     """The rows of each trace, handing the GIL back now and then (the writer runs on a thread
     of the application's process)."""
     built = []
-    for count, trace in enumerate(traces, 1):
-        if count % _YIELD_EVERY == 0:
-            time.sleep(0)
+    courtesy = GilCourtesy(_YIELD_EVERY)
+    for trace in traces:
         built.append(trace_rows(trace))
+        courtesy.step()
     return built

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from evaltrace._gil import GilCourtesy
 from evaltrace._internal_errors import log_internal_error, logger
 from evaltrace._suppress import instrumentation_suppressed
 from evaltrace.exceptions import StoreUnavailableError
@@ -304,7 +305,8 @@ class TraceWriter:
         """The batch as entities. A trace that cannot be converted is dropped, counted and
         warned about: never counted as written."""
         finished = []
-        for count, pending in enumerate(batch, 1):
+        courtesy = GilCourtesy(_YIELD_EVERY)
+        for pending in batch:
             try:
                 finished.append(to_finished_trace(pending))
             except Exception as exc:
@@ -313,8 +315,7 @@ class TraceWriter:
                     log_internal_error("converting a finished trace", exc)
                 except Exception:  # raised in tests: the drop above is what they see
                     pass
-            if count % _YIELD_EVERY == 0:
-                time.sleep(0)  # hand the GIL back to the application now and then
+            courtesy.step()
         return finished
 
     def _write(self, batch: Sequence[FinishedTrace]) -> None:

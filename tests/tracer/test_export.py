@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,31 @@ def test_flush_writes_everything_in_batches() -> None:
     assert evaltrace.flush(timeout=30) is True
     writer = get_session().pipeline().writer
     assert (writer.written, writer.dropped, writer.pending) == (100, 0, 0)
+
+
+def test_the_writer_keeps_up_beside_a_thread_that_computes() -> None:
+    # A computing thread gives the GIL up only when forced to, once a switch interval (5 ms).
+    # The writer handed it back every few traces, and SQLite's executemany around every row,
+    # each time waiting a whole interval to get it back: 2,000 traces took minutes.
+    get_session().store()  # opened (and migrated) first: the steady state is what is tested
+    for i in range(2_000):
+        handle(i)
+    computing = [True]
+
+    def compute() -> None:
+        count = 0
+        while computing[0]:
+            count += 1
+
+    thread = threading.Thread(target=compute, daemon=True)
+    thread.start()
+    try:
+        stored = evaltrace.flush(timeout=20)
+    finally:
+        computing[0] = False
+        thread.join()
+    assert stored is True
+    assert stored_count() == 2_000
 
 
 def test_synchronous_mode_writes_on_the_callers_thread() -> None:
