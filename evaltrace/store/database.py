@@ -36,8 +36,8 @@ from evaltrace.store.engine import (
     create_store_engine,
 )
 from evaltrace.store.filter_sql import FilterCompiler
-from evaltrace.store.json_rows import sqlite_json_rows
 from evaltrace.store.migrate import upgrade_to_head
+from evaltrace.store.sqlite_batches import sqlite_batch
 
 __all__ = ["Database"]
 
@@ -94,33 +94,20 @@ class Database:
         """Rows straight to the driver (SQLAlchemy's per-row parameter processing cost more than
         the inserts); a row whose key is stored already is left out.
 
-        SQLite: all the rows as one JSON array, inserted by one statement over ``json_each``
-        (``sqlite_json_rows``). PostgreSQL: one executemany, which psycopg pipelines."""
+        SQLite: a few statements for the whole batch (``sqlite_batch``: never one a row, each of
+        which waits for the GIL beside a busy application). PostgreSQL: one executemany, which
+        psycopg pipelines."""
         if self.dialect == "sqlite":
-            payload = sqlite_json_rows(table, columns, values)
-            if payload is not None:
-                connection.exec_driver_sql(self._json_insert(table, columns), (payload,))
-                return
+            for sql, parameters in sqlite_batch(table, columns, values):
+                connection.exec_driver_sql(sql, parameters)
+            return
         statement = self._insert_statements.get(table.name)
         if statement is None:
-            placeholder = "?" if self.dialect == "sqlite" else "%s"
             statement = self._insert_statements[table.name] = (
                 f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join([placeholder] * len(columns))}) ON CONFLICT DO NOTHING"
+                f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING"
             )
         connection.exec_driver_sql(statement, list(values))
-
-    def _json_insert(self, table: Table, columns: Sequence[str]) -> str:
-        key = f"json:{table.name}:{','.join(columns)}"
-        statement = self._insert_statements.get(key)
-        if statement is None:
-            picks = ", ".join(f"value->>{i}" for i in range(len(columns)))
-            # WHERE true: without it SQLite would read ON CONFLICT as the SELECT's join clause.
-            statement = self._insert_statements[key] = (
-                f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"SELECT {picks} FROM json_each(?) WHERE true ON CONFLICT DO NOTHING"
-            )
-        return statement
 
     def insert_new_rows(
         self,

@@ -1,6 +1,6 @@
-"""SQLite takes a batch's rows as one JSON array per table (store/json_rows.py): one statement
-a table, the values stored exactly as executemany stored them, and executemany for what JSON
-cannot carry exactly."""
+"""SQLite takes a batch's rows in a few statements (store/sqlite_batches.py), never one a row:
+a JSON array for tables of short values, multi-row VALUES for long text and for what JSON
+cannot carry exactly; the values stored exactly as executemany stored them."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sqlalchemy import event
 from evaltrace._session import get_session
 from evaltrace.entities import Trace
 from evaltrace.store import models
-from evaltrace.store.json_rows import sqlite_json_rows
 from evaltrace.store.sql_store import SqlStore
+from evaltrace.store.sqlite_batches import sqlite_batch
 from tests.store.test_sql_store import make_trace
 
 AWKWARD_FLOATS = [
@@ -75,31 +75,48 @@ def test_a_batch_is_one_insert_a_table(sqlite_uri: str) -> None:
         )
 
     store.write_traces([make_trace(n * 2) for n in range(200)])
-    # traces, tags, metadata, trace_changes, spans, span_attributes: executemany made one
-    # statement (and one hand-back of the GIL) a row, 1,600 here.
-    assert len(inserts) <= 6, inserts[:8]
+    # Tags, metadata, changes and attributes one statement each; traces and spans (long text)
+    # in statements of up to 999 parameters. executemany made one a row: 1,600 here.
+    assert len(inserts) <= 20, len(inserts)
     assert len(store.search_traces(["0"], max_results=500).traces) == 200
     store.close()
 
 
+COLUMNS = ("span_pk", "key", "value_type", "value_text", "value_num")
+
+
 @pytest.mark.parametrize(
-    ("values", "why"),
+    ("row", "why"),
     [
-        ([(1, "k", "num", None, math.inf)], "infinity in a REAL column (JSON would say null)"),
-        ([(1, "k", "num", None, math.nan)], "NaN in a REAL column"),
-        ([(1, "k", "num", None, True)], "a boolean in a REAL column"),
-        ([(2**70, "k", "num", None, 1.0)], "an integer past 64 bits"),
-        ([(1, "k\udc80", "str", "v", None)], "a lone surrogate"),
-        ([(1, b"k", "str", "v", None)], "bytes"),
+        ((1, "k", "num", None, math.inf), "infinity in a REAL column (JSON would say null)"),
+        ((1, "k", "num", None, math.nan), "NaN in a REAL column"),
+        ((1, "k", "num", None, True), "a boolean in a REAL column"),
+        ((2**70, "k", "num", None, 1.0), "an integer past 64 bits"),
+        ((1, "k\udc80", "str", "v", None), "a lone surrogate"),
+        ((1, b"k", "str", "v", None), "bytes"),
     ],
 )
-def test_what_json_cannot_carry_exactly_goes_to_executemany(values: list[Any], why: str) -> None:
-    columns = ("span_pk", "key", "value_type", "value_text", "value_num")
-    assert sqlite_json_rows(models.span_attributes, columns, values) is None, why
+def test_what_json_cannot_carry_exactly_is_bound_as_parameters(row: tuple, why: str) -> None:
+    rows = [row, (2, "k", "str", "v", None)]
+    statements = list(sqlite_batch(models.span_attributes, COLUMNS, rows))
+    assert [parameters for _, parameters in statements] == [(*row, 2, "k", "str", "v", None)], why
+    assert "VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) ON CONFLICT" in statements[0][0]
 
 
-def test_ordinary_rows_become_one_json_array() -> None:
-    columns = ("span_pk", "key", "value_type", "value_text", "value_num")
+def test_short_values_become_one_json_array() -> None:
     values = [(1, "model", "str", "gpt-4o", None), (1, "tokens", "num", None, 120)]
-    payload = sqlite_json_rows(models.span_attributes, columns, values)
-    assert payload == '[[1,"model","str","gpt-4o",null],[1,"tokens","num",null,120]]'
+    ((sql, parameters),) = sqlite_batch(models.span_attributes, COLUMNS, values)
+    assert "json_each(?)" in sql
+    assert parameters == ('[[1,"model","str","gpt-4o",null],[1,"tokens","num",null,120]]',)
+
+
+def test_long_text_goes_in_statements_of_at_most_999_parameters() -> None:
+    columns = ("trace_id", "span_id", "name", "inputs")
+    values = [(f"t{i}", f"s{i}", "step", '{"q": "a long \\"quoted\\" text"}') for i in range(600)]
+    statements = list(sqlite_batch(models.spans, columns, values))
+    sizes = [len(parameters) // len(columns) for _, parameters in statements]
+    assert sum(sizes) == 600 and max(sizes) == 999 // len(columns)
+    assert all(len(parameters) <= 999 for _, parameters in statements)
+    assert len({sql for sql, _ in statements}) <= 9  # full statements, then powers of two
+    flat = [value for _, parameters in statements for value in parameters]
+    assert flat == [value for row in values for value in row]
