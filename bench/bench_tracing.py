@@ -14,21 +14,23 @@ application computes, against the same with the application idle.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import fresh_sqlite_uri, median_us_per_call, report
 
 import evaltrace
 from evaltrace._session import get_session
+from tests.computing import computing_thread
 
 CLOCKS = {"caller CPU": time.thread_time_ns, "wall": time.perf_counter_ns}
 
@@ -144,20 +146,10 @@ def _store_queued(count: int, *, beside_computing_thread: bool) -> float:
 
     for i in range(count):
         handle(i)
-    computing = [beside_computing_thread]
-
-    def compute() -> None:
-        n = 0
-        while computing[0]:
-            n += 1
-
-    thread = threading.Thread(target=compute, daemon=True)
-    thread.start()
-    start = time.perf_counter()
-    stored = evaltrace.flush(timeout=60)
-    elapsed = time.perf_counter() - start
-    computing[0] = False
-    thread.join()
+    with computing_thread() if beside_computing_thread else contextlib.nullcontext():
+        start = time.perf_counter()
+        stored = evaltrace.flush(timeout=60)
+        elapsed = time.perf_counter() - start
     return elapsed if stored else float("inf")
 
 

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 import evaltrace
 from evaltrace._session import Session, get_session, install_session
+from tests.computing import computing_thread
 from tests.forking import traced_in_forked_child
 from tests.waiting import eventually
 
@@ -53,20 +53,8 @@ def test_the_writer_keeps_up_beside_a_thread_that_computes() -> None:
     get_session().store()  # opened (and migrated) first: the steady state is what is tested
     for i in range(2_000):
         handle(i)
-    computing = [True]
-
-    def compute() -> None:
-        count = 0
-        while computing[0]:
-            count += 1
-
-    thread = threading.Thread(target=compute, daemon=True)
-    thread.start()
-    try:
+    with computing_thread():
         stored = evaltrace.flush(timeout=20)
-    finally:
-        computing[0] = False
-        thread.join()
     assert stored is True
     assert stored_count() == 2_000
 
