@@ -58,7 +58,6 @@ class _Shape:
         "_head",
         "_multi",
         "_one",
-        "columns",
         "float_positions",
         "json_insert",
         "long_text",
@@ -67,7 +66,6 @@ class _Shape:
 
     def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
         types = [table.c[name].type for name in columns]
-        self.columns = columns
         self.float_positions = tuple(i for i, kind in enumerate(types) if isinstance(kind, Float))
         self.long_text = any(isinstance(kind, Text) for kind in types)
         self.rows_a_statement = max(1, _MAX_PARAMETERS // len(columns))
