@@ -149,13 +149,15 @@ def delete_trace_tag(trace_id: str, key: str) -> None:
 
 
 def _tag(key: Any, value: Any) -> tuple[str, str]:
-    from evaltrace._json import dumps_json
     from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+    from evaltrace.tracer.serialize import to_json
 
     require_text(key, "key")
     if len(key) > MAX_TAG_KEY_CHARS:
         raise InvalidArgumentError(f"tag key is longer than {MAX_TAG_KEY_CHARS} characters")
-    text = value if isinstance(value, str) else dumps_json(value)
+    # Any value, as update_current_trace(tags=...) takes it: its JSON text, objects as repr
+    # (cut past the limit, and then refused below).
+    text = value if isinstance(value, str) else to_json(value, MAX_TAG_VALUE_CHARS + 1)
     if len(text) > MAX_TAG_VALUE_CHARS:
         raise InvalidArgumentError(
             f"tag {key!r}: the value is longer than {MAX_TAG_VALUE_CHARS} characters"

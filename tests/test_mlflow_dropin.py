@@ -121,6 +121,28 @@ def test_trace_tags_on_stored_traces(store_uri: str) -> None:
         mlflow.set_trace_tag("tr-" + "0" * 32, "k", "v")
 
 
+def test_a_tag_of_any_value_is_stored_as_update_current_trace_stores_it() -> None:
+    """set_trace_tag(tid, "k", object()) raised TypeError; update_current_trace took it."""
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<Opaque thing>"
+
+    @mlflow.trace
+    def answer() -> str:
+        mlflow.update_current_trace(tags={"live": Opaque()})
+        return "ok"
+
+    answer()
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush()
+    mlflow.set_trace_tag(trace_id, "stored", Opaque())
+    tags = mlflow.get_trace(trace_id).info.tags
+    assert tags["stored"] == tags["live"] == '"<Opaque thing>"'
+    with pytest.raises(InvalidArgumentError, match="longer than"):
+        mlflow.set_trace_tag(trace_id, "big", ["x" * 300_000])
+
+
 def test_update_current_trace_sets_the_state() -> None:
     @mlflow.trace
     def degraded() -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,14 +26,16 @@ def _format(path: Path, format: str | None) -> str:
 
 
 def read_records(path: str | Path, format: str | None = None) -> list[dict[str, Any]]:
-    """Record dicts from a file. CSV cells holding JSON are decoded; dotted columns
-    (``inputs.question``) are nested."""
+    """Record dicts from a file (UTF-8 with or without BOM, or UTF-16 with BOM). CSV cells
+    holding JSON are decoded; dotted columns (``inputs.question``) are nested. A file that
+    cannot be read is an ``InvalidArgumentError`` naming it, the line and the problem."""
     path = Path(path)
     kind = _format(path, format)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidArgumentError(f"cannot read {path}: {exc}") from None
+        raise InvalidArgumentError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = _decode(raw, path)
     if kind == "json":
         records = _loads(text, path, 1)
         if not isinstance(records, list):
@@ -41,20 +45,60 @@ def read_records(path: str | Path, format: str | None = None) -> list[dict[str, 
         return [
             _loads(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()
         ]
+    return _csv_records(text, path)
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"  # a UTF-8 BOM, if any, is dropped
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InvalidArgumentError(
+            f"{path}:{line}: not {encoding.removesuffix('-sig').upper()} text (byte "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
+
+
+def _csv_records(text: str, path: Path) -> list[dict[str, Any]]:
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InvalidArgumentError(f"{path}:{line}: a NUL character; is this a CSV file?")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = []
-    for row in csv.DictReader(text.splitlines()):
-        record: dict[str, Any] = {}
-        for column, cell in row.items():
-            if cell is None or cell == "":
-                continue
-            head, dot, rest = column.partition(".")
-            value = _cell(cell) if (dot or head in _STRUCTURED) else cell
-            if dot and head in _STRUCTURED:
-                record.setdefault(head, {})[rest] = value
-            else:
-                record[column] = value
-        rows.append(record)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return []
+        for cells in reader:
+            if not cells:
+                continue  # a blank line
+            if len(cells) > len(header):
+                raise InvalidArgumentError(
+                    f"{path}:{reader.line_num}: {len(cells)} fields, but the header names "
+                    f"{len(header)}"
+                )
+            rows.append(_csv_record(dict(zip(header, cells))))
+    except csv.Error as exc:
+        raise InvalidArgumentError(f"{path}:{reader.line_num}: not valid CSV: {exc}") from None
     return rows
+
+
+def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for column, cell in row.items():
+        if cell == "":
+            continue
+        head, dot, rest = column.partition(".")
+        value = _cell(cell) if (dot or head in _STRUCTURED) else cell
+        if dot and head in _STRUCTURED:
+            record.setdefault(head, {})[rest] = value
+        else:
+            record[column] = value
+    return record
 
 
 def _loads(text: str, path: Path, line: int) -> Any:
@@ -62,12 +106,14 @@ def _loads(text: str, path: Path, line: int) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidArgumentError(f"{path}:{line}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidArgumentError(f"{path}:{line}: JSON nested too deeply") from None
 
 
 def _cell(cell: str) -> Any:
     try:
         return json.loads(cell)
-    except ValueError:
+    except (ValueError, RecursionError):
         return cell  # a plain string
 
 

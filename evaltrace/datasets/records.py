@@ -124,6 +124,11 @@ def _from_trace(trace: Trace, index: int) -> Candidate:
         )
     if root.inputs is None or root.inputs == {}:
         raise InvalidArgumentError(f"{where}: its root span has no inputs to make a record of")
+    if not isinstance(root.inputs, dict):
+        raise InvalidArgumentError(
+            f"{where}: its root span's inputs are {_describe(root.inputs)}, not a dict of named "
+            "inputs; merge a dict record made from it instead"
+        )
     record = trace.to_dataset_record()
     return Candidate(
         record_id=record.record_id,

@@ -400,7 +400,8 @@ class SqlStore(TraceStore):
             query = query.where(self.db.filters.compile(filter))
         signature = [str(key) for key in order_by]
         if page_token is not None:
-            query = query.where(keyset_after(keys, decode_page_token(page_token, signature)))
+            after = decode_page_token(page_token, signature, [expr for expr, _ in keys])
+            query = query.where(keyset_after(keys, after))
         query = query.order_by(
             *(_ordered(expression, descending) for expression, descending in keys)
         )
@@ -682,14 +683,34 @@ def encode_page_token(signature: list[str], values: list[Any]) -> str:
     return base64.urlsafe_b64encode(payload).decode()
 
 
-def decode_page_token(token: str, signature: list[str]) -> list[Any]:
+def decode_page_token(token: str, signature: list[str], columns: Sequence[Any]) -> list[Any]:
+    """The sort values a page token says to continue after, checked against the sort columns
+    (a forged or damaged token is a typed error, never a database error)."""
+    invalid = f"page_token {token[:100]!r} is not a valid page token"
     try:
         payload = json.loads(base64.urlsafe_b64decode(token.encode()))
         order, values = payload["order"], payload["after"]
     except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidArgumentError(f"page_token {token!r} is not a valid page token") from exc
+        raise InvalidArgumentError(invalid) from exc
     if order != signature:
         raise InvalidArgumentError(
             "page_token was made for another order_by; pass the same order_by on every page"
         )
-    return list(values)
+    if not isinstance(values, list) or len(values) != len(columns):
+        raise InvalidArgumentError(f"{invalid}: it holds no position in this order")
+    for value, column in zip(values, columns):
+        if value is not None and not _fits_column(value, column):
+            raise InvalidArgumentError(f"{invalid}: {value!r} is not a {column.type} value")
+    return values
+
+
+def _fits_column(value: Any, column: Any) -> bool:
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = object
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return kind is object or isinstance(value, kind)

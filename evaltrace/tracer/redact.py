@@ -3,7 +3,10 @@
 Values under keys that name a secret (the key split into words: snake, kebab, dotted or
 camelCase; its last word not a descriptor such as ``count`` or ``url``) and strings that look
 like credentials (API keys of the usual providers, JWTs, bearer and basic credentials, URL
-passwords, secret query parameters, private keys; anchored at word starts) are replaced by
+passwords, secret query parameters, private keys; anchored at word starts) and the values of
+credentials written as text (``KEY=value``, ``KEY: value`` or ``KEY = value`` lines whose key
+follows the key rules, as in an environment dump or a config file; ``Cookie:`` header lines;
+``Key=value;`` pairs of connection strings such as Azure's ``AccountKey=...``) are replaced by
 ``[REDACTED]`` in inputs, outputs, attributes, events, tags and metadata. It runs on the
 writer's thread, when a trace is converted for the store, so it costs the application nothing.
 tests/tracer/test_redaction_corpora.py holds what must be hidden and what must survive.
@@ -120,6 +123,9 @@ class _Rules:
 
     pattern: re.Pattern[str]
     allowed: frozenset[str]
+    # A secret word followed by ``=`` or ``:`` somewhere (JSON quotes allowed between): the
+    # cheap test before credentials written as text are looked for line by line.
+    assignment_hint: re.Pattern[str]
 
     def search(self, key: str) -> re.Match[str] | None:
         return self.pattern.search(key)
@@ -131,7 +137,24 @@ def _key_rules(extra: str | None, allow: str | None) -> _Rules:
     # Whole words of a key: "access_token" and "x-api-key" match, "input_tokens" does not.
     words = "|".join(f"(?:{p})" for p in patterns)
     allowed = frozenset(k.strip().lower() for k in (allow or "").split(",") if k.strip())
-    return _Rules(re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE), allowed)
+    return _Rules(
+        re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE),
+        allowed,
+        _assignment_hint(extra),
+    )
+
+
+def _assignment_hint(extra: str | None) -> re.Pattern[str]:
+    """The default secret words' stems (linear to search: the key patterns themselves, such
+    as ``[a-z]+_key``, backtrack quadratically over long text); any ``:`` or ``=`` when
+    patterns of the user's own are configured."""
+    if extra and extra.strip(","):
+        return re.compile("[:=]")
+    return re.compile(
+        r"(?:pass|pwd|pin|secret|token|key|auth|cookie|credential|dsn)[\w.\-]{0,100}\\?[\"']?"
+        r"[ \t]*[:=]",
+        re.IGNORECASE,
+    )
 
 
 def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -> Any:
@@ -144,8 +167,9 @@ def redact(value: Any, path: tuple[str, ...] = (), *, text: str | None = None) -
     settings = get_settings()
     if not settings.redact:
         return value
-    strings = _callback is not None or text is None or _looks_secret(text)
-    return _walk(value, path, _key_rules(settings.redact_keys, settings.redact_allow_keys), strings)
+    rules = _key_rules(settings.redact_keys, settings.redact_allow_keys)
+    strings = _callback is not None or text is None or _could_hold_secret(text, rules)
+    return _walk(value, path, rules, strings)
 
 
 Redactor = Callable[..., Any]
@@ -171,7 +195,7 @@ def _as_is(value: Any, path: tuple[str, ...] = ()) -> Any:
 
 def _walk(value: Any, path: tuple[str, ...], keys: _Rules, strings: bool) -> Any:
     if isinstance(value, str):
-        return _text(value, path) if strings else value
+        return _text(value, path, keys) if strings else value
     if isinstance(value, dict):
         secret = _secret_keys(value, keys)
         copy = None
@@ -179,9 +203,9 @@ def _walk(value: Any, path: tuple[str, ...], keys: _Rules, strings: bool) -> Any
             if key in secret and _could_be_secret(item):
                 new = MARKER
             elif isinstance(item, str):
-                if not strings or (_callback is None and not _looks_secret(item)):
+                if not strings or (_callback is None and not _could_hold_secret(item, keys)):
                     continue  # the common case, decided without a call
-                new = _text(item, (*path, str(key)))
+                new = _text(item, (*path, str(key)), keys)
             elif isinstance(item, (dict, list)):
                 child_path = (*path, str(key)) if _callback is not None else path
                 new = _walk(item, child_path, keys, strings)
@@ -198,8 +222,12 @@ def _walk(value: Any, path: tuple[str, ...], keys: _Rules, strings: bool) -> Any
     return value
 
 
-def _text(value: str, path: tuple[str, ...]) -> Any:
-    text = _SECRET_VALUES.sub(MARKER, value) if _looks_secret(value) else value
+def _text(value: str, path: tuple[str, ...], keys: _Rules) -> Any:
+    text = value
+    if _looks_secret(value):
+        text = _SECRET_VALUES.sub(MARKER, value)
+    if _names_a_secret_word(text, keys):
+        text = _redact_assignments(text, keys)
     if _callback is not None:
         text = _callback(path, text)
     return value if text == value else text
@@ -280,6 +308,43 @@ def _connection_url_key(key: str) -> bool:
 _CONNECTION_WORDS = frozenset({"database", "db", "redis", "broker", "amqp", "mongo", "mongodb"})
 
 
+def _could_hold_secret(text: str, keys: _Rules) -> bool:
+    return _looks_secret(text) or _names_a_secret_word(text, keys)
+
+
+def _names_a_secret_word(text: str, keys: _Rules) -> bool:
+    return ("=" in text or ":" in text) and keys.assignment_hint.search(text) is not None
+
+
+# ``KEY=value``, ``KEY: value``, ``export KEY = "value"`` at a line's start, or ``Key=value``
+# after a connection string's ``;``. The value is one word (quoted or not): "Password: please
+# reset it" is prose, not a credential.
+_ASSIGNMENT = re.compile(
+    r"(?m)(?:^[ \t]*(?:export[ \t]+|set[ \t]+)?|(?<=;)[ \t]*)"
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]{0,99})[ \t]*(?P<sep>[:=])[ \t]*"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s;\"']+)(?=[ \t]*(?:$|;))"
+)
+# A ``Cookie:`` / ``Set-Cookie:`` header line: every cookie on it is a credential.
+_COOKIE_LINE = re.compile(r"(?im)^([ \t]*(?:set-)?cookie[ \t]*:[ \t]*)\S[^\n]*")
+# Values that hold nothing: "TOKEN=" is empty, "password: none" says there is none.
+_EMPTY_VALUES = frozenset({"", "none", "null", "nil", "true", "false", "n/a", "-", "***", MARKER})
+
+
+def _redact_assignments(text: str, keys: _Rules) -> str:
+    def value(match: re.Match[str]) -> str:
+        raw = match["value"]
+        bare = raw[1:-1] if raw[:1] in "\"'" else raw
+        if bare.lower() in _EMPTY_VALUES or not _names_a_secret(match["key"], keys):
+            return match[0]
+        quote = raw[:1] if raw[:1] in "\"'" else ""
+        return match[0][: match.start("value") - match.start()] + f"{quote}{MARKER}{quote}"
+
+    text = _ASSIGNMENT.sub(value, text)
+    if "ookie" in text or "OOKIE" in text:
+        text = _COOKIE_LINE.sub(lambda m: m[1] + MARKER, text)
+    return text
+
+
 def _looks_secret(text: str) -> bool:
     # A cheap pre-check before the regular expression: every pattern has one of these.
     return (
@@ -297,6 +362,7 @@ def _looks_secret(text: str) -> bool:
         or "PRIVATE" in text
         or ("@" in text and "://" in text)
         or ("=" in text and _QUERY_SECRET.search(text) is not None)
+        or "github_pat_" in text
         or ("gh" in text and _GITHUB_PREFIX.search(text) is not None)
     )
 

@@ -63,11 +63,73 @@ def attribute_value(value: Any, max_chars: int) -> tuple[Any, bool]:
 
 
 def _truncate(text: str, max_chars: int) -> str:
-    removed = len(text) - max_chars
-    return json.dumps(
-        f"{text[:max_chars]}... {TRUNCATION_MARKER} {removed} of {len(text)} characters]",
-        ensure_ascii=False,
-    )
+    """``text`` cut to about ``max_chars``: a dict or list keeps its shape, with its longest
+    strings cut (``rag(question, context)`` keeps ``question`` whole); what cannot be made to
+    fit that way (a string, or thousands of short values) becomes one cut string."""
+    if text[:1] in "{[":
+        shaped = _cut_longest_strings(text, max_chars)
+        if shaped is not None:
+            return shaped
+    return json.dumps(_cut(text, max_chars), ensure_ascii=False)
+
+
+def _cut(text: str, keep: int) -> str:
+    return f"{text[:keep]}... {TRUNCATION_MARKER} {len(text) - keep} of {len(text)} characters]"
+
+
+_MARKER_CHARS = len(_cut("x" * 10**7, 10**6)) - 10**6  # what a cut adds, at its longest
+_SHORTEST_CUT = 100  # strings are not cut shorter than this: past it, the shape goes
+
+
+def _cut_longest_strings(text: str, max_chars: int) -> str | None:
+    value = json.loads(text)
+    lengths = sorted((len(s) for s in _strings(value)), reverse=True)
+    excess = len(text) - max_chars
+    # The largest length ``keep`` such that cutting every longer string to it saves enough.
+    shortest = min(_SHORTEST_CUT, max_chars // 10)
+    low, high = shortest, lengths[0] if lengths else 0
+    if _saved(lengths, low) < excess:
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if _saved(lengths, middle) >= excess else (low, middle - 1)
+    for keep in (low, low // 2, low // 8):  # JSON escapes can make the first guess short
+        if keep < shortest:
+            break
+        shaped = _STRICT.encode(_cut_strings(value, keep))
+        if len(shaped) <= max_chars:
+            return shaped
+    return None
+
+
+def _saved(lengths: list[int], keep: int) -> int:
+    saved = 0
+    for length in lengths:  # longest first
+        if length <= keep + _MARKER_CHARS:
+            break
+        saved += length - keep - _MARKER_CHARS
+    return saved
+
+
+def _strings(value: Any) -> Any:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _cut_strings(value: Any, keep: int) -> Any:
+    if isinstance(value, str):
+        return _cut(value, keep) if len(value) > keep + _MARKER_CHARS else value
+    if isinstance(value, dict):
+        return {key: _cut_strings(item, keep) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(item, keep) for item in value]
+    return value
 
 
 def _default(value: Any) -> Any:

@@ -252,6 +252,39 @@ def test_files_round_trip(store_uri: str, tmp_path: Path) -> None:
         read_records(tmp_path / "data.xml")
 
 
+# Files merge_records could not read, each with what the typed error must say (file:line).
+BAD_FILES = {
+    "unterminated.csv": (b'inputs.q\n"never closed\n', r"unterminated\.csv:\d+: not valid CSV"),
+    "nul.csv": (b"inputs.q\nhi\x00there\n", r"nul\.csv:2: a NUL character"),
+    "wide.csv": (b"inputs.q\nhi,extra,more\n", r"wide\.csv:2: 3 fields, but the header names 1"),
+    "random.jsonl": (bytes(range(256)) * 4, r"random\.jsonl:\d+: not UTF-8 text"),
+    "deep.json": (b"[" * 100_000, r"deep\.json:1: JSON nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_a_file_that_cannot_be_read_is_a_typed_error_naming_where(
+    tmp_path: Path, name: str
+) -> None:
+    """AttributeError, UnicodeDecodeError and RecursionError escaped before."""
+    content, message = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    dataset = create_dataset("files")
+    with pytest.raises(InvalidArgumentError, match=message):
+        dataset.merge_records(str(path))
+    assert dataset.records == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_utf8_with_or_without_bom_and_utf16_with_bom_load(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("inputs.question,expectations.answer\ncafé?,oui\n", encoding=encoding)
+    assert read_records(path) == [
+        {"inputs": {"question": "café?"}, "expectations": {"answer": "oui"}}
+    ]
+
+
 def test_a_link_to_an_experiment_not_made_yet_is_kept_with_a_warning(
     store_uri: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import multiprocessing
 import os
 import threading
@@ -150,6 +152,26 @@ def test_keyset_pages_are_stable_under_concurrent_inserts(store_uri: str) -> Non
 def test_bad_page_token_is_a_typed_error(store_uri: str) -> None:
     with pytest.raises(InvalidArgumentError, match="page_token"):
         get_session().store(store_uri).search_traces(["0"], max_results=1, page_token="garbage!")
+
+
+@pytest.mark.parametrize(
+    "after",
+    [[1], None, {"a": 1}, ["x", "y"], [[1], "t"], [True, "t"], [1.5, "t"], ["late", "t"], [1, 2]],
+)
+def test_forged_page_token_is_a_typed_error(store_uri: str, after: object) -> None:
+    """A token whose position has the wrong length or the wrong types raised IndexError /
+    TypeError (or, on PostgreSQL, a database error) instead of a typed error."""
+    store = get_session().store(store_uri)
+    store.write_traces([make_trace(n, request_time=1000 + n) for n in range(3)])
+    first = store.search_traces(["0"], max_results=1, include_spans=False)
+    assert first.next_page_token is not None
+    order = json.loads(base64.urlsafe_b64decode(first.next_page_token))["order"]
+    forged = base64.urlsafe_b64encode(json.dumps({"order": order, "after": after}).encode())
+    with pytest.raises(InvalidArgumentError, match="page_token"):
+        store.search_traces(["0"], max_results=1, page_token=forged.decode())
+    empty_order = base64.urlsafe_b64encode(json.dumps({"order": [], "after": after}).encode())
+    with pytest.raises(InvalidArgumentError, match="page_token"):
+        evaltrace.search_traces(page_token=empty_order.decode())
 
 
 def test_experiments(store_uri: str) -> None:

@@ -28,6 +28,20 @@ SECRET_TEXTS = {
     "query api_key": "GET https://api.example.com/v1/items?api_key=abc123def456&page=2",
     "query access_token": "https://example.com/cb?access_token=tok_9f8e7d6c5b4a",
     "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+    # A fine-grained GitHub token with no "gh" anywhere in it (the pre-check looked for "gh").
+    "github_pat no gh": "github_pat_11ABCDEF0_0123456789ZYXWVUTSRQPONMLKJ",
+    # Credentials written as text: the key follows the key rules, the value goes.
+    "text aws secret": "aws_secret_access_key = 1VOqSeCrEtAbCdEf0123456789xyzXYZ",
+    "text env dump": "PATH=/usr/bin\nAZURE_OPENAI_API_KEY=0123456789abcdef0123456789abcdef\nHOME=/",
+    "text export quoted": 'export STRIPE_SECRET="whsec_quoted0123456789"',
+    "text yaml": "database:\n  host: db\n  password: Sup3rYaml!",
+    "text colon token": "Token: tk-opaque-0123456789",
+    "cookie header": "GET / HTTP/1.1\nCookie: sessionid=c00kieSess10n; csrftoken=csrfT0ken99",
+    "azure storage": "DefaultEndpointsProtocol=https;AccountName=acct;"
+    "AccountKey=QXp1cmVTdG9yYWdlS2V5MDEyMzQ1Njc4OQ==;EndpointSuffix=core.windows.net",
+    "azure service bus": "Endpoint=sb://ns.servicebus.windows.net/;"
+    "SharedAccessKeyName=Root;SharedAccessKey=SbKeyAbc0123456789=",
+    "sql server": "Server=tcp:db.example.net,1433;Database=app;User ID=app;Password=AdoPass!42;",
 }
 SECRET_PARTS = {
     "openai": "AbCdEfGhIjKlMnOpQrStUvWx",
@@ -44,6 +58,16 @@ SECRET_PARTS = {
     "query api_key": "abc123def456",
     "query access_token": "tok_9f8e7d6c5b4a",
     "private key": "MIIEow",
+    "github_pat no gh": "0123456789ZYXWVUTSRQPONMLKJ",
+    "text aws secret": "1VOqSeCrEtAbCdEf",
+    "text env dump": "0123456789abcdef0123456789abcdef",
+    "text export quoted": "whsec_quoted",
+    "text yaml": "Sup3rYaml",
+    "text colon token": "tk-opaque",
+    "cookie header": "c00kieSess10n",
+    "azure storage": "QXp1cmVTdG9yYWdlS2V5",
+    "azure service bus": "SbKeyAbc",
+    "sql server": "AdoPass",
 }
 # Secrets under the key that holds them: the value disappears, numbers included.
 SECRET_KEYS = {
@@ -82,6 +106,16 @@ ORDINARY = {
     "tokenizer": "cl100k_base",
     "model": "gpt-4o-mini",
     "mlflow.trace.session": "conversation-7",
+    # Text with a secret word before ":" or "=" that is not a credential.
+    "prose_reset": "Password: please reset it from the settings page.",
+    "status lines": "Status: pass\nPassed: 3\nmax_tokens: 512\ntoken_count=5\nToken usage: 120",
+    "empty values": "password: none\nAPI_KEY=\ntoken: null",
+    "conn_string": "DefaultEndpointsProtocol=https;AccountName=acct;EndpointSuffix=x",
+    "banner": "Cookies: we use them to remember your language.",
+    "summary": "Key: the main idea of the chapter is redaction.",
+    "config": "model=gpt-4o-mini\ntemperature=0.2\nkeyboard_layout: us",
+    "python": "token_budget = 4096\nif password_reset_url: send(password_reset_url)",
+    "monkey": "monkey: banana",
 }
 
 
@@ -189,3 +223,12 @@ def test_keys_can_be_allowed_and_win_over_every_rule() -> None:
         "token": "public-demo",
         "secret": MARKER,  # not allowed: redacted as ever
     }
+
+
+def test_long_text_is_scanned_in_linear_time() -> None:
+    """The first look for credentials written as text used the key patterns themselves, and
+    ``[a-z]+_key`` backtracks over every start of a long run of letters: a 1.1 MB argument
+    never finished redacting. This finishes in milliseconds; the quadratic scan took hours."""
+    long = "x" * 1_000_000
+    assert redact({"context": long + " key: value"}) == {"context": long + " key: value"}
+    assert redact({"context": long + "\napi_key: abc123xyz"})["context"].endswith(MARKER)
