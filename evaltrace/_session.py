@@ -123,6 +123,7 @@ class Session:
                 if store is None:
                     from evaltrace.store.sql_store import SqlStore
 
+                    _check_store_uri(uri)
                     store = self._stores[uri] = SqlStore(uri, timeout=self.settings.store_timeout)
         return store
 
@@ -409,3 +410,17 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_STORE_SCHEMES = ("sqlite", "postgresql")
+
+
+def _check_store_uri(uri: str) -> None:
+    """A URI no store can open is a typed error naming its scheme (never its credentials)."""
+    scheme = uri.partition("://")[0] if "://" in uri else ""
+    if scheme.split("+", 1)[0].lower() not in _STORE_SCHEMES:
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise InvalidArgumentError(
+            f"tracking URI has {shown}: use sqlite:///path/to/file.db or "
+            "postgresql://user@host:port/database"
+        )

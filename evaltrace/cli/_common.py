@@ -4,6 +4,7 @@ line on stderr with a non-zero exit code."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 import time
@@ -37,9 +38,22 @@ class EvaltraceGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EvaltraceError as exc:
-            message = " ".join(str(exc).split())  # one line
-            click.echo(f"error: {message}", err=True)
-            sys.exit(1)
+            _fail(str(exc))
+        except OSError as exc:  # a file or socket the command could not use
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: usage errors and --help print as click prints them
+        except Exception as exc:
+            if os.environ.get("EVALTRACE_RAISE_INTERNAL_ERRORS") == "1":
+                raise
+            # Never a traceback: one line that says it is ours (set the variable to see it).
+            _fail(f"internal error ({type(exc).__name__}): {exc}")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)  # one line
+    sys.exit(1)
 
 
 def store_command(function: F) -> F:
@@ -121,8 +135,9 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def resolve_experiment(ref: str | None) -> str:
-    """An experiment id from a name or an id (default: the session's active experiment)."""
+def resolve_experiment(ref: str | None, *, create: bool = False) -> str:
+    """An experiment id from a name or an id (default: the session's active experiment);
+    ``create``: a name not found is made, as ``set_experiment`` makes it."""
     session = get_session()
     if ref is None:
         return session.experiment_id()
@@ -133,6 +148,8 @@ def resolve_experiment(ref: str | None) -> str:
         except ExperimentNotFoundError:
             pass
     found = store.get_experiment_by_name(ref)
+    if found is None and create and not ref.isdigit():
+        found = store.get_or_create_experiment(ref)
     if found is None:
         raise ExperimentNotFoundError(f"no experiment named or numbered {ref!r}")
     return str(found.experiment_id)

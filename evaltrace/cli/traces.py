@@ -191,12 +191,16 @@ def export(experiment: str | None, filter_string: str | None, output: Path) -> N
     experiment_id = resolve_experiment(experiment)
     written = 0
     partial = output.with_name(output.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        for page in progress(_pages(experiment_id, filter_string), None, "exporting"):
-            for trace in page:
-                out.write(dumps_json(trace.to_dict()) + "\n")
-            written += len(page)
-    partial.replace(output)  # never a half-written file under the name asked for
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            for page in progress(_pages(experiment_id, filter_string), None, "exporting"):
+                for trace in page:
+                    out.write(dumps_json(trace.to_dict()) + "\n")
+                written += len(page)
+        partial.replace(output)  # never a half-written file under the name asked for
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidArgumentError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"exported {written} trace(s) to {output}", err=True)
 
 
@@ -222,28 +226,47 @@ def _pages(experiment_id: str, filter_string: str | None) -> Any:
 @_experiment_option
 @store_command
 def import_(path: Path, experiment: str | None) -> None:
-    """Read traces from a JSONL file (as written by ``export``) into an experiment. Traces
-    already stored are left as they are; a bad line stops the import before anything is
-    written, naming the line.
+    """Read traces from a JSONL file (as written by ``export``) into an experiment (made if
+    new). Traces already stored (by id) are left as they are, in the experiment that holds
+    them, and counted apart; a bad line stops the import before anything is written, naming
+    the line.
 
     \b
     Example:
       evaltrace traces import traces.jsonl -e staging-copy
     """
     session = get_session()
-    experiment_id = resolve_experiment(experiment)
-    parsed = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
+    experiment_id = resolve_experiment(experiment, create=True)
+    parsed = [
+        replace(trace, info=replace(trace.info, experiment_id=experiment_id))
+        for trace in _read_traces(path)
+    ]
+    store = session.store()
+    already = store.stored_experiments([trace.info.trace_id for trace in parsed])
+    new = [trace for trace in parsed if trace.info.trace_id not in already]
+    batches = [new[i : i + _IMPORT_BATCH] for i in range(0, len(new), _IMPORT_BATCH)]
+    for batch in progress(batches, len(batches), "importing"):
+        store.write_traces(batch)
+    message = f"imported {len(new)} trace(s) into experiment {experiment_id}"
+    if already:
+        where = ", ".join(sorted(set(already.values())))
+        message += f"; {len(already)} already stored (in experiment {where}) were left as they are"
+    click.echo(message, err=True)
+
+
+def _read_traces(path: Path) -> list[Trace]:
+    traces = []
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InvalidArgumentError(f"{path}:{number}: not UTF-8 text") from None
             if not line.strip():
                 continue
             try:
-                trace = Trace.from_json(line)
+                traces.append(Trace.from_json(line))
             except Exception as exc:
-                raise InvalidArgumentError(f"{path}:{number}: not a trace: {exc}") from None
-            parsed.append(replace(trace, info=replace(trace.info, experiment_id=experiment_id)))
-    store = session.store()
-    batches = [parsed[i : i + _IMPORT_BATCH] for i in range(0, len(parsed), _IMPORT_BATCH)]
-    for batch in progress(batches, len(batches), "importing"):
-        store.write_traces(batch)
-    click.echo(f"imported {len(parsed)} trace(s) into experiment {experiment_id}", err=True)
+                message = " ".join(str(exc).split())[:200]
+                raise InvalidArgumentError(f"{path}:{number}: not a trace: {message}") from None
+    return traces

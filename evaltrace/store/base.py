@@ -65,6 +65,10 @@ class TraceStore(ABC):
         transaction. Writing a trace already stored is a no-op."""
 
     @abstractmethod
+    def stored_experiments(self, trace_ids: Sequence[str]) -> dict[str, str]:
+        """The experiment id of each of ``trace_ids`` that is stored (others are left out)."""
+
+    @abstractmethod
     def append_spans(self, spans: Sequence[Span]) -> None:
         """Add spans to traces already stored, in one transaction (spans that ended after
         their root). Idempotent; each trace's token usage and cost are summed

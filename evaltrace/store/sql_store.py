@@ -145,6 +145,15 @@ class SqlStore(TraceStore):
                 )
         self._counted_for_analyze(len(traces))
 
+    def stored_experiments(self, trace_ids: Sequence[str]) -> dict[str, str]:
+        t = models.traces
+        found: dict[str, str] = {}
+        with self.db.read() as connection:
+            for chunk in _in_chunks(list(trace_ids)):
+                query = select(t.c.trace_id, t.c.experiment_id).where(t.c.trace_id.in_(chunk))
+                found.update((tid, str(key)) for tid, key in connection.execute(query))
+        return found
+
     def append_spans(self, spans: Sequence[Span]) -> None:
         if not spans:
             return

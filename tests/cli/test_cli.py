@@ -172,6 +172,57 @@ def test_export_import_round_trip(store_uri: str, tmp_path: Path) -> None:
     assert ok(cli(fresh, tmp_path, "traces", "search", "-e", "0")) == []  # nothing half written
 
 
+def test_import_into_another_experiment_says_what_was_written(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """Importing into another experiment of the same store printed "imported 3" and wrote
+    nothing (the ids exist); -e NEW_NAME, the example in the command's own help, failed."""
+    ids = _traced(3)
+    out = tmp_path / "traces.jsonl"
+    ok(cli(store_uri, tmp_path, "traces", "export", "-e", "0", "-o", str(out)))
+    done = cli(store_uri, tmp_path, "traces", "import", str(out), "-e", "staging-copy")
+    ok(done)
+    staging = evaltrace.get_experiment_by_name("staging-copy")
+    assert staging is not None  # made, as set_experiment makes it
+    assert done.stderr.strip() == (
+        f"imported 0 trace(s) into experiment {staging.experiment_id}; 3 already stored "
+        "(in experiment 0) were left as they are"
+    )
+    assert {evaltrace.get_trace(i).info.experiment_id for i in ids} == {"0"}
+
+
+def test_every_cli_failure_is_one_line_and_a_non_zero_exit(sqlite_uri: str, tmp_path: Path) -> None:
+    """Each of these printed a Python traceback."""
+    _traced(1)
+    noise = tmp_path / "noise.jsonl"
+    noise.write_bytes(b"\x80\x81" + bytes(range(256)) * 8)
+    unterminated = tmp_path / "unterminated.csv"
+    unterminated.write_text('inputs.q\n"never closed\n')
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    wide = tmp_path / "wide.csv"
+    wide.write_text("inputs.q\nhi,extra\n")
+    cases = [
+        (sqlite_uri, ["traces", "import", str(noise)], "noise.jsonl:1: not UTF-8 text"),
+        (sqlite_uri, ["datasets", "import", str(noise), "--name", "d"], "noise.jsonl:"),
+        (sqlite_uri, ["datasets", "import", str(unterminated), "--name", "d"], "not valid CSV"),
+        (sqlite_uri, ["datasets", "import", str(deep), "--name", "d"], "nested too deeply"),
+        (sqlite_uri, ["datasets", "import", str(wide), "--name", "d"], "wide.csv:2: 2 fields"),
+        (
+            sqlite_uri,
+            ["traces", "export", "-e", "0", "-o", str(tmp_path / "missing-dir" / "t.jsonl")],
+            "cannot write",
+        ),
+        ("bogus://x", ["db", "info"], "tracking URI has scheme 'bogus'"),
+        ("bogus://user:hunter2@x", ["traces", "search"], "scheme 'bogus'"),
+    ]
+    for uri, args, expected in cases:
+        message = failed(cli(uri, tmp_path, *args))
+        assert expected in message, (args, message)
+        assert "hunter2" not in message
+    assert not list(tmp_path.glob("missing-dir*"))
+
+
 def test_delete_by_id_filter_and_age(store_uri: str, tmp_path: Path) -> None:
     ids = _traced(6)
     refused = cli(store_uri, tmp_path, "traces", "delete", "--trace-id", ids[0])
