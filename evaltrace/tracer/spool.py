@@ -96,14 +96,27 @@ class Spool:
         self._held = []
         self._new_file()
 
-    def append(self, items: Sequence[FinishedTrace]) -> bool:
-        """Write finished traces durably; False if that would pass the size cap."""
-        data = b"".join(_line(item) for item in items)
+    def append(self, items: Sequence[FinishedTrace]) -> tuple[int, str | None]:
+        """Write finished traces durably, as many of the first ones as fit: how many were
+        kept, and why not the rest (None: all were). What fits under the size cap goes, then
+        a full disk keeps every whole line it took."""
+        lines = [_line(item) for item in items]
         with self._append_lock:
-            if self.size() + len(data) > self.max_bytes:
-                return False
-            _append_durably(self._own_fd(), data)
-        return True
+            room = self.max_bytes - self.size()
+            fitting, used = 0, 0
+            for line in lines:
+                if used + len(line) > room:
+                    break
+                fitting, used = fitting + 1, used + len(line)
+            if fitting == 0:
+                return 0, "the spool is full" if lines else None
+            try:
+                kept, problem = _append_durably(self._own_fd(), lines[:fitting])
+            except OSError as exc:
+                return 0, f"the spool cannot be written: {exc}"
+        if problem is not None:
+            return kept, f"the spool cannot be written: {problem}"
+        return kept, None if fitting == len(lines) else "the spool is full"
 
     def _own_fd(self) -> int:
         if self._fd is None:
@@ -259,17 +272,37 @@ def _open_unowned(path: Path) -> int | None:
     return fd
 
 
-def _append_durably(fd: int, data: bytes) -> None:
-    """All of ``data`` at the end of the file, synced, or none of it (a full disk raises)."""
+def _append_durably(fd: int, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
+    """As many of ``lines`` as the disk takes, whole, at the end of the file, synced: how many,
+    and what stopped the rest. A full disk writes part of a line, then raises: the file is cut
+    back to the last whole line (no torn line for the next append to run into); nothing taken
+    raises."""
     start = os.lseek(fd, 0, os.SEEK_END)
+    data = b"".join(lines)
+    written = 0
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view) :]  # a full disk writes part, then raises
+            count = os.write(fd, view)
+            written += count
+            view = view[count:]
         os.fsync(fd)
-    except OSError:
-        os.ftruncate(fd, start)  # no torn line for the next append to run into
-        raise
+        return len(lines), None
+    except OSError as exc:
+        kept, whole = 0, 0
+        for line in lines:
+            if whole + len(line) > written:
+                break
+            kept, whole = kept + 1, whole + len(line)
+        os.ftruncate(fd, start + whole)
+        if kept == 0:
+            raise
+        try:
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
+        return kept, exc
 
 
 def _line(item: FinishedTrace) -> bytes:

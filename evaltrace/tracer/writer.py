@@ -37,8 +37,10 @@ _LINGER_S = 0.05
 _DROP_WARNING_INTERVAL_S = 10.0
 
 Export = Callable[[Sequence[FinishedTrace]], None]  # a TraceExporter's export
-Spill = Callable[[Sequence[FinishedTrace]], bool]  # durably kept? (False: the spool is full)
+# How many of the batch's first traces were durably kept, and why not the rest (None: all kept).
+Spill = Callable[[Sequence[FinishedTrace]], "SpillOutcome"]
 Replay = Callable[[], ReplayOutcome]  # one pass over the spool
+SpillOutcome = tuple[int, "str | None"]
 _REPLAY_INTERVAL_S = 2.0
 # Traces converted between two hand-backs of the GIL: a whole batch at once would hold it for
 # a switch interval (5 ms) at a time, and the application's thread would wait that long to run
@@ -79,7 +81,7 @@ class TraceWriter:
         # Traces that found the queue full, for the spill thread to put in the spool: the
         # application's thread never converts them or waits for the disk.
         self._overflow: deque[PendingTrace] = deque()
-        self._spilling = False
+        self._spilling = 0  # traces the spill thread is spooling
         self._spill_wakeup = threading.Event()
         self._spill_thread: threading.Thread | None = None
         self._counts = threading.Lock()  # the counters are updated from two threads
@@ -87,7 +89,7 @@ class TraceWriter:
         self._wakeup = threading.Event()
         self._urgent = threading.Event()
         self._idle = threading.Condition()
-        self._busy = False
+        self._busy = 0  # traces in the batch being written
         self._in_flight: Sequence[FinishedTrace] = ()  # the batch being written
         self._retrying = False
         # Writes and replays are numbered as they start; the number of the last one that found
@@ -156,12 +158,12 @@ class TraceWriter:
                 with self._idle:
                     count = min(self._batch_size, len(overflow))
                     batch = [overflow.popleft() for _ in range(count)]
-                    self._spilling = True
+                    self._spilling = count
                 try:
                     self._spill_or_drop(self._convert(batch), "the export queue is full")
                 finally:
                     with self._idle:
-                        self._spilling = False
+                        self._spilling = 0
                         self._idle.notify_all()
 
     def defer(self, work: Callable[[], None]) -> None:
@@ -228,7 +230,9 @@ class TraceWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue) + len(self._overflow) + (1 if self._busy else 0)
+        """Traces not yet stored, spooled or dropped: queued, overflowing, being written (the
+        whole batch, retried or not) or being spooled."""
+        return len(self._queue) + len(self._overflow) + self._busy + self._spilling
 
     def spool_what_is_left(self) -> None:
         """At exit, after the flush: spool what is still queued and the batch being written
@@ -293,13 +297,13 @@ class TraceWriter:
                 batch = [
                     self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
                 ]
-                self._busy = bool(batch)
+                self._busy = len(batch)
                 if not batch:
                     self._urgent.clear()
                     self._idle.notify_all()
                     return
             self._write_until_done(self._convert(batch))
-            self._busy = False
+            self._busy = 0
 
     def _convert(self, batch: Sequence[PendingTrace]) -> list[FinishedTrace]:
         """The batch as entities. A trace that cannot be converted is dropped, counted and
@@ -437,14 +441,16 @@ class TraceWriter:
             return
         if self._spill is not None:
             try:
-                if self._spill(batch):
-                    with self._counts:
-                        self.spilled += len(batch)
-                    self.spool_pending = True
-                    return
-                reason = f"{reason}, and the spool is full"
-            except Exception as exc:  # a full or broken disk: counted and warned below
-                reason = f"{reason}, and the spool cannot be written: {exc}"
+                kept, problem = self._spill(batch)
+            except Exception as exc:  # a broken disk: counted and warned below
+                kept, problem = 0, f"the spool cannot be written: {exc}"
+            if kept:
+                with self._counts:
+                    self.spilled += kept
+                self.spool_pending = True
+            if problem is None:
+                return
+            batch, reason = batch[kept:], f"{reason}, and {problem}"
         self._drop(len(batch), reason)
 
     def _write_synchronously(self, trace: PendingTrace) -> None:

@@ -102,6 +102,40 @@ def test_unreachable_store_keeps_traces_queued_until_it_is_back(
     assert stored_count() == 10
 
 
+def test_queued_counts_every_trace_waiting_in_memory(tmp_path: Path) -> None:
+    """export_status().queued said 1 while 500 traces waited: the batch being retried
+    counted as one."""
+    missing = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    evaltrace.configure(spool=False, batch_size=200)
+    assert [handle(i) for i in range(500)] == list(range(500))
+    assert eventually(lambda: get_session().pipeline().writer._busy == 200)  # one is retried
+    assert evaltrace.export_status().queued == 500
+    missing.mkdir()
+    assert evaltrace.flush(timeout=30) is True
+    assert (evaltrace.export_status().queued, stored_count()) == (0, 500)
+
+
+@pytest.mark.allow_drops
+def test_a_batch_bigger_than_the_spool_s_room_spools_what_fits(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500-trace batch that did not fit a small spool was dropped whole: 0 of 2,000 kept."""
+    missing = tmp_path / "later"
+    evaltrace.set_tracking_uri(f"sqlite:///{missing / 'db.sqlite'}")
+    evaltrace.configure(spool_max_bytes=256_000, batch_size=500, max_queue_size=10_000)
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        assert [handle(i) for i in range(2000)] == list(range(2000))
+        writer = get_session().pipeline().writer
+        assert eventually(lambda: writer.spilled + writer.dropped == 2000, timeout=60)
+    assert writer.spilled > 100 and writer.dropped > 0
+    assert "the spool is full" in caplog.text
+    assert sum(f.stat().st_size for f in (tmp_path / "spool").iterdir()) <= 256_000
+    missing.mkdir()
+    assert evaltrace.recover(timeout=30) is True
+    assert stored_count() == writer.spilled
+
+
 def test_forked_child_gets_a_working_writer_and_parent_keeps_its_queue() -> None:
     handle(-1)
     assert evaltrace.flush(timeout=30)
