@@ -116,7 +116,12 @@ def set_experiment(
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    return get_session().store().get_experiment_by_name(require_text(name, "name"))
+    """The experiment of that name, None if there is none. This session's finished traces are
+    written first: the experiment they name is made as the first of them is stored."""
+    require_text(name, "name")
+    session = get_session()
+    session.flush_for_readers()
+    return session.store().get_experiment_by_name(name)
 
 
 def get_trace(trace_id: str) -> Trace:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,25 @@ def test_the_experiment_named_in_the_environment_is_used_everywhere(
 
 def evaluate_one_row() -> Any:
     return evaltrace.evaluate(data=[{"inputs": {"i": 1}}], predict_fn=handle, scorers=[])
+
+
+def test_the_experiment_of_a_configured_name_is_found_right_after_a_traced_call() -> None:
+    """configure(experiment_name=...), one traced call, get_experiment_by_name: None most of
+    the time (the writer had not stored the trace that makes the experiment)."""
+    evaltrace.configure(experiment_name="made-by-the-writer")
+
+    @evaltrace.trace
+    def call() -> int:
+        return 1
+
+    call()
+    # Another process holds the write lock for a moment: the writer waits for it.
+    path = get_session().tracking_uri.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, other.commit).start()
+    found = evaltrace.get_experiment_by_name("made-by-the-writer")
+    assert found is not None and found.name == "made-by-the-writer"
 
 
 def test_evaluate_stores_its_run_in_the_configured_experiment() -> None:

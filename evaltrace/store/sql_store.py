@@ -331,7 +331,7 @@ class SqlStore(TraceStore):
                 connection.execute(select(t.c.trace_id).where(t.c.trace_id == trace_id)).first()
                 is None
             ):
-                raise TraceNotFoundError(f"trace {trace_id!r} not found in {self.db.safe_uri}")
+                raise TraceNotFoundError(f"trace {trace_id!r} not found")
             connection.execute(delete(tags).where(tags.c.trace_id == trace_id, tags.c.key == key))
             connection.execute(tags.insert().values(trace_id=trace_id, key=key, value=value))
 
@@ -371,7 +371,7 @@ class SqlStore(TraceStore):
                 .first()
             )
             if row is None:
-                raise TraceNotFoundError(f"trace {trace_id!r} not found in {self.db.safe_uri}")
+                raise TraceNotFoundError(f"trace {trace_id!r} not found")
             return self._load_traces(connection, [row], include_spans=include_spans)[0]
 
     def get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:

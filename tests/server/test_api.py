@@ -90,6 +90,17 @@ def test_unknown_ids_are_404_json(api: httpx.Client) -> None:
         assert response.json()["error_code"] == "NOT_FOUND"
 
 
+def test_a_not_found_answer_never_shows_the_store(api: httpx.Client, seeded: Any) -> None:
+    """The HTML 404 page of an unknown trace printed the store URL (host, port, user)."""
+    uri = seeded[0]
+    shown = uri.split("://", 1)[1].split("/", 1)[0] or uri.rsplit("/", 1)[1]  # host or file
+    for path in ("/traces/tr-missing", "/api/traces/tr-missing"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert "tr-missing" in response.text
+        assert shown not in response.text and "sqlite" not in response.text, response.text
+
+
 def test_log_an_expectation_and_find_the_trace_by_it(
     api: httpx.Client, ids: dict[str, Any]
 ) -> None:
