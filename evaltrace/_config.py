@@ -70,6 +70,9 @@ class Settings:
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
     # `evaltrace server`: the bearer token it asks for (needed to listen beyond loopback).
     server_token: str | None = field(default=None, repr=False)
+    # `evaltrace server` without a token: Host names it answers to besides loopback ones
+    # (comma-separated; "*": any). Others get 421 (a DNS-rebinding page cannot read it).
+    server_allowed_hosts: str | None = None
     # Also export evaltrace's own traces over OTLP/HTTP to this URL (else the standard
     # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, if set); needs evaltrace[otlp].
     otlp_endpoint: str | None = None

@@ -14,6 +14,7 @@ from evaltrace.server import MONITOR_ENV
 __all__ = ["server_command"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_WILDCARD = {"0.0.0.0", "::", ""}
 
 
 @click.command("server")
@@ -48,11 +49,19 @@ def server_command(
     if monitor:
         os.environ[MONITOR_ENV] = "1"  # read by each worker's app (on SQLite, one runs)
     settings = resolve_settings({})
-    if host not in _LOOPBACK and settings.server_token is None and not insecure:
-        raise InvalidArgumentError(
-            f"--host {host} is reachable from other machines: set EVALTRACE_SERVER_TOKEN "
-            "(or pass --insecure to serve without one)"
+    if host not in _LOOPBACK and settings.server_token is None:
+        if not insecure:
+            raise InvalidArgumentError(
+                f"--host {host} is reachable from other machines: set EVALTRACE_SERVER_TOKEN "
+                "(or pass --insecure to serve without one)"
+            )
+        # Without a token, only Host names it was told of are answered: the address it
+        # listens on, or any name for a wildcard address no list narrows.
+        named = (
+            host if host not in _WILDCARD else ("*" if not settings.server_allowed_hosts else "")
         )
+        listed = ",".join(n for n in (settings.server_allowed_hosts, named) if n)
+        os.environ["EVALTRACE_SERVER_ALLOWED_HOSTS"] = listed  # read by each worker's app
     try:
         import uvicorn
     except ImportError:

@@ -30,7 +30,7 @@ from evaltrace.exceptions import (
 from evaltrace.otlp.ingest import Ingest
 from evaltrace.server import api, otlp_routes, pages, review_pages
 from evaltrace.server.encoding import JsonResponse
-from evaltrace.server.security import BodyLimit, Guard, error_body
+from evaltrace.server.security import BodyLimit, Guard, allowed_hosts, error_body
 from evaltrace.server.service import LabelingService, TraceService
 
 __all__ = ["create_app"]
@@ -63,7 +63,8 @@ def create_app(
     app.state.labeling = LabelingService()
     app.state.otlp = Ingest(session)
     app.state.token = token
-    app.add_middleware(Guard, token=token)
+    hosts = allowed_hosts(session.settings.server_allowed_hosts, token)
+    app.add_middleware(Guard, token=token, allowed_hosts=hosts)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(api.router)
@@ -79,8 +80,10 @@ def create_app(
 
 
 def _lifespan(session: Session, monitor: bool) -> Any:
-    """While the app serves: the monitor worker if asked; at the end, the OTLP conversion
-    workers (started by the first OTLP request) are stopped."""
+    """While the app serves: the monitor worker if asked; at the end (SIGTERM too), the OTLP
+    conversion workers (started by the first OTLP request) are stopped and the session is
+    closed: its stores' connections too, so SQLite checkpoints its WAL into the database and
+    removes the ``-wal`` file."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +96,7 @@ def _lifespan(session: Session, monitor: bool) -> Any:
                 yield
         finally:
             ingest.close()
+            session.close()
 
     return lifespan
 

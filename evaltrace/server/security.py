@@ -10,6 +10,10 @@
 - Who: on a token server the user is the name given at login, in a cookie signed with the
   token (nobody can claim another name without the token); on a loopback server, a name picked
   on the review page (everyone there could run the library as anyone anyway).
+- Host: a server without a token answers only requests whose ``Host`` names loopback
+  (``localhost``, ``127.0.0.1``, ``[::1]``) or one of ``EVALTRACE_SERVER_ALLOWED_HOSTS``;
+  others get 421. A web page whose name an attacker rebinds to 127.0.0.1 sends its own name,
+  so it can neither read nor write. With a token, the token is the defence.
 - Headers: a strict Content-Security-Policy (no inline script, no eval), no framing, no
   sniffing, ``Server-Timing`` (the server's own time); request bodies past ``MAX_BODY_BYTES``
   get 413 before they are read.
@@ -21,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 from typing import Any
@@ -36,6 +41,7 @@ __all__ = [
     "USER_COOKIE",
     "BodyLimit",
     "Guard",
+    "allowed_hosts",
     "current_user",
     "safe_next",
     "tokens_equal",
@@ -78,9 +84,13 @@ class Guard:
     """ASGI middleware: token, CSRF, security headers (plain ASGI: Starlette's
     BaseHTTPMiddleware costs a task and a stream per request)."""
 
-    def __init__(self, app: Any, token: str | None) -> None:
+    def __init__(
+        self, app: Any, token: str | None, allowed_hosts: frozenset[str] | None = None
+    ) -> None:
+        """``allowed_hosts``: the Host names answered besides loopback ones (None: any)."""
         self.app = app
         self.token = token
+        self.allowed_hosts = allowed_hosts
 
     def authenticated(self, request: Request) -> bool:
         if self.token is None:
@@ -115,6 +125,14 @@ class Guard:
 
     def _refusal(self, request: Request) -> Response | None:
         path = request.url.path
+        if self.allowed_hosts is not None:
+            host = host_name(request.headers.get("host", ""))
+            if not (is_loopback_name(host) or host in self.allowed_hosts):
+                message = (
+                    f"this server does not answer to the host name {host[:100]!r}; add it to "
+                    "EVALTRACE_SERVER_ALLOWED_HOSTS, or use the server's own address"
+                )
+                return JSONResponse(error_body("MISDIRECTED_REQUEST", message), 421)
         if not path.startswith(_OPEN_PATHS) and not self.authenticated(request):
             if path.startswith(_MACHINE_PATHS):
                 return JSONResponse(
@@ -152,6 +170,29 @@ class Guard:
             await refusal(scope, receive, send_with_headers)
         else:
             await self.app(scope, receive, send_with_headers)
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header, without its port, lower case (``[::1]:5000`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def is_loopback_name(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(setting: str | None, token: str | None) -> frozenset[str] | None:
+    """The Host names a server answers besides loopback ones: any with a token or "*"."""
+    names = frozenset(n.strip().lower() for n in (setting or "").split(",") if n.strip())
+    return None if token is not None or "*" in names else names
 
 
 def new_csrf_token(request: Request) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.server.live import running_server
 
 pytestmark = pytest.mark.parametrize(
     "seeded", ["sqlite", "postgresql"], indirect=True, scope="module"
@@ -88,6 +91,36 @@ def test_unknown_ids_are_404_json(api: httpx.Client) -> None:
         response = api.get(path)
         assert response.status_code == 404, path
         assert response.json()["error_code"] == "NOT_FOUND"
+
+
+def test_a_rebound_host_name_is_refused_by_a_server_without_a_token(
+    api: httpx.Client, server: str
+) -> None:
+    """DNS rebinding: a page whose name rebinds to 127.0.0.1 reached /api/ with its own Host."""
+    port = server.rsplit(":", 1)[1]
+    for method, path in (("GET", "/api/traces"), ("POST", "/api/experiments"), ("GET", "/")):
+        response = api.request(method, path, headers={"Host": f"evil.example:{port}"}, json={})
+        assert response.status_code == 421, (method, path)
+        assert response.json()["error_code"] == "MISDIRECTED_REQUEST"
+        assert "evil.example" in response.json()["message"]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "app.localhost"):
+        assert api.get("/api/experiments", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_host_names_and_token_servers_answer_other_names(
+    seeded: Any, tmp_path: Path
+) -> None:
+    uri, spool = seeded[0], tmp_path / "spool"
+    with running_server(uri, spool, EVALTRACE_SERVER_ALLOWED_HOSTS="traces.internal") as base:
+        named = httpx.get(base + "/api/experiments", headers={"Host": "traces.internal"})
+        other = httpx.get(base + "/api/experiments", headers={"Host": "evil.example"})
+        assert (named.status_code, other.status_code) == (200, 421)
+    with running_server(uri, spool, EVALTRACE_SERVER_TOKEN="s3cret") as base:
+        response = httpx.get(
+            base + "/api/experiments",
+            headers={"Host": "evil.example", "Authorization": "Bearer s3cret"},
+        )
+        assert response.status_code == 200
 
 
 def test_a_not_found_answer_never_shows_the_store(api: httpx.Client, seeded: Any) -> None:
