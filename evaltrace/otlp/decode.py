@@ -65,6 +65,7 @@ def decode_request(body: bytes, content_type: str | None, content_encoding: str 
         raise OTLPDecodeError(f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise OTLPDecodeError("an OTLP JSON trace request is an object with resourceSpans")
+    _check_containers(document)
     _hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
@@ -89,6 +90,52 @@ def _inflate(body: bytes, content_encoding: str | None) -> bytes:
     if not inflater.eof:
         raise OTLPDecodeError("the gzip body is cut short")
     return data
+
+
+# The fields that hold spans, level by level. Unknown fields are ignored (a newer sender's), but
+# one holding a list where spans would be (a misspelt "scopeSpanz", "span") would drop its
+# spans without a word: such a body is refused. Pre-1.0 senders' names are read as today's.
+_RESOURCE_SPANS = ("resourceSpans", "resource_spans")
+_SCOPE_SPANS = ("scopeSpans", "scope_spans")
+_LEGACY = {
+    "instrumentationLibrarySpans": "scopeSpans",
+    "instrumentation_library_spans": "scopeSpans",
+}
+_LEGACY_SCOPE = ("instrumentationLibrary", "instrumentation_library")
+
+
+def _check_containers(document: dict[str, Any]) -> None:
+    if document and not any(key in document for key in _RESOURCE_SPANS):
+        raise OTLPDecodeError(
+            f"an OTLP JSON trace request has resourceSpans; this one has {_keys(document)}"
+        )
+    for r, resource_spans in enumerate(_objects(_first(document, _RESOURCE_SPANS))):
+        for legacy, name in _LEGACY.items():
+            if legacy in resource_spans and not any(k in resource_spans for k in _SCOPE_SPANS):
+                resource_spans[name] = resource_spans.pop(legacy)
+        _refuse_unknown_lists(resource_spans, _SCOPE_SPANS, f"resourceSpans[{r}]")
+        for s, scope_spans in enumerate(_objects(_first(resource_spans, _SCOPE_SPANS))):
+            for legacy in _LEGACY_SCOPE:
+                if legacy in scope_spans and "scope" not in scope_spans:
+                    scope_spans["scope"] = scope_spans.pop(legacy)
+            _refuse_unknown_lists(scope_spans, ("spans",), f"resourceSpans[{r}].scopeSpans[{s}]")
+
+
+def _refuse_unknown_lists(message: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key, value in message.items():
+        if isinstance(value, list) and key not in known:
+            raise OTLPDecodeError(
+                f"{where}: unknown field {str(key)[:100]!r} holds a list (did you mean "
+                f"{known[0]!r}?); its spans would be lost"
+            )
+
+
+def _first(message: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((message[name] for name in names if name in message), None)
+
+
+def _keys(document: dict[str, Any]) -> str:
+    return ", ".join(repr(str(key)[:50]) for key in list(document)[:5])
 
 
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:

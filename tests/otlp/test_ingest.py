@@ -363,3 +363,106 @@ def test_a_big_request_converted_in_shares_is_stored_whole(
         assert sorted(s.name for s in trace.data.spans if s.parent_id == root.span_id) == [
             f"child {c}" for c in range(4)
         ]
+
+
+def _json_span(trace_id: bytes, name: str, **fields: object) -> dict[str, object]:
+    return {
+        "traceId": trace_id.hex(),
+        "spanId": os.urandom(8).hex(),
+        "name": name,
+        "startTimeUnixNano": str(1_700_000_000 * NS),
+        "endTimeUnixNano": str(1_700_000_001 * NS),
+        **fields,
+    }
+
+
+def _wrapped(*spans: dict[str, object]) -> dict[str, object]:
+    return {"resourceSpans": [{"scopeSpans": [{"spans": list(spans)}]}]}
+
+
+def _malformed_bodies(t: bytes) -> dict[str, tuple[object, int, int, int]]:
+    """Name -> (body, status, spans stored, spans rejected): 14 malformed OTLP JSON bodies."""
+    one = _json_span(t, "one")
+    return {
+        "empty object": ({}, 200, 0, 0),
+        "misspelt resourceSpans": (
+            {"resourceSpanz": [{"scopeSpans": [{"spans": [one]}]}]},
+            400,
+            0,
+            0,
+        ),
+        "misspelt scopeSpans": ({"resourceSpans": [{"scopeSpanz": [{"spans": [one]}]}]}, 400, 0, 0),
+        "span for spans": ({"resourceSpans": [{"scopeSpans": [{"span": [one]}]}]}, 400, 0, 0),
+        "pre-1.0 names": (
+            {
+                "resourceSpans": [
+                    {
+                        "instrumentationLibrarySpans": [
+                            {"instrumentationLibrary": {"name": "old"}, "spans": [one]}
+                        ]
+                    }
+                ]
+            },
+            200,
+            1,
+            0,
+        ),
+        "resourceSpans a string": ({"resourceSpans": "spans"}, 400, 0, 0),
+        "a span that is a string": (_wrapped("span"), 200, 0, 1),
+        "no ids": (_wrapped({"name": "anonymous"}), 200, 0, 1),
+        "ids not hex": (_wrapped(_json_span(t, "x", traceId="zz" * 16)), 200, 0, 1),
+        "short trace id": (_wrapped(_json_span(t, "x", traceId="ab" * 4)), 200, 0, 1),
+        "a time that is not a number": (
+            _wrapped(_json_span(t, "x", startTimeUnixNano="soon")),
+            400,
+            0,
+            0,
+        ),
+        "an attribute value not an AnyValue": (
+            _wrapped(_json_span(t, "x", attributes=[{"key": "k", "value": "v"}])),
+            200,
+            1,
+            0,
+        ),
+        "one good one zero span id": (
+            _wrapped(_json_span(t, "good"), _json_span(t, "bad", spanId="00" * 8)),
+            200,
+            1,
+            1,
+        ),
+        "ends before it starts": (
+            _wrapped(_json_span(t, "x", endTimeUnixNano=str(1_600_000_000 * NS))),
+            200,
+            0,
+            1,
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_malformed_bodies(b"\0" * 16)))
+def test_a_malformed_json_body_is_a_400_or_a_partial_success_that_counts(
+    otlp_server: str, otlp_store: str, case: str
+) -> None:
+    """Of 14 malformed bodies 5 got a 200 that neither stored their spans nor said so."""
+    trace_id = new_trace_id()
+    body, status, stored_spans, rejected = _malformed_bodies(trace_id)[case]
+    response = httpx.post(f"{otlp_server}/v1/traces", json=body)
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert response.json()["message"]
+    else:
+        partial = response.json().get("partialSuccess", {})
+        assert int(partial.get("rejectedSpans", 0)) == rejected, response.text
+    evaltrace.set_tracking_uri(otlp_store)
+    found = (
+        evaltrace.search_traces(
+            filter_string=f"trace.trace_id = 'tr-{trace_id.hex()}'", return_type="list"
+        )
+        if stored_spans
+        else []
+    )
+    if stored_spans:
+        assert len(found) == 1 and len(found[0].data.spans) == stored_spans
+    else:
+        with pytest.raises(evaltrace.TraceNotFoundError):
+            stored(otlp_store, trace_id)
