@@ -108,6 +108,7 @@ def convert_request(
         resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
         experiment = _reference(resource.pop(EXPERIMENT_ATTRIBUTE, None))
         metadata = _metadata(resource)
+        identity = _identity(resource)  # a service for one user or conversation says so here
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope.name
             for i, otlp_span in enumerate(scope_spans.spans):
@@ -124,10 +125,10 @@ def convert_request(
                 spans_by_trace.setdefault(span.trace_id, []).append(span)
                 experiment_id_of.setdefault(span.trace_id, experiment_ids[experiment])
                 meta = trace_meta.setdefault(span.trace_id, dict(metadata))
-                for key, target in _IDENTIFIERS.items():
-                    value = span.attributes.get(key)
-                    if isinstance(value, str) and value and value != MARKER:
-                        meta.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
+                for target, value in _identity(span.attributes).items():
+                    meta.setdefault(target, value)  # the span's own first, then its resource's
+                for target, value in identity.items():
+                    meta.setdefault(target, value)
                 converted.accepted += 1
     converted.parts = [
         _part(trace_id, spans, trace_meta[trace_id], experiment_id_of[trace_id], scrub)
@@ -275,6 +276,16 @@ def _part(
         **usage_of(unique),
     )
     return Trace(info=info, data=TraceData(spans=tuple(unique)))
+
+
+def _identity(attributes: dict[str, Any]) -> dict[str, str]:
+    """The conversation and user ids that ``attributes`` (a span's or a resource's) name."""
+    found: dict[str, str] = {}
+    for key, target in _IDENTIFIERS.items():
+        value = attributes.get(key)
+        if isinstance(value, str) and value and value != MARKER:
+            found.setdefault(target, value[:MAX_TAG_VALUE_CHARS])
+    return found
 
 
 def _metadata(resource: dict[str, Any]) -> dict[str, str]:

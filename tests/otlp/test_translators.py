@@ -74,6 +74,25 @@ def test_conversation_and_user_ids_become_the_traces_session_and_user() -> None:
     assert part.info.trace_metadata["mlflow.trace.user"] == "ana"
 
 
+def test_conversation_and_user_ids_of_the_resource_count_too() -> None:
+    """Sent as resource attributes they were kept as metadata under their own names only."""
+    trace_id, other = new_trace_id(), new_trace_id()
+    resource = {"service.name": "chat", "gen_ai.conversation.id": "conv-3", "user.id": "bo"}
+    result = convert_request(
+        request(
+            span(trace_id, os.urandom(8), "turn"),
+            span(other, os.urandom(8), "turn", **{"user.id": "span-user"}),
+            resource=resource,
+        ),
+        named_experiment,
+    )
+    metadata = {part.info.trace_id: part.info.trace_metadata for part in result.parts}
+    first, second = metadata["tr-" + trace_id.hex()], metadata["tr-" + other.hex()]
+    assert first["mlflow.trace.session"] == "conv-3" and first["mlflow.trace.user"] == "bo"
+    assert second["mlflow.trace.user"] == "span-user"  # the span's own wins
+    assert second["mlflow.trace.session"] == "conv-3"
+
+
 def test_openinference_kinds_and_payloads() -> None:
     retriever = one(
         **{
