@@ -143,8 +143,10 @@ def delete_assessment(trace_id: str, assessment_id: str, svc: Service) -> Any:
 
 
 @router.get("/experiments/{experiment_id}/sessions", summary="Conversations of an experiment")
-def list_sessions(experiment_id: str, svc: Service) -> Any:
+def list_sessions(experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0)) -> Any:
+    page = svc.sessions(experiment_id, offset=offset)
     return {
+        "next_offset": page.next_offset,
         "sessions": [
             {
                 "session_id": s.session_id,
@@ -152,14 +154,19 @@ def list_sessions(experiment_id: str, svc: Service) -> Any:
                 "first_request_time": s.first_request_time,
                 "last_request_time": s.last_request_time,
             }
-            for s in svc.sessions(experiment_id)
-        ]
+            for s in page.items
+        ],
     }
 
 
 @router.get("/datasets", summary="All evaluation datasets")
-def list_datasets(svc: Service) -> Any:
-    return {"datasets": [_dataset_json(d) for d in svc.datasets()]}
+def list_datasets(svc: Service, offset: int = Query(default=0, ge=0)) -> Any:
+    page = svc.datasets(offset=offset)
+    return {
+        "total": page.total,
+        "next_offset": page.next_offset,
+        "datasets": [_dataset_json(d) for d in page.items],
+    }
 
 
 @router.get("/datasets/{name}", summary="A dataset and its records (optionally at a version)")

@@ -188,12 +188,14 @@ def add_to_dataset(
 
 
 @router.get("/experiments/{experiment_id}/sessions")
-def sessions(request: Request, experiment_id: str, svc: Service) -> Response:
+def sessions(
+    request: Request, experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0)
+) -> Response:
     return render(
         request,
         "sessions.html",
         experiment=svc.experiment(experiment_id),
-        sessions=svc.sessions(experiment_id),
+        page=svc.sessions(experiment_id, offset=offset),
     )
 
 
@@ -227,13 +229,25 @@ def monitor_traces(
 
 
 @router.get("/experiments/{experiment_id}/sessions/{session_id:path}")
-def session(request: Request, experiment_id: str, session_id: str, svc: Service) -> Response:
+def session(
+    request: Request,
+    experiment_id: str,
+    session_id: str,
+    svc: Service,
+    page_token: str = Query(default="", max_length=10_000),
+    first: int = Query(default=1, ge=1),
+) -> Response:
+    """A page of the session's turns; ``first``: the number of its first turn (for the
+    "turns 501-1000" line the next-page link carries on)."""
+    traces, next_token = svc.session_traces(experiment_id, session_id, page_token or None)
     return render(
         request,
         "session.html",
         experiment=svc.experiment(experiment_id),
         session_id=session_id,
-        traces=svc.session_traces(experiment_id, session_id),
+        traces=traces,
+        first=first,
+        next_token=next_token,
     )
 
 
@@ -361,14 +375,15 @@ def assessment_history(request: Request, trace_id: str, name: str, svc: Service)
 
 
 @router.get("/datasets")
-def datasets(request: Request, svc: Service) -> Response:
-    return render(request, "datasets.html", datasets=svc.datasets())
+def datasets(request: Request, svc: Service, offset: int = Query(default=0, ge=0)) -> Response:
+    return render(request, "datasets.html", page=svc.datasets(offset=offset))
 
 
 @router.get("/datasets/options")
 def dataset_options(request: Request, svc: Service) -> Response:
     """The dataset names as <option>s, for the "add to dataset" box (fetched on focus)."""
-    return render(request, "dataset_options.html", names=[d.name for d in svc.datasets()])
+    every = svc.datasets(max_results=None).items
+    return render(request, "dataset_options.html", names=[d.name for d in every])
 
 
 @router.get("/datasets/{name:path}/diff")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from evaltrace import annotate, client, labeling
 from evaltrace import datasets as datasets_api
@@ -35,10 +35,40 @@ _HOUR_MS = 3_600_000
 _BUCKETS = {"hour": (_HOUR_MS, 48 * _HOUR_MS), "day": (24 * _HOUR_MS, 30 * 24 * _HOUR_MS)}
 MONITOR_BUCKETS = tuple(_BUCKETS)
 
-__all__ = ["LabelingService", "TraceListPage", "TraceService", "form_answers", "parse_value"]
+__all__ = [
+    "LabelingService",
+    "Page",
+    "TraceListPage",
+    "TraceService",
+    "form_answers",
+    "parse_value",
+]
 
 MAX_PAGE = 200
+SESSIONS_PAGE = 100
+TURNS_PAGE = 500
+DATASETS_PAGE = 500
 _CHANGE_ORDER = {"regression": 0, "improvement": 1}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a long list: its items, where it starts, and whether more follow (the
+    total, where it is known). Pages say "showing 101-200 of 1,234", never cut silently."""
+
+    items: list[T]
+    offset: int
+    more: bool = False
+    total: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.total is not None:
+            object.__setattr__(self, "more", self.offset + len(self.items) < self.total)
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + len(self.items) if self.more else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,26 +206,40 @@ class TraceService:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    def sessions(self, experiment_id: str, max_results: int = 100) -> list[SessionSummary]:
+    def sessions(
+        self, experiment_id: str, max_results: int = SESSIONS_PAGE, offset: int = 0
+    ) -> Page[SessionSummary]:
+        """A page of the experiment's sessions, most recent first."""
         self.experiment(experiment_id)  # ExperimentNotFoundError
-        return list(self._store.browse.sessions(experiment_id, max_results=max_results))
-
-    def session_traces(self, experiment_id: str, session_id: str) -> list[Trace]:
-        quoted = session_id.replace("\\", "\\\\").replace("'", "\\'")
-        return list(
-            client.search_traces(
-                experiment_ids=[experiment_id],
-                filter_string=f"metadata.`{SESSION_METADATA_KEY}` = '{quoted}'",
-                order_by=["timestamp_ms ASC"],
-                max_results=500,
-                return_type="list",
-            )
+        found = self._store.browse.sessions(
+            experiment_id, max_results=max_results + 1, offset=offset
         )
+        return Page(found[:max_results], offset, more=len(found) > max_results)
+
+    def session_traces(
+        self, experiment_id: str, session_id: str, page_token: str | None = None
+    ) -> tuple[list[Trace], str | None]:
+        """A page of a session's turns, oldest first, and the token of the next page."""
+        quoted = session_id.replace("\\", "\\\\").replace("'", "\\'")
+        page = client.search_traces(
+            experiment_ids=[experiment_id],
+            filter_string=f"metadata.`{SESSION_METADATA_KEY}` = '{quoted}'",
+            order_by=["timestamp_ms ASC"],
+            max_results=TURNS_PAGE,
+            page_token=page_token,
+            return_type="list",
+        )
+        return list(page), page.token
 
     # -- datasets -----------------------------------------------------------------------------
 
-    def datasets(self) -> list[datasets_api.EvaluationDataset]:
-        return datasets_api.search_datasets(max_results=500)
+    def datasets(
+        self, offset: int = 0, max_results: int | None = DATASETS_PAGE
+    ) -> Page[datasets_api.EvaluationDataset]:
+        """A page of the datasets (None: all of them), with how many there are."""
+        every = datasets_api.search_datasets()
+        end = None if max_results is None else offset + max_results
+        return Page(every[offset:end], offset, total=len(every))
 
     def dataset(self, name: str, version: int | None = None) -> datasets_api.EvaluationDataset:
         return datasets_api.get_dataset(name, version=version)

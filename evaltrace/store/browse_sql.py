@@ -97,8 +97,11 @@ class SqlBrowse:
             raise TraceNotFoundError(f"span {span_id!r} not found in trace {trace_id!r}")
         return rows.span_from_row(dict(row))
 
-    def sessions(self, experiment_id: str, *, max_results: int) -> list[SessionSummary]:
-        """Sessions (traces sharing ``mlflow.trace.session`` metadata), most recent first."""
+    def sessions(
+        self, experiment_id: str, *, max_results: int, offset: int = 0
+    ) -> list[SessionSummary]:
+        """Sessions (traces sharing ``mlflow.trace.session`` metadata), most recent first;
+        ``offset``: skip that many (a page of a long list)."""
         t, m = models.traces, models.trace_metadata
         query = (
             select(
@@ -114,6 +117,7 @@ class SqlBrowse:
             )
             .group_by(m.c.value)
             .order_by(func.max(t.c.request_time).desc(), m.c.value)
+            .offset(offset)
             .limit(max_results)
         )
         with self._db.read() as connection:
