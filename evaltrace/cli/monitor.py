@@ -3,6 +3,7 @@ status, start/stop and backfill commands."""
 
 from __future__ import annotations
 
+import datetime
 import signal
 import threading
 from typing import Any
@@ -100,8 +101,8 @@ def monitor(
 @format_option()
 @store_command
 def status(experiment: str | None, fmt: str | None) -> None:
-    """Each registered scorer: state, sampling, outcome counts and lag (oldest trace not
-    judged yet).
+    """Each registered scorer: state, sampling, outcome counts, lag (oldest trace not judged
+    yet), and its last error (message and when), if any.
 
     \b
     Example:
@@ -114,8 +115,18 @@ def status(experiment: str | None, fmt: str | None) -> None:
         row: dict[str, Any] = report.to_dict()
         row.update({column: report.counts.get(column, 0) for column in _COUNT_COLUMNS})
         row["lag_seconds"] = round(report.lag_seconds, 3)
+        row["last_error_at"] = _when(report.last_error_time_ms)
         rows.append(row)
-    columns = ["name", "version", "state", "sample_rate", *_COUNT_COLUMNS, "lag_seconds"]
+    columns = [
+        "name",
+        "version",
+        "state",
+        "sample_rate",
+        *_COUNT_COLUMNS,
+        "lag_seconds",
+        "last_error",
+        "last_error_at",
+    ]
     emit(rows, columns, fmt, title="monitors")
 
 
@@ -189,3 +200,10 @@ def backfill(
         filter_string=filter_string,
     )
     click.echo(f"queued {count} trace(s) for {', '.join(names)}", err=True)
+
+
+def _when(epoch_ms: int | None) -> str | None:
+    if epoch_ms is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.timezone.utc)
+    return moment.isoformat(timespec="seconds")

@@ -139,6 +139,9 @@ class ScorerStatus:
     paused_by_budget: bool = False
     judged_last_hour: int = 0
     max_per_hour: int | None = None
+    # The newest error outcome: its message and when (epoch ms), None while there is none.
+    last_error: str | None = None
+    last_error_time_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +157,8 @@ class ScorerStatus:
             "paused_by_budget": self.paused_by_budget,
             "judged_last_hour": self.judged_last_hour,
             "max_per_hour": self.max_per_hour,
+            "last_error": self.last_error,
+            "last_error_time_ms": self.last_error_time_ms,
         }
 
 

@@ -26,7 +26,7 @@ from evaltrace.evaluate.scorers import Scorer, _FunctionScorer
 from evaltrace.exceptions import InvalidArgumentError, ScorerLoadError
 from evaltrace.tracer.redact import redact
 
-__all__ = ["describe", "load"]
+__all__ = ["describe", "load", "unresolved_names"]
 
 _NEVER_STORED = frozenset({"api_key", "client"})
 
@@ -206,3 +206,31 @@ def _run_source(source: str) -> dict[str, Any]:
     namespace["Feedback"] = Feedback
     exec(compile(source, "<registered scorer>", "exec"), namespace)
     return namespace
+
+
+def unresolved_names(definition: dict[str, Any]) -> list[str]:
+    """Names a scorer stored by its source uses that the worker will not have: not defined in
+    the source, not builtins, not among the names it runs with. A module-level ``import json``
+    of the notebook is the usual one: the scorer then fails on every trace with NameError."""
+    source = definition.get("source")
+    if not isinstance(source, str):
+        return []
+    import builtins
+    import symtable
+
+    import evaltrace.scorers as public
+
+    known = set(dir(builtins)) | set(public.__all__) | {"Feedback"}
+    table = symtable.symtable(source, "<registered scorer>", "exec")
+    defined = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned()}
+    used: set[str] = set()
+    pending = list(table.get_children())
+    while pending:
+        child = pending.pop()
+        pending.extend(child.get_children())
+        used.update(
+            symbol.get_name()
+            for symbol in child.get_symbols()
+            if symbol.is_referenced() and (symbol.is_global() or symbol.is_free())
+        )
+    return sorted(used - known - defined)

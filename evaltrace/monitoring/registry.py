@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from evaltrace.entities.monitoring import ScorerRegistration, ScorerSamplingConf
 from evaltrace.evaluate.scorers import Scorer
 from evaltrace.exceptions import InvalidArgumentError, ScorerLoadError
 from evaltrace.monitoring import definitions
+
+_log = logging.getLogger("evaltrace")
 
 __all__ = [
     "BackfillScorerConfig",
@@ -73,6 +76,15 @@ def register(scorer: Scorer, name: str | None = None, experiment_id: str | None 
     chosen = _name(scorer, name)
     experiment = _experiment(experiment_id)
     kind, definition = definitions.describe(scorer, chosen)
+    missing = definitions.unresolved_names(definition)
+    if missing:
+        _log.warning(
+            "evaltrace: scorer %r is stored by its source and uses %s, which the monitor "
+            "worker will not have (it runs the source alone): import them inside the "
+            "function, or define the scorer in a module",
+            chosen,
+            ", ".join(missing),
+        )
     monitors = _monitors()
     monitors.register(experiment, chosen, kind, definition)
     return _with(scorer, monitors.get(experiment, chosen))

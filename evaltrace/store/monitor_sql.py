@@ -770,6 +770,9 @@ class SqlMonitors:
                     )
                 ).scalar()
             used = self._judged_since(connection, key, now - _HOUR_MS)
+            last_errors = {
+                plan.name: self._last_error(connection, key, plan.name) for plan in plans
+            }
         report = []
         for plan in plans:
             candidates = [oldest_open.get(plan.name)]
@@ -794,9 +797,28 @@ class SqlMonitors:
                     and bool(oldest_open.get(plan.name)),
                     judged_last_hour=judged,
                     max_per_hour=plan.max_per_hour,
+                    last_error=last_errors[plan.name][0],
+                    last_error_time_ms=last_errors[plan.name][1],
                 )
             )
         return report
+
+    def _last_error(
+        self, connection: Connection, key: int, name: str
+    ) -> tuple[str | None, int | None]:
+        """The newest error outcome of the scorer (any version): message and when."""
+        jobs = models.monitor_jobs
+        found = connection.execute(
+            select(jobs.c.error, jobs.c.finished_time)
+            .where(
+                jobs.c.experiment_id == key,
+                jobs.c.state == JobOutcome.ERROR.value,
+                jobs.c.scorer_name == name,
+            )
+            .order_by(jobs.c.finished_time.desc())
+            .limit(1)
+        ).first()
+        return (None, None) if found is None else (found[0], found[1])
 
     def score_buckets(
         self, experiment_id: str, name: str, *, bucket_ms: int, since_ms: int

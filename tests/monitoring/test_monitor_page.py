@@ -62,6 +62,10 @@ def test_monitors_page_shows_state_counts_and_a_chart_with_drill_down(
         length_row = page.locator("tr.monitor-row[data-name='length']")
         assert "scored 10" in length_row.inner_text() and "active" in length_row.inner_text()
         assert HOSTILE in page.locator("tr.monitor-row").nth(0).inner_text()  # shown as text
+        broken_row = page.locator("tr.monitor-row", has_text="broken")
+        last_error = broken_row.locator("td.last-error").inner_text()
+        assert "RuntimeError: this scorer always fails" in last_error
+        assert length_row.locator("td.last-error").inner_text().strip() == ""
         assert page.locator("figure.monitor-chart rect.score-bar").count() >= 1
         assert page.locator("figure.monitor-chart rect.score-bar-error").count() >= 1
         screenshot(page, tmp_path, "monitors")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from evaltrace.exceptions import (
     ScorerLoadError,
     ScorerNotFoundError,
 )
-from evaltrace.monitoring import definitions
+from evaltrace.monitoring import MonitorWorker, definitions, monitor_status
 from evaltrace.monitoring.registry import UnloadableScorer
 from evaltrace.scorers import (
     Guidelines,
@@ -104,6 +106,49 @@ def test_a_scorer_defined_in_main_is_stored_by_its_source(tmp_path: Path) -> Non
     assert "@scorer" not in registration.definition["source"]
     loaded = get_scorer(name="shouting")
     assert loaded.run(outputs="HEY") is True and loaded.run(outputs="hey") is False
+
+
+def test_a_notebook_scorer_using_a_module_import_is_warned_about_and_its_error_shown(
+    tmp_path: Path,
+) -> None:
+    """A scorer failing on every trace (NameError: its module-level import is not stored)
+    showed only counts; register() said nothing."""
+    script = tmp_path / "notebook.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import json
+            import evaltrace
+            from evaltrace.scorers import scorer
+            evaltrace.set_tracking_uri({get_session().tracking_uri!r})
+            LIMIT = 3
+
+            @scorer(name="parses")
+            def parses(outputs):
+                import re
+                return bool(re.match("a", json.dumps(outputs))) and len(outputs) > LIMIT
+
+            parses.register().start()
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "uses LIMIT, json, which the monitor worker will not have" in done.stderr
+
+    @evaltrace.trace
+    def app(question: str) -> str:
+        return "answer"
+
+    app("q")
+    evaltrace.flush()
+    before = int(time.time() * 1000)
+    MonitorWorker(get_session().store()).run(threading.Event(), once=True)
+    (status,) = monitor_status(get_session().experiment_id())
+    assert status.counts == {"error": 1}
+    assert status.last_error == "NameError: name 'json' is not defined"
+    assert status.last_error_time_ms is not None and status.last_error_time_ms >= before - 1000
+    assert status.to_dict()["last_error"] == status.last_error
 
 
 def test_a_scorer_that_cannot_be_loaded_is_listed_and_says_why() -> None:
