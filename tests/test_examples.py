@@ -33,6 +33,48 @@ def test_quickstart_runs_offline(tmp_path: Path) -> None:
     assert (tmp_path / "evaltrace.db").exists()
 
 
+# What the extras bring: a user's `pip install .` has none of them.
+EXTRAS_ONLY = (
+    "pandas", "openai", "fastapi", "uvicorn", "jinja2", "httpx", "psycopg",
+    "google.protobuf", "opentelemetry.proto", "opentelemetry.exporter",
+)  # fmt: skip
+README = EXAMPLES.parent / "README.md"
+
+
+def test_the_readme_install_is_a_users_and_the_quickstart_needs_only_the_core(
+    tmp_path: Path,
+) -> None:
+    """The README's first command installed the contributor toolchain ([dev]: mypy, ruff,
+    Playwright, schemathesis...) to run a 20-line example."""
+    install = re.search(
+        r"## Install and run the example\n\n```bash\n(.+?)\n```", README.read_text()
+    )
+    assert install is not None
+    assert install.group(1) == "pip install . && python examples/quickstart.py"
+    tests = re.search(r"## Run the tests\n\n```bash\n(.+?)\n```", README.read_text())
+    assert tests is not None and tests.group(1) == 'pip install -e ".[dev]" && python -m pytest'
+    blocker = (
+        "import importlib.abc, runpy, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.startswith({EXTRAS_ONLY!r}):\n"
+        "            raise ImportError(f'{name} is not in the core install')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"runpy.run_path({str(EXAMPLES / 'quickstart.py')!r}, run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", blocker],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 most recent traces in experiment 'support-bot'" in done.stdout
+
+
 def test_support_bot_runs_offline_against_the_local_server(tmp_path: Path) -> None:
     stdout = run_example("support_bot.py", tmp_path)
     assert "Full refunds within 30 days" in stdout
