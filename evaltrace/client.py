@@ -78,6 +78,7 @@ def configure(
     spool_dir: str | None = _UNSET,
     spool_max_bytes: int = _UNSET,
     server_token: str | None = _UNSET,
+    server_allowed_hosts: str | None = _UNSET,
     otlp_endpoint: str | None = _UNSET,
     otlp_max_pending: int = _UNSET,
     otlp_workers: int = _UNSET,
