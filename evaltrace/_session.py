@@ -1,10 +1,15 @@
 """Session: the one owner of evaltrace's process state.
 
 A session holds the settings given in code, the tracking URI and one store per URI, the active
-experiment with its one resolver, and the tracing pipeline. The module functions
-(``evaltrace.trace``, ``search_traces``, ...) use the default session, made on first use, as
-logfire's module functions use its default instance. Tests make a fresh session each
-(``install_session(Session(...))``) instead of resetting globals.
+experiment with its one resolver, and the tracing pipeline. The verbs (``search_traces``,
+``log_feedback``, ``create_dataset``, ``evaluate``, ...) are its methods: ``session.verb(...)``
+runs the verb with this session in use for the calling context (``Session.use()``), so code
+holding a Session never touches the default one, and two sessions over two stores live side by
+side in one process (the server wraps each request in its app's session). The module functions
+(``evaltrace.search_traces``, ...) use the session in use: the one a ``use()`` block set in this
+context, else the default session, made on first use, as logfire's module functions use its
+default instance. Tests make a fresh session each (``install_session(Session(...))``) instead
+of resetting globals.
 
 Every component asks the session: the writer's exporter, spool replay, readers, datasets,
 evaluate and annotations. No other module keeps a copy of the URI or of the experiment.
@@ -12,11 +17,14 @@ evaluate and annotations. No other module keeps a copy of the URI or of the expe
 
 from __future__ import annotations
 
+import contextvars
+import importlib
 import logging
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +34,7 @@ from evaltrace._uris import without_password
 from evaltrace._validation import require_text
 from evaltrace.entities import DEFAULT_EXPERIMENT_ID, Experiment, Span, Trace
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.store import TraceStore
+from evaltrace.store import TraceStore, open_store
 from evaltrace.tracer import pipeline as pipelines
 from evaltrace.tracer.convert import parse_trace_id
 from evaltrace.tracer.export import (
@@ -45,9 +53,60 @@ _DEFAULT_EXPERIMENT = ExperimentRef(experiment_id=DEFAULT_EXPERIMENT_ID)
 _READER_FLUSH_TIMEOUT_S = 30.0
 
 
+def _verb(module: str, name: str) -> Callable[..., Any]:
+    """A Session method: ``module.name`` run with this session in use (imported on first call:
+    the verbs live above the session in the layering)."""
+
+    def method(self: Session, *args: Any, **kwargs: Any) -> Any:
+        function = getattr(importlib.import_module(module), name)
+        with self.use():
+            return function(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``evaltrace.{name}`` on this session (see ``{module}.{name}``)."
+    method.verb_of = (module, name)  # type: ignore[attr-defined]
+    return method
+
+
 class Session:
     """Settings, stores, the active experiment and the tracing pipeline of one process (or of
-    one test). Thread-safe."""
+    one test), and the verbs over them. Thread-safe."""
+
+    # -- the verbs: the facade's module functions, on this session ------------------------------
+    search_traces = _verb("evaltrace.client", "search_traces")
+    get_trace = _verb("evaltrace.client", "get_trace")
+    set_trace_tag = _verb("evaltrace.client", "set_trace_tag")
+    delete_trace_tag = _verb("evaltrace.client", "delete_trace_tag")
+    delete_traces = _verb("evaltrace.client", "delete_traces")
+    get_experiment_by_name = _verb("evaltrace.client", "get_experiment_by_name")
+    log_trace = _verb("evaltrace.tracer.logged_trace", "log_trace")
+    log_expectation = _verb("evaltrace.annotate", "log_expectation")
+    log_expectations = _verb("evaltrace.annotate", "log_expectations")
+    log_feedback = _verb("evaltrace.annotate", "log_feedback")
+    log_feedbacks = _verb("evaltrace.annotate", "log_feedbacks")
+    log_assessment = _verb("evaltrace.annotate", "log_assessment")
+    get_assessment = _verb("evaltrace.annotate", "get_assessment")
+    get_assessment_history = _verb("evaltrace.annotate", "get_assessment_history")
+    update_assessment = _verb("evaltrace.annotate", "update_assessment")
+    override_feedback = _verb("evaltrace.annotate", "override_feedback")
+    delete_assessment = _verb("evaltrace.annotate", "delete_assessment")
+    create_dataset = _verb("evaltrace.datasets", "create_dataset")
+    get_dataset = _verb("evaltrace.datasets", "get_dataset")
+    search_datasets = _verb("evaltrace.datasets", "search_datasets")
+    delete_dataset = _verb("evaltrace.datasets", "delete_dataset")
+    set_dataset_tags = _verb("evaltrace.datasets", "set_dataset_tags")
+    delete_dataset_tag = _verb("evaltrace.datasets", "delete_dataset_tag")
+    evaluate = _verb("evaltrace.evaluate", "evaluate")
+    get_evaluation_run = _verb("evaltrace.evaluate", "get_evaluation_run")
+    search_evaluation_runs = _verb("evaltrace.evaluate", "search_evaluation_runs")
+    compare_runs = _verb("evaltrace.evaluate", "compare_runs")
+    create_label_schema = _verb("evaltrace.labeling", "create_label_schema")
+    get_label_schema = _verb("evaltrace.labeling", "get_label_schema")
+    delete_label_schema = _verb("evaltrace.labeling", "delete_label_schema")
+    create_labeling_session = _verb("evaltrace.labeling", "create_labeling_session")
+    get_labeling_sessions = _verb("evaltrace.labeling", "get_labeling_sessions")
+    get_labeling_session = _verb("evaltrace.labeling", "get_labeling_session")
+    delete_labeling_session = _verb("evaltrace.labeling", "delete_labeling_session")
 
     def __init__(self, *, exporter: TraceExporter | None = None, **settings: Any) -> None:
         """``settings`` as in ``configure``; ``exporter`` replaces the store as where finished
@@ -63,6 +122,16 @@ class Session:
         self._pipeline: Pipeline | None = None
         self._forwarder: Any = None  # evaltrace.otlp.export.OtlpForwarder, made on first use
         self._forwarder_for: str | None = None  # the endpoint it was made for
+
+    @contextmanager
+    def use(self) -> Iterator[Session]:
+        """This session as the one the module functions use, in this context (this thread or
+        task, and what it starts with a copy of its context) until the block ends."""
+        token = _in_use.set(self)
+        try:
+            yield self
+        finally:
+            _in_use.reset(token)
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -121,10 +190,8 @@ class Session:
             with self._lock:
                 store = self._stores.get(uri)
                 if store is None:
-                    from evaltrace.store.sql_store import SqlStore
-
-                    _check_store_uri(uri)
-                    store = self._stores[uri] = SqlStore(uri, timeout=self.settings.store_timeout)
+                    timeout = self.settings.store_timeout
+                    store = self._stores[uri] = open_store(uri, timeout=timeout)
         return store
 
     # -- the active experiment ----------------------------------------------------------------
@@ -303,9 +370,7 @@ class Session:
     def _after_fork_in_child(self) -> None:
         # A forked child must not reuse the parent's pooled connections.
         for store in self._stores.values():
-            engine = getattr(store, "engine", None)
-            if engine is not None:
-                engine.dispose(close=False)
+            store.after_fork_in_child()
 
 
 class StoreExporter:
@@ -361,11 +426,16 @@ class StoreExporter:
 
 _default: Session | None = None
 _default_lock = threading.Lock()
+# The session a ``Session.use()`` block put in use for its context (None: the default one).
+_in_use: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "evaltrace_session_in_use", default=None
+)
 
 
 def get_session() -> Session:
-    """The session the module functions use: installed, else made on first use."""
-    session = _default
+    """The session the module functions use: the one a ``use()`` block put in use in this
+    context, else the installed one, else one made on first use."""
+    session = _in_use.get() or _default
     if session is None:
         with _default_lock:
             if _default is None:
@@ -410,17 +480,3 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-_STORE_SCHEMES = ("sqlite", "postgresql")
-
-
-def _check_store_uri(uri: str) -> None:
-    """A URI no store can open is a typed error naming its scheme (never its credentials)."""
-    scheme = uri.partition("://")[0] if "://" in uri else ""
-    if scheme.split("+", 1)[0].lower() not in _STORE_SCHEMES:
-        shown = f"scheme {scheme!r}" if scheme else "no scheme"
-        raise InvalidArgumentError(
-            f"tracking URI has {shown}: use sqlite:///path/to/file.db or "
-            "postgresql://user@host:port/database"
-        )

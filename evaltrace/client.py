@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -162,8 +163,8 @@ def _tag(key: Any, value: Any) -> tuple[str, str]:
     if len(key) > MAX_TAG_KEY_CHARS:
         raise InvalidArgumentError(f"tag key is longer than {MAX_TAG_KEY_CHARS} characters")
     # Any value, as update_current_trace(tags=...) takes it: its JSON text, objects as repr
-    # (cut past the limit, and then refused below).
-    text = value if isinstance(value, str) else to_json(value, MAX_TAG_VALUE_CHARS + 1)
+    # (whole: one past the limit is refused below, never stored cut).
+    text = value if isinstance(value, str) else to_json(value, sys.maxsize)
     if len(text) > MAX_TAG_VALUE_CHARS:
         raise InvalidArgumentError(
             f"tag {key!r}: the value is longer than {MAX_TAG_VALUE_CHARS} characters"

@@ -111,3 +111,33 @@ def test_the_version_is_the_one_pyproject_declares() -> None:
     pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
     (declared,) = re.findall(r'^version = "([^"]+)"$', pyproject, flags=re.MULTILINE)
     assert evaltrace.__version__ == declared
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_store_knows_sqlalchemy() -> None:
+    """Upper layers reached past the facets: the monitor worker read store.engine.dialect,
+    OTLP ingest checked isinstance(store, SqlStore) to reach store.db, the CLI ran SQL."""
+    outside = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] != "store"
+        and ({"sqlalchemy", "alembic"} & _third_party_imports(path))
+    ]
+    assert outside == []
+    reaching_in = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] not in ("store", "testing")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"store(\(\))?\.(engine|db)\b|\bSqlStore\b", line) and "import" not in line
+    ]
+    assert reaching_in == [], reaching_in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import subprocess
@@ -75,6 +76,7 @@ def test_the_experiment_of_a_configured_name_is_found_right_after_a_traced_call(
     def call() -> int:
         return 1
 
+    get_session().store()  # opened (migrated) before the lock is taken
     call()
     # Another process holds the write lock for a moment: the writer waits for it.
     path = get_session().tracking_uri.removeprefix("sqlite:///")
@@ -228,3 +230,55 @@ def test_a_second_session_does_not_take_over_tracing(tmp_path: Path) -> None:
         assert other.export_stats().written == 0
     finally:
         other.close()
+
+
+def test_two_apps_over_two_stores_in_one_process_each_answer_from_their_own(
+    tmp_path: Path,
+) -> None:
+    """create_app(B) made B the process's session: app A's /api/traces then answered from B's
+    store while its /api/experiments still answered from A's."""
+    from starlette.testclient import TestClient
+
+    from evaltrace.server import create_app
+    from tests.store.test_sql_store import make_trace
+
+    sessions = {
+        name: Session(tracking_uri=f"sqlite:///{tmp_path / name}.db", spool=False)
+        for name in ("a", "b")
+    }
+    for n, (name, session) in enumerate(sessions.items()):
+        session.store().write_traces([make_trace(n)])
+        session.set_experiment(f"experiment-{name}")
+        session.create_dataset(f"dataset-{name}")
+    installed = get_session()
+    apps = {name: create_app(session, token="t") for name, session in sessions.items()}
+    assert get_session() is installed  # neither app took over the process's session
+    headers = {"Authorization": "Bearer t"}
+    for n, name in enumerate(("a", "b")):
+        with TestClient(apps[name], base_url="http://127.0.0.1") as client:
+            traces = client.get("/api/traces", headers=headers).json()["traces"]
+            assert [t["trace_id"] for t in traces] == [f"tr-{n:032x}"]
+            found = client.get("/api/experiments", headers=headers).json()["experiments"]
+            names = {e["name"] for e in found}
+            assert f"experiment-{name}" in names and len(names) == 2  # its own and "Default"
+            datasets = client.get("/api/datasets", headers=headers).json()["datasets"]
+            assert [d["name"] for d in datasets] == [f"dataset-{name}"]
+    assert installed.search_datasets() == []  # nothing reached the default session's store
+    for session in sessions.values():
+        session.close()
+
+
+def test_every_verb_of_a_session_runs_with_that_session_in_use(tmp_path: Path) -> None:
+    session = Session(tracking_uri=f"sqlite:///{tmp_path / 'own.db'}", spool=False)
+    dataset = session.create_dataset("mine")
+    assert [d.name for d in session.search_datasets()] == ["mine"] == [dataset.name]
+    assert evaltrace.datasets.search_datasets() == []  # the default session's store
+    with session.use():
+        assert get_session() is session
+        assert [d.name for d in evaltrace.datasets.search_datasets()] == ["mine"]
+    assert get_session() is not session
+    verbs = [v.verb_of for v in vars(Session).values() if hasattr(v, "verb_of")]
+    assert len(verbs) > 30
+    for module, name in verbs:
+        assert callable(getattr(importlib.import_module(module), name)), name
+    session.close()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import click
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from evaltrace._session import get_session
+from evaltrace._uris import without_password
 from evaltrace.cli._common import emit_object, format_option, store_command
 
 __all__ = ["db"]
@@ -21,9 +17,7 @@ def db() -> None:
 
 
 def _revision() -> str | None:
-    store: Any = get_session().store()
-    with store.engine.connect() as connection:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return get_session().store().browse.schema_revision()
 
 
 @db.command("upgrade")
@@ -62,23 +56,12 @@ def info(fmt: str | None) -> None:
       evaltrace db info --format json
     """
     session = get_session()
-    store: Any = session.store()
-    url = make_url(session.tracking_uri)
-    size = None
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        size = sum(
-            os.path.getsize(path)
-            for path in (url.database, url.database + "-wal")
-            if os.path.exists(path)
-        )
-    elif url.get_backend_name() == "postgresql":
-        with store.engine.connect() as connection:
-            size = connection.execute(text("SELECT pg_database_size(current_database())")).scalar()
+    store = session.store()
     emit_object(
         {
-            "tracking_uri": url.render_as_string(hide_password=True),
-            "revision": _revision(),
-            "size_bytes": size,
+            "tracking_uri": without_password(session.tracking_uri),
+            "revision": store.browse.schema_revision(),
+            "size_bytes": store.browse.size_bytes(),
             "rows": store.browse.row_counts(),
         },
         fmt,

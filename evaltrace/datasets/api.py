@@ -168,5 +168,5 @@ def set_dataset_tags(
 def delete_dataset_tag(
     dataset_id: str | None = None, key: str | None = None, *, name: str | None = None
 ) -> None:
-    require_text(key, "key")
-    get_session().store().datasets.delete_tag(_resolve(name, dataset_id), key)
+    checked = require_text(key, "key")
+    get_session().store().datasets.delete_tag(_resolve(name, dataset_id), checked)

@@ -83,7 +83,7 @@ class MonitorWorker:
         self.backoff_seconds = backoff_seconds
         self.holder = f"pid {os.getpid()} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
         self.totals = WorkerTotals()
-        self._exclusive = store.engine.dialect.name == "sqlite"
+        self._exclusive = store.one_writer_at_a_time
         self._scorers: dict[tuple[str, str, int], Scorer | ScorerLoadError] = {}
         self._limits: dict[tuple[str, str], threading.Semaphore] = {}
         self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="evaltrace-monitor")

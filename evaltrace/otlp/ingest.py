@@ -33,7 +33,6 @@ from evaltrace.otlp.group_commit import GroupCommit
 from evaltrace.otlp.workers import WORKER_SETTINGS, ConversionPool, Prepared
 from evaltrace.store import TraceStore
 from evaltrace.store.rows import experiment_key
-from evaltrace.store.sql_store import SqlStore
 from evaltrace.store.trace_rows import TraceRows
 from evaltrace.tracer.export import ExperimentRef
 
@@ -75,8 +74,7 @@ class Ingest:
         """The session's store; on SQLite, its WAL checkpoints taken off the commits clients
         wait for (store/checkpoint.py), from the first write on."""
         store = self.session.store()
-        if isinstance(store, SqlStore):
-            store.db.checkpoint_in_background()
+        store.expect_heavy_writes()
         return store
 
     def close(self) -> None:

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from evaltrace.entities import AssessmentSource, AssessmentSourceType
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS
+from evaltrace.server.dependencies import Labeling, Service
 from evaltrace.server.encoding import JsonResponse, outline_json, run_json, trace_summary
-from evaltrace.server.service import MAX_PAGE, TraceService
+from evaltrace.server.service import MAX_PAGE
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", default_response_class=JsonResponse)
-
-
-def service(request: Request) -> TraceService:
-    return request.app.state.service  # type: ignore[no-any-return]
-
-
-Service = Annotated[TraceService, Depends(service)]
 
 
 class AssessmentIn(BaseModel):
@@ -142,8 +137,91 @@ def delete_assessment(trace_id: str, assessment_id: str, svc: Service) -> Any:
     return {"deleted": assessment_id}
 
 
+@router.get(
+    "/experiments/{experiment_id}/sessions/{session_id:path}",
+    summary="A conversation's turns, oldest first, a page at a time",
+)
+def session_turns(
+    experiment_id: str,
+    session_id: str,
+    svc: Service,
+    page_token: str | None = Query(default=None, max_length=10_000),
+) -> Any:
+    svc.experiment(experiment_id)  # 404 for an unknown experiment
+    traces, next_token = svc.session_traces(experiment_id, session_id, page_token)
+    return {
+        "session_id": session_id,
+        "turns": [trace.info.to_dict() for trace in traces],
+        "next_page_token": next_token,
+    }
+
+
+@router.get(
+    "/experiments/{experiment_id}/monitors/{name}/traces",
+    summary="The traces a registered scorer judged in a time range",
+)
+def monitor_traces(
+    experiment_id: str,
+    name: str,
+    svc: Service,
+    start: int = Query(ge=0, lt=2**63, description="From this trace time (epoch ms)"),
+    end: int = Query(ge=0, lt=2**63, description="Before this trace time (epoch ms)"),
+) -> Any:
+    svc.experiment(experiment_id)
+    return {"traces": svc.monitor_traces(experiment_id, name, start, end)}
+
+
+@router.get(
+    "/traces/{trace_id}/assessments/history/{name:path}",
+    summary="Every version of an assessment, overridden ones included",
+)
+def assessment_history(trace_id: str, name: str, svc: Service) -> Any:
+    return {"history": [a.to_dict() for a in svc.assessment_history(trace_id, name)]}
+
+
+@router.get("/labeling", summary="Labeling sessions")
+def labeling_sessions(svc: Labeling) -> Any:
+    return {"sessions": [_labeling_session_json(s) for s in svc.sessions()]}
+
+
+@router.get("/labeling/{session_id}", summary="A labeling session: its items and progress")
+def labeling_session(session_id: str, svc: Labeling) -> Any:
+    session = svc.session(session_id)
+    items = session.items()
+    return {
+        **_labeling_session_json(session),
+        "progress": svc.progress(session, None),
+        "items": [
+            {
+                "item_id": item.item_id,
+                "trace_id": item.trace_id,
+                "state": item.state,
+                "reviewers": item.reviewers,
+                "labels": [label.to_dict() for label in item.labels],
+            }
+            for item in items
+        ],
+        "agreement": {
+            name: dataclasses.asdict(found) for name, found in session.agreement(items).items()
+        },
+    }
+
+
+def _labeling_session_json(session: Any) -> dict[str, Any]:
+    return {
+        "labeling_session_id": session.labeling_session_id,
+        "name": session.name,
+        "experiment_id": session.experiment_id,
+        "assigned_users": session.assigned_users,
+        "label_schemas": session.label_schemas,
+        "labels_per_item": session.labels_per_item,
+    }
+
+
 @router.get("/experiments/{experiment_id}/sessions", summary="Conversations of an experiment")
-def list_sessions(experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0)) -> Any:
+def list_sessions(
+    experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)
+) -> Any:
     page = svc.sessions(experiment_id, offset=offset)
     return {
         "next_offset": page.next_offset,
@@ -160,7 +238,7 @@ def list_sessions(experiment_id: str, svc: Service, offset: int = Query(default=
 
 
 @router.get("/datasets", summary="All evaluation datasets")
-def list_datasets(svc: Service, offset: int = Query(default=0, ge=0)) -> Any:
+def list_datasets(svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)) -> Any:
     page = svc.datasets(offset=offset)
     return {
         "total": page.total,
@@ -169,7 +247,22 @@ def list_datasets(svc: Service, offset: int = Query(default=0, ge=0)) -> Any:
     }
 
 
-@router.get("/datasets/{name}", summary="A dataset and its records (optionally at a version)")
+@router.get(
+    "/datasets/{name:path}/diff", summary="Records added, removed and changed between two versions"
+)
+def dataset_diff(name: str, svc: Service, a: int = Query(ge=0), b: int = Query(ge=0)) -> Any:
+    diff = svc.dataset_diff(name, a, b)
+    return {
+        "name": name,
+        "version_a": a,
+        "version_b": b,
+        "added": [r.to_dict() for r in diff["added"]],
+        "removed": [r.to_dict() for r in diff["removed"]],
+        "changed": [{"a": old.to_dict(), "b": new.to_dict()} for old, new in diff["changed"]],
+    }
+
+
+@router.get("/datasets/{name:path}", summary="A dataset and its records (optionally at a version)")
 def get_dataset(name: str, svc: Service, version: int | None = Query(default=None, ge=0)) -> Any:
     dataset = svc.dataset(name, version)
     return {**_dataset_json(dataset), "records": [r.to_dict() for r in dataset.records]}

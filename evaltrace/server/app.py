@@ -42,11 +42,15 @@ _STATIC = Path(__file__).parent / "static"
 def create_app(
     session: Session | None = None, *, token: str | None = None, monitor: bool = False
 ) -> FastAPI:
-    """The app over ``session`` (default: a new one from the ``EVALTRACE_*`` settings), which
-    becomes the process's session: the server is the process's one user of the library.
-    ``monitor``: also run the monitor worker (registered scorers) while the app runs."""
-    session = session or Session()
-    install_session(session)
+    """The app over ``session``: every request is served with it in use (``Session.use()``),
+    so two apps over two stores answer each from its own. Without one, the app makes a session
+    from the ``EVALTRACE_*`` settings and installs it as the process's (``evaltrace server``:
+    the process's one user of the library). ``monitor``: also run the monitor worker
+    (registered scorers) while the app runs."""
+    owned = session is None
+    if session is None:
+        session = Session()
+        install_session(session)
     token = token if token is not None else session.settings.server_token
     app = FastAPI(
         title="evaltrace",
@@ -57,7 +61,7 @@ def create_app(
         # inline script, which the Content-Security-Policy (rightly) refuses.
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(session, monitor),
+        lifespan=_lifespan(session, monitor, close_session=owned),
     )
     app.state.service = TraceService(session)
     app.state.labeling = LabelingService()
@@ -65,6 +69,7 @@ def create_app(
     app.state.token = token
     hosts = allowed_hosts(session.settings.server_allowed_hosts, token)
     app.add_middleware(Guard, token=token, allowed_hosts=hosts)
+    app.add_middleware(SessionInUse, session=session)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(api.router)
@@ -79,11 +84,25 @@ def create_app(
     return app
 
 
-def _lifespan(session: Session, monitor: bool) -> Any:
+class SessionInUse:
+    """ASGI middleware: the request is served with the app's session in use (the verbs the
+    services call resolve to it, in the event loop and in the threads sync endpoints run in,
+    which get a copy of the request's context)."""
+
+    def __init__(self, app: Any, session: Session) -> None:
+        self.app = app
+        self.session = session
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with self.session.use():
+            await self.app(scope, receive, send)
+
+
+def _lifespan(session: Session, monitor: bool, *, close_session: bool) -> Any:
     """While the app serves: the monitor worker if asked; at the end (SIGTERM too), the OTLP
-    conversion workers (started by the first OTLP request) are stopped and the session is
-    closed: its stores' connections too, so SQLite checkpoints its WAL into the database and
-    removes the ``-wal`` file."""
+    conversion workers (started by the first OTLP request) are stopped and the app's own
+    session is closed: its stores' connections too, so SQLite checkpoints its WAL into the
+    database and removes the ``-wal`` file. A session given to the app is its caller's."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,7 +115,8 @@ def _lifespan(session: Session, monitor: bool) -> Any:
                 yield
         finally:
             ingest.close()
-            session.close()
+            if close_session:
+                session.close()
 
     return lifespan
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -18,6 +18,7 @@ from evaltrace._validation import require_text
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Expectation
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
 from evaltrace.server import views
+from evaltrace.server.dependencies import Service
 from evaltrace.server.encoding import assessment_summary
 from evaltrace.server.security import (
     TOKEN_COOKIE,
@@ -53,13 +54,6 @@ _ORDERINGS = {
     "execution_time_ms DESC": "slowest first",
     "total_tokens DESC": "most tokens first",
 }
-
-
-def service(request: Request) -> TraceService:
-    return request.app.state.service  # type: ignore[no-any-return]
-
-
-Service = Annotated[TraceService, Depends(service)]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -189,7 +183,10 @@ def add_to_dataset(
 
 @router.get("/experiments/{experiment_id}/sessions")
 def sessions(
-    request: Request, experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0)
+    request: Request,
+    experiment_id: str,
+    svc: Service,
+    offset: int = Query(default=0, ge=0, lt=2**62),
 ) -> Response:
     return render(
         request,
@@ -215,7 +212,12 @@ def monitors(request: Request, experiment_id: str, svc: Service, bucket: str = "
 
 @router.get("/experiments/{experiment_id}/monitors/{name}/traces")
 def monitor_traces(
-    request: Request, experiment_id: str, name: str, svc: Service, start: int, end: int
+    request: Request,
+    experiment_id: str,
+    name: str,
+    svc: Service,
+    start: int = Query(ge=0, lt=2**63),
+    end: int = Query(ge=0, lt=2**63),
 ) -> Response:
     return render(
         request,
@@ -235,7 +237,7 @@ def session(
     session_id: str,
     svc: Service,
     page_token: str = Query(default="", max_length=10_000),
-    first: int = Query(default=1, ge=1),
+    first: int = Query(default=1, ge=1, lt=2**62),
 ) -> Response:
     """A page of the session's turns; ``first``: the number of its first turn (for the
     "turns 501-1000" line the next-page link carries on)."""
@@ -375,7 +377,9 @@ def assessment_history(request: Request, trace_id: str, name: str, svc: Service)
 
 
 @router.get("/datasets")
-def datasets(request: Request, svc: Service, offset: int = Query(default=0, ge=0)) -> Response:
+def datasets(
+    request: Request, svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)
+) -> Response:
     return render(request, "datasets.html", page=svc.datasets(offset=offset))
 
 

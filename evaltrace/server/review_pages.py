@@ -6,26 +6,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from evaltrace._validation import require_text
 from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.server.dependencies import Labeling
 from evaltrace.server.pages import render
 from evaltrace.server.security import USER_COOKIE, current_user, user_cookie
-from evaltrace.server.service import LabelingService, form_answers
+from evaltrace.server.service import form_answers
 
 __all__ = ["router"]
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
-
-
-def labeling_service(request: Request) -> LabelingService:
-    return request.app.state.labeling  # type: ignore[no-any-return]
-
-
-Labeling = Annotated[LabelingService, Depends(labeling_service)]
 
 
 def _redirect(url: str) -> Response:

@@ -219,7 +219,8 @@ class TraceService:
     def session_traces(
         self, experiment_id: str, session_id: str, page_token: str | None = None
     ) -> tuple[list[Trace], str | None]:
-        """A page of a session's turns, oldest first, and the token of the next page."""
+        """A page of a session's turns, oldest first, and the token of the next page: their
+        summaries only (previews, times), never their spans."""
         quoted = session_id.replace("\\", "\\\\").replace("'", "\\'")
         page = client.search_traces(
             experiment_ids=[experiment_id],
@@ -228,6 +229,7 @@ class TraceService:
             max_results=TURNS_PAGE,
             page_token=page_token,
             return_type="list",
+            include_spans=False,
         )
         return list(page), page.token
 

@@ -16,6 +16,13 @@ from evaltrace.entities import (
     TraceInfo,
 )
 from evaltrace.search import Expr, OrderKey
+from evaltrace.store.facets import (
+    BrowseFacet,
+    DatasetsFacet,
+    LabelingFacet,
+    MonitorsFacet,
+    RunsFacet,
+)
 
 if TYPE_CHECKING:  # rows.py needs SQLAlchemy, which `import evaltrace` must not load
     from evaltrace.store.trace_rows import TraceRows
@@ -53,11 +60,27 @@ class TracePage:
 class TraceStore(ABC):
     """Reads and writes traces and experiments. Implementations are thread-safe."""
 
-    datasets: Any  # dataset operations (the SQL store's are in store/dataset_sql.py)
-    runs: Any  # evaluation runs (store/run_sql.py)
-    browse: Any  # experiments list, trace outlines, sessions, retention (store/browse_sql.py)
-    labeling: Any  # label schemas, labeling sessions, items, reviews (store/labeling_sql.py)
-    monitors: Any  # registered scorers, the change feed, monitor jobs (store/monitor_sql.py)
+    # The facets, typed by their protocols (store/facets.py; the SQL store's in *_sql.py).
+    datasets: DatasetsFacet
+    runs: RunsFacet
+    browse: BrowseFacet
+    labeling: LabelingFacet
+    monitors: MonitorsFacet
+
+    @property
+    def one_writer_at_a_time(self) -> bool:
+        """Whether the store takes one writing process at a time (SQLite): background jobs
+        such as the monitor worker then run in one process only."""
+        return False
+
+    def expect_heavy_writes(self) -> None:
+        """Continuous heavy writing follows (OTLP ingest): move what housekeeping can be
+        moved off the writers' path (SQLite: WAL checkpoints on a thread of their own)."""
+        return None  # nothing to move, by default
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: drop what belongs to the parent (pooled connections)."""
+        return None
 
     @abstractmethod
     def write_traces(self, traces: Sequence[Trace]) -> None:

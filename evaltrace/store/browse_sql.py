@@ -3,47 +3,22 @@ trace's outline (its spans without payloads) and one span, sessions, row counts,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import make_url
 
 from evaltrace.entities import Experiment, Span, TraceInfo
 from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.exceptions import InvalidArgumentError, TraceNotFoundError
 from evaltrace.store import models, rows
 from evaltrace.store.database import Database
+from evaltrace.store.results import SessionSummary, SpanOutline, TraceOutline
 
 __all__ = ["SessionSummary", "SpanOutline", "SqlBrowse", "TraceOutline"]
 
 _CHUNK = 500  # trace ids per statement: far below SQLite's bound-parameter limit
-
-
-@dataclass(frozen=True, slots=True)
-class SpanOutline:
-    """A span without its inputs, outputs, attributes and events: enough to draw the tree."""
-
-    span_id: str
-    parent_id: str | None
-    name: str
-    span_type: str
-    status: str
-    start_time_ns: int
-    end_time_ns: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class TraceOutline:
-    info: TraceInfo
-    spans: list[SpanOutline]  # by start time
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSummary:
-    session_id: str
-    trace_count: int
-    first_request_time: int  # ms
-    last_request_time: int  # ms
 
 
 _OUTLINE_COLUMNS = ("span_id", "parent_id", "name", "span_type", "status", "start_time_ns")
@@ -122,6 +97,27 @@ class SqlBrowse:
         )
         with self._db.read() as connection:
             return [SessionSummary(*row) for row in connection.execute(query).all()]
+
+    def schema_revision(self) -> str | None:
+        """The schema's migration revision."""
+        with self._db.read() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
+
+    def size_bytes(self) -> int | None:
+        """The database's size on disk (a SQLite file with its WAL; PostgreSQL's database);
+        None for an in-memory database."""
+        url = make_url(self._db.uri)
+        if url.get_backend_name() == "postgresql":
+            with self._db.read() as connection:
+                size = connection.execute(
+                    text("SELECT pg_database_size(current_database())")
+                ).scalar()
+            return None if size is None else int(size)
+        if url.database in (None, "", ":memory:"):
+            return None
+        paths = (url.database, url.database + "-wal")
+        return sum(os.path.getsize(path) for path in paths if os.path.exists(path))
 
     def row_counts(self) -> dict[str, int]:
         with self._db.read() as connection:

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -30,21 +29,13 @@ from evaltrace.store import models, rows
 from evaltrace.store.base import RecordCandidate
 from evaltrace.store.database import Database
 from evaltrace.store.filter_sql import DATASET_TARGET
+from evaltrace.store.results import MergeResult
 
 __all__ = ["MergeResult", "SqlDatasets"]
 
 _EMPTY_DIGEST = "0" * 64
 _CHUNK = 900
 _ORDINALS = 10**9  # per version: room for a billion records in one merge
-
-
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    version: int
-    inserted: int
-    updated: int
-    unchanged: int
-    deleted: int = 0
 
 
 def _now() -> int:

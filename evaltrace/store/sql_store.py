@@ -124,6 +124,16 @@ class SqlStore(TraceStore):
     def close(self) -> None:
         self.db.close()
 
+    @property
+    def one_writer_at_a_time(self) -> bool:
+        return self.db.dialect == "sqlite"
+
+    def expect_heavy_writes(self) -> None:
+        self.db.checkpoint_in_background()
+
+    def after_fork_in_child(self) -> None:
+        self.engine.dispose(close=False)  # the parent's connections stay the parent's
+
     # -- traces -------------------------------------------------------------------------------
 
     def write_traces(self, traces: Sequence[Trace]) -> None:
