@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from evaltrace.exceptions import InvalidFilterError
 from evaltrace.search.ast import Key, KeyKind, Op
 
-__all__ = ["DATASETS", "TRACES", "Catalogue", "KeyType", "allowed_ops", "key_type", "resolve_key"]
+__all__ = [
+    "DATASETS",
+    "TRACES",
+    "TRACE_FIELDS",
+    "Catalogue",
+    "KeyType",
+    "TraceField",
+    "allowed_ops",
+    "key_type",
+    "resolve_key",
+]
 
 
 class KeyType:
@@ -28,22 +38,46 @@ class _Column:
 _TRACE_STATUS = ("OK", "ERROR", "IN_PROGRESS")
 _SPAN_STATUS = ("OK", "ERROR", "UNSET")
 
+
+@dataclass(frozen=True, slots=True)
+class TraceField:
+    """One searchable, sortable field of a trace: THE catalogue entry from which the filter
+    keys (here), the filter SQL (store/filter_sql.py) and the sort keys (store/sql_store.py)
+    are derived. ``column``: the traces table's column; ``sort_column``: another one that
+    orders it better (the root span's start in ns for the ms timestamp: no ties)."""
+
+    key: str  # attributes.<key>, the canonical name
+    column: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    enum: tuple[str, ...] = ()
+    nullable: bool = True
+    sort_column: str | None = None
+
+
+TRACE_FIELDS = (
+    TraceField("name", "name", KeyType.STRING),
+    TraceField("status", "state", KeyType.ENUM, ("state",), enum=_TRACE_STATUS, nullable=False),
+    TraceField(
+        "timestamp_ms",
+        "request_time",
+        KeyType.NUMBER,
+        ("timestamp", "request_time"),
+        nullable=False,
+        sort_column="start_time_ns",
+    ),
+    TraceField("execution_time_ms", "execution_duration", KeyType.NUMBER, ("execution_duration",)),
+    TraceField("trace_id", "trace_id", KeyType.STRING, ("request_id",), nullable=False),
+    TraceField("client_request_id", "client_request_id", KeyType.STRING),
+    TraceField("input_tokens", "input_tokens", KeyType.NUMBER),
+    TraceField("output_tokens", "output_tokens", KeyType.NUMBER),
+    TraceField("total_tokens", "total_tokens", KeyType.NUMBER),
+    TraceField("cost_usd", "cost_usd", KeyType.NUMBER),
+)
 TRACE_ATTRIBUTES = {
-    "name": _Column("name", KeyType.STRING),
-    "status": _Column("status", KeyType.ENUM, _TRACE_STATUS),
-    "state": _Column("status", KeyType.ENUM, _TRACE_STATUS),
-    "timestamp_ms": _Column("timestamp_ms", KeyType.NUMBER),
-    "timestamp": _Column("timestamp_ms", KeyType.NUMBER),
-    "request_time": _Column("timestamp_ms", KeyType.NUMBER),
-    "execution_time_ms": _Column("execution_time_ms", KeyType.NUMBER),
-    "execution_duration": _Column("execution_time_ms", KeyType.NUMBER),
-    "trace_id": _Column("trace_id", KeyType.STRING),
-    "request_id": _Column("trace_id", KeyType.STRING),
-    "client_request_id": _Column("client_request_id", KeyType.STRING),
-    "input_tokens": _Column("input_tokens", KeyType.NUMBER),
-    "output_tokens": _Column("output_tokens", KeyType.NUMBER),
-    "total_tokens": _Column("total_tokens", KeyType.NUMBER),
-    "cost_usd": _Column("cost_usd", KeyType.NUMBER),
+    name: _Column(field.key, field.type, field.enum)
+    for field in TRACE_FIELDS
+    for name in (field.key, *field.aliases)
 }
 SPAN_COLUMNS = {
     "name": _Column("name", KeyType.STRING),

@@ -14,23 +14,13 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, tr
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Not, Op, Or, SpanGroup
+from evaltrace.search.keys import TRACE_FIELDS
 from evaltrace.store import models
 
 __all__ = ["DATASET_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
 
 _LIKE_ESCAPE = "\\"
-_TRACE_COLUMNS = {
-    "name": ("name", True),
-    "status": ("state", False),
-    "timestamp_ms": ("request_time", False),
-    "execution_time_ms": ("execution_duration", True),
-    "trace_id": ("trace_id", False),
-    "client_request_id": ("client_request_id", True),
-    "input_tokens": ("input_tokens", True),
-    "output_tokens": ("output_tokens", True),
-    "total_tokens": ("total_tokens", True),
-    "cost_usd": ("cost_usd", True),
-}
+_TRACE_COLUMNS = {field.key: (field.column, field.nullable) for field in TRACE_FIELDS}
 _DATASET_COLUMNS = {
     "name": ("name", False),
     "dataset_id": ("dataset_id", False),

@@ -21,6 +21,7 @@ from evaltrace.entities import (
 )
 from evaltrace.entities.attribute_keys import is_indexed_attribute
 from evaltrace.entities.limits import MAX_SPAN_TYPE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.store import models
 from evaltrace.store.models import SPAN_KEY
 
 __all__ = [
@@ -53,22 +54,9 @@ def _loads(text: str | None) -> Any:
     return None if text is None else loads_json(text)
 
 
-# The trace path's rows are tuples in these column orders: thousands are written a second, and
-# the driver takes tuples (sql_store.write_traces).
-TRACE_COLUMNS = (
-    "trace_id",
-    "experiment_id",
-    "name",
-    "client_request_id",
-    "request_time",
-    "start_time_ns",
-    "execution_duration",
-    "state",
-    "request_preview",
-    "response_preview",
-    *TOKEN_KEYS,
-    "cost_usd",
-)
+# The trace path's rows are tuples in the traces table's column order (models.py says it
+# once): thousands are written a second, and the driver takes tuples (sql_store.write_traces).
+TRACE_COLUMNS = tuple(column.name for column in models.traces.columns)
 # Of those, the ones a trace's root span decides (merge_traces sets them when it arrives):
 # all but its identity and what its spans add up to.
 _NOT_FROM_THE_ROOT = ("trace_id", "experiment_id", "client_request_id", *TOKEN_KEYS, "cost_usd")

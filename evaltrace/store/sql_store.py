@@ -38,6 +38,7 @@ from evaltrace.exceptions import (
     TraceNotFoundError,
 )
 from evaltrace.search import Expr, Key, KeyKind, OrderKey
+from evaltrace.search.keys import TRACE_FIELDS, KeyType
 from evaltrace.store import assessment_sql, models, rows
 from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.browse_sql import SqlBrowse
@@ -467,10 +468,7 @@ class SqlStore(TraceStore):
         t = models.traces
         column: Any
         if key.kind is KeyKind.ATTRIBUTE:
-            # Timestamps sort by the root span's start in ns: same order as ms, without ties.
-            column = (
-                t.c.start_time_ns if key.name == "timestamp_ms" else t.c[_SORT_COLUMNS[key.name]]
-            )
+            column = t.c[_SORT_COLUMNS[key.name]]
         else:
             side = models.trace_tags if key.kind is KeyKind.TAG else models.trace_metadata
             column = (
@@ -478,7 +476,8 @@ class SqlStore(TraceStore):
                 .where(side.c.trace_id == t.c.trace_id, side.c.key == key.name)
                 .scalar_subquery()
             )
-        if self.db.dialect == "postgresql" and key.name not in _NUMERIC_SORT:
+        numeric = key.kind is KeyKind.ATTRIBUTE and key.name in _NUMERIC_SORT
+        if self.db.dialect == "postgresql" and not numeric:
             column = column.collate("C")
         return column
 
@@ -644,25 +643,9 @@ def _children_by_trace(
     return grouped
 
 
-_SORT_COLUMNS = {
-    "name": "name",
-    "status": "state",
-    "execution_time_ms": "execution_duration",
-    "trace_id": "trace_id",
-    "client_request_id": "client_request_id",
-    "input_tokens": "input_tokens",
-    "output_tokens": "output_tokens",
-    "total_tokens": "total_tokens",
-    "cost_usd": "cost_usd",
-}
-_NUMERIC_SORT = {
-    "timestamp_ms",
-    "execution_time_ms",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cost_usd",
-}
+# From the one catalogue of trace fields (search/keys.py).
+_SORT_COLUMNS = {field.key: field.sort_column or field.column for field in TRACE_FIELDS}
+_NUMERIC_SORT = {field.key for field in TRACE_FIELDS if field.type == KeyType.NUMBER}
 
 
 def _ordered(expression: Any, descending: bool) -> Any:

@@ -123,9 +123,9 @@ class _Rules:
 
     pattern: re.Pattern[str]
     allowed: frozenset[str]
-    # A secret word followed by ``=`` or ``:`` somewhere (JSON quotes allowed between): the
-    # cheap test before credentials written as text are looked for line by line.
-    assignment_hint: re.Pattern[str]
+    # User patterns are configured: every text with ``:`` or ``=`` is looked at line by line
+    # (their words are not known to the cheap test below).
+    scan_every_assignment: bool
 
     def search(self, key: str) -> re.Match[str] | None:
         return self.pattern.search(key)
@@ -140,20 +140,7 @@ def _key_rules(extra: str | None, allow: str | None) -> _Rules:
     return _Rules(
         re.compile(rf"(?:^|[_.\-\s])(?:{words})(?:$|[_.\-\s])", re.IGNORECASE),
         allowed,
-        _assignment_hint(extra),
-    )
-
-
-def _assignment_hint(extra: str | None) -> re.Pattern[str]:
-    """The default secret words' stems (linear to search: the key patterns themselves, such
-    as ``[a-z]+_key``, backtrack quadratically over long text); any ``:`` or ``=`` when
-    patterns of the user's own are configured."""
-    if extra and extra.strip(","):
-        return re.compile("[:=]")
-    return re.compile(
-        r"(?:pass|pwd|pin|secret|token|key|auth|cookie|credential|dsn)[\w.\-]{0,100}\\?[\"']?"
-        r"[ \t]*[:=]",
-        re.IGNORECASE,
+        bool(extra and extra.strip(",")),
     )
 
 
@@ -313,7 +300,27 @@ def _could_hold_secret(text: str, keys: _Rules) -> bool:
 
 
 def _names_a_secret_word(text: str, keys: _Rules) -> bool:
-    return ("=" in text or ":" in text) and keys.assignment_hint.search(text) is not None
+    """Whether a default secret word's stem stands right before ``:`` or ``=`` somewhere (no
+    quote between: a JSON text's own keys, such as ``"max_tokens": 256``, are the key rules'
+    business). Plain substring searches first, then a bounded match at each find: linear in
+    the text (the key patterns themselves, such as ``[a-z]+_key``, backtrack quadratically
+    over a long run of letters), and a small cost on the writer's path for every string."""
+    if "=" not in text and ":" not in text:
+        return False
+    if keys.scan_every_assignment:
+        return True
+    lowered = text.lower()
+    for stem in _STEMS:
+        start = lowered.find(stem)
+        while start != -1:
+            if _SIGN_AFTER_STEM.match(lowered, start + len(stem)) is not None:
+                return True
+            start = lowered.find(stem, start + 1)
+    return False
+
+
+_STEMS = ("pass", "pwd", "pin", "secret", "token", "key", "auth", "cookie", "credential", "dsn")
+_SIGN_AFTER_STEM = re.compile(r"[\w.\-]{0,100}[ \t]*[:=]")
 
 
 # ``KEY=value``, ``KEY: value``, ``export KEY = "value"`` at a line's start, or ``Key=value``

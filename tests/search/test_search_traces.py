@@ -193,3 +193,30 @@ def test_hostile_searches_get_typed_errors_on_both_stores(
     evaltrace.flush()
     with pytest.raises(InvalidArgumentError, match=says):
         evaltrace.search_traces(filter_string=filter_string, order_by=order_by, return_type="list")
+
+
+def test_every_field_of_the_catalogue_filters_and_sorts_by_its_column(store_uri: str) -> None:
+    """One catalogue of trace fields (search/keys.py) feeds the filter keys, the filter SQL
+    and the sort keys: each field, and each alias, works in both, on both stores."""
+    from evaltrace.search.keys import TRACE_FIELDS
+    from evaltrace.store import models
+
+    for question in ("a", "b", "c"):
+        bot(question)
+    evaltrace.flush()
+    first = evaltrace.search_traces(return_type="list")[0]
+    equal_to = {"trace_id": (first.info.trace_id, 1), "name": (first.data.spans[0].name, 3)}
+    for field in TRACE_FIELDS:
+        assert field.column in models.traces.c
+        assert (field.sort_column or field.column) in models.traces.c
+        for name in (field.key, *field.aliases):
+            ordered = evaltrace.search_traces(
+                order_by=[f"attributes.{name} DESC"], return_type="list"
+            )
+            assert len(ordered) == 3, name
+            if field.key in equal_to:
+                value, count = equal_to[field.key]
+                found = evaltrace.search_traces(
+                    filter_string=f"attributes.{name} = '{value}'", return_type="list"
+                )
+                assert len(found) == count, name

@@ -232,3 +232,9 @@ def test_long_text_is_scanned_in_linear_time() -> None:
     long = "x" * 1_000_000
     assert redact({"context": long + " key: value"}) == {"context": long + " key: value"}
     assert redact({"context": long + "\napi_key: abc123xyz"})["context"].endswith(MARKER)
+
+
+def test_key_patterns_of_your_own_apply_to_text_lines_too() -> None:
+    evaltrace.configure(redact_keys="ssn, account_no")
+    text = "name: Ann\nSSN: 123-45-6789\naccount_no = 00123"
+    assert redact({"note": text}) == {"note": f"name: Ann\nSSN: {MARKER}\naccount_no = {MARKER}"}
