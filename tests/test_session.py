@@ -282,3 +282,22 @@ def test_every_verb_of_a_session_runs_with_that_session_in_use(tmp_path: Path) -
     for module, name in verbs:
         assert callable(getattr(importlib.import_module(module), name)), name
     session.close()
+
+
+def test_objects_a_session_returns_act_on_that_session(tmp_path: Path) -> None:
+    """A dataset made by session.create_dataset merged into the default session's store when
+    its methods were called outside a use() block."""
+    from evaltrace.labeling import InputText
+
+    session = Session(tracking_uri=f"sqlite:///{tmp_path / 'own.db'}", spool=False)
+    dataset = session.create_dataset("mine")
+    dataset.merge_records([{"inputs": {"q": "a"}}])  # outside any use() block
+    assert [r.inputs for r in session.get_dataset("mine").records] == [{"q": "a"}]
+    assert evaltrace.datasets.search_datasets() == []  # the default session's store
+    session.create_label_schema("quality", type="feedback", title="Quality?", input=InputText())
+    labeling = session.create_labeling_session("review", label_schemas=["quality"])
+    synced = labeling.sync("from-labels")
+    assert [d.name for d in session.search_datasets()] == ["from-labels", "mine"]
+    assert synced.records == []
+    assert evaltrace.datasets.search_datasets() == []
+    session.close()

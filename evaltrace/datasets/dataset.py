@@ -46,6 +46,9 @@ class EvaluationDataset:
     """
 
     def __init__(self, info: DatasetInfo, *, pinned: bool = False) -> None:
+        # The session it was made in: its methods act on that session's store, whichever
+        # session is in use when they are called.
+        self._session = get_session()
         self._info = info
         self._pinned = pinned
         self._records: list[DatasetRecord] | None = None
@@ -132,7 +135,7 @@ class EvaluationDataset:
     @property
     def records(self) -> list[DatasetRecord]:
         if self._records is None:
-            self._records = get_session().store().datasets.records(self.dataset_id, self.version)
+            self._records = self._session.store().datasets.records(self.dataset_id, self.version)
         return list(self._records)
 
     def __len__(self) -> int:
@@ -161,7 +164,7 @@ class EvaluationDataset:
         return pandas.DataFrame(rows, columns=RECORD_COLUMNS)
 
     def list_versions(self) -> list[DatasetVersion]:
-        return get_session().store().datasets.versions(self.dataset_id)
+        return self._session.store().datasets.versions(self.dataset_id)
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -174,8 +177,8 @@ class EvaluationDataset:
         """
         self._check_writable()
         candidates = candidates_from(records)
-        get_session().flush_for_readers()
-        get_session().store().datasets.merge(self.dataset_id, candidates, current_user())
+        self._session.flush_for_readers()
+        self._session.store().datasets.merge(self.dataset_id, candidates, current_user())
         self._refresh()
         return self
 
@@ -187,8 +190,8 @@ class EvaluationDataset:
             raise InvalidArgumentError(
                 "ids must be a list of dataset_record_id or record_id strings"
             )
-        result = (
-            get_session().store().datasets.delete_records(self.dataset_id, wanted, current_user())
+        result = self._session.store().datasets.delete_records(
+            self.dataset_id, wanted, current_user()
         )
         self._refresh()
         return result.deleted
@@ -206,5 +209,5 @@ class EvaluationDataset:
             )
 
     def _refresh(self) -> None:
-        self._info = get_session().store().datasets.get(dataset_id=self.dataset_id)
+        self._info = self._session.store().datasets.get(dataset_id=self.dataset_id)
         self._records = None

@@ -34,6 +34,9 @@ CLAIM_TIMEOUT_MS = 15 * 60 * 1000  # a claimed item goes back to the queue after
 
 class LabelingSession:
     def __init__(self, info: dict[str, Any]) -> None:
+        # The session it was made in (see EvaluationDataset): its store, whichever session
+        # is in use when its methods are called.
+        self._session = get_session()
         self._info = info
 
     @property
@@ -76,14 +79,14 @@ class LabelingSession:
 
     @property
     def _store(self) -> Any:
-        return get_session().store().labeling
+        return self._session.store().labeling
 
     # -- contents -----------------------------------------------------------------------------
 
     def add_traces(self, traces: Any) -> LabelingSession:
         """Add traces (Trace objects, a ``search_traces`` DataFrame, or trace ids) not in the
         session yet. A trace that does not exist raises and nothing is added."""
-        get_session().flush_for_readers()
+        self._session.flush_for_readers()
         self._store.add_items(self.labeling_session_id, _trace_ids(traces))
         return self
 
@@ -91,7 +94,8 @@ class LabelingSession:
         self, dataset_name: str, record_ids: Sequence[str] | None = None
     ) -> LabelingSession:
         """Add the source traces of a dataset's records (all, or those in ``record_ids``)."""
-        records = get_dataset(require_text(dataset_name, "dataset_name")).records
+        with self._session.use():
+            records = get_dataset(require_text(dataset_name, "dataset_name")).records
         if record_ids is not None:
             wanted = set(record_ids)
             records = [r for r in records if r.record_id in wanted or r.dataset_record_id in wanted]
@@ -191,7 +195,7 @@ class LabelingSession:
             checked[name] = (schema, schema.check(value))
         mine = {
             a.name: a
-            for a in get_session().store().get_trace_info(trace_id).assessments
+            for a in self._session.store().get_trace_info(trace_id).assessments
             if a.valid and _is_label_by(a, reviewer)
         }
         source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=reviewer)
@@ -199,7 +203,7 @@ class LabelingSession:
             self._prepare(trace_id, schema, value, comment, source, mine.get(schema.name))
             for schema, value in checked.values()
         ]
-        get_session().flush_for_readers()
+        self._session.flush_for_readers()
         self._store.record_labels(item_id, reviewer, labels, labels_per_item=self.labels_per_item)
         return labels
 
@@ -244,12 +248,13 @@ class LabelingSession:
         new version."""
         require_text(dataset_name, "dataset_name")
         done = [item.trace_id for item in self.items() if item.state == "completed"]
-        try:
-            dataset = get_dataset(dataset_name)
-        except DatasetNotFoundError:
-            dataset = create_dataset(dataset_name, experiment_id=self.experiment_id)
+        with self._session.use():
+            try:
+                dataset = get_dataset(dataset_name)
+            except DatasetNotFoundError:
+                dataset = create_dataset(dataset_name, experiment_id=self.experiment_id)
         if done:
-            store = get_session().store()
+            store = self._session.store()
             dataset.merge_records([store.get_trace(trace_id) for trace_id in done])
         return dataset
 
