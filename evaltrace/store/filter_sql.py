@@ -7,6 +7,7 @@ traces without an ``env`` tag, and a missing value fails ``=``, ``<``, ``LIKE`` 
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from evaltrace.store import models
 __all__ = ["DATASET_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
 
 _LIKE_ESCAPE = "\\"
+_ORDERINGS = {Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge}
 _TRACE_COLUMNS = {field.key: (field.column, field.nullable) for field in TRACE_FIELDS}
 _DATASET_COLUMNS = {
     "name": ("name", False),
@@ -202,17 +204,12 @@ class FilterCompiler:
         if isinstance(value, str) and op in (Op.LT, Op.LE, Op.GT, Op.GE) and self.postgres:
             column = column.collate("C")
         if op is Op.EQ:
-            return column == value
+            return cast("ColumnElement[bool]", column == value)
         if op is Op.IN:
             return column.in_(list(value))
-        if op is Op.LT:
-            return column < value
-        if op is Op.LE:
-            return column <= value
-        if op is Op.GT:
-            return column > value
-        if op is Op.GE:
-            return column >= value
+        ordering = _ORDERINGS.get(op)
+        if ordering is not None:
+            return cast("ColumnElement[bool]", ordering(column, value))
         if op is Op.LIKE:
             return column.like(value, escape=_LIKE_ESCAPE)
         if op is Op.ILIKE:
@@ -226,7 +223,7 @@ class FilterCompiler:
             return or_(
                 *(
                     self._json_value(table, Comparison(comparison.key, Op.EQ, v))
-                    for v in cast(tuple, value)
+                    for v in cast("tuple[Any, ...]", value)
                 )
             )
         c = table.c
