@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -230,7 +229,7 @@ class MonitorWorker:
                 job,
                 JobOutcome.PENDING,
                 error=f"rate limited, retried in {wait:g} s: {errors[0]}",
-                not_before=int((time.time() + wait) * 1000),
+                not_before=self.monitors.now_ms() + int(wait * 1000),
             )
         source_type = scorer.source().source_type
         source = AssessmentSource(

@@ -169,6 +169,9 @@ class LabelingFacet(Protocol):
 class MonitorsFacet(Protocol):
     """Registered scorers, the change feed, monitor jobs, their leases and reports."""
 
+    def now_ms(self) -> int:
+        """The monitor's clock (epoch ms): claims, leases, back-offs and budgets use it."""
+
     def register(self, experiment_id: str, name: str, kind: str, definition: dict[str, Any]) -> int:
         """Store a scorer's definition: a new version when it differs from the current
         one (the first registration is version 1, stopped). Returns the current version."""

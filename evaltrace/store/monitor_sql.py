@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,8 @@ _JUDGED = (JobOutcome.SCORED.value, JobOutcome.ERROR.value)
 _HOUR_MS = 3_600_000
 
 
-def _now() -> int:
+def wall_clock_ms() -> int:
+    """The monitor's default clock: wall time in epoch milliseconds."""
     return int(time.time() * 1000)
 
 
@@ -77,8 +78,14 @@ def _job_key(job: MonitorJob) -> dict[str, Any]:
 
 
 class SqlMonitors:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], int] = wall_clock_ms) -> None:
         self._db = db
+        # Every time the monitor reads or writes (claims, leases, back-offs, budgets) comes
+        # from here: tests move it instead of sleeping (tests/monitoring/clock.py).
+        self.clock = clock
+
+    def now_ms(self) -> int:
+        return self.clock()
 
     @property
     def _postgres(self) -> bool:
@@ -92,7 +99,7 @@ class SqlMonitors:
         scorers, versions = models.registered_scorers, models.scorer_versions
         key = rows.experiment_key(experiment_id)
         text = dumps_json(definition)
-        now = _now()
+        now = self.clock()
         with self._db.write() as connection:
             found = connection.execute(
                 select(scorers.c.version).where(
@@ -168,7 +175,7 @@ class SqlMonitors:
                     filter_string=filter_string or None,
                     max_per_hour=max_per_hour,
                     max_concurrency=max_concurrency,
-                    updated_time=_now(),
+                    updated_time=self.clock(),
                 )
             ).rowcount
             if not changed:
@@ -185,7 +192,7 @@ class SqlMonitors:
         xid, seq = self._head(connection, key)
         connection.execute(
             insert(cp).values(
-                experiment_id=key, commit_xid=xid, change_seq=seq, updated_time=_now()
+                experiment_id=key, commit_xid=xid, change_seq=seq, updated_time=self.clock()
             )
         )
 
@@ -351,7 +358,11 @@ class SqlMonitors:
             connection.execute(
                 update(cp)
                 .where(cp.c.experiment_id == key)
-                .values(commit_xid=last.commit_xid, change_seq=last.change_seq, updated_time=_now())
+                .values(
+                    commit_xid=last.commit_xid,
+                    change_seq=last.change_seq,
+                    updated_time=self.clock(),
+                )
             )
         return len(found)
 
@@ -439,7 +450,7 @@ class SqlMonitors:
                         jobs.c.state == JobOutcome.WAITING.value,
                     )
                 )
-        now = _now()
+        now = self.clock()
         new_rows = []
         for plan in plans:
             matching = self._matching(connection, ids, plan.filter_string)
@@ -542,7 +553,7 @@ class SqlMonitors:
         scorer become ``stopped`` here (backfilled ones are still judged)."""
         jobs = models.monitor_jobs
         key = rows.experiment_key(experiment_id)
-        now = _now()
+        now = self.clock()
         taken: list[MonitorJob] = []
         with self._db.write() as connection:
             plans = self._current_plans(connection, key)
@@ -633,7 +644,7 @@ class SqlMonitors:
         if not results:
             return 0
         jobs = models.monitor_jobs
-        now = _now()
+        now = self.clock()
         recorded = 0
         with self._db.write() as connection:
             held = self._held(connection, token, results)
@@ -697,7 +708,7 @@ class SqlMonitors:
         """Hold (or renew) the lease ``name`` for ``seconds``; ``MonitorBusyError`` naming the
         holder if someone else holds it."""
         leases = models.monitor_leases
-        now = _now()
+        now = self.clock()
         with self._db.write() as connection:
             row = connection.execute(
                 select(leases.c.holder, leases.c.expires).where(leases.c.name == name)
@@ -732,7 +743,7 @@ class SqlMonitors:
             models.monitor_checkpoints,
         )
         key = rows.experiment_key(experiment_id)
-        now = _now()
+        now = self.clock()
         with self._db.read() as connection:
             plans = self._current_plans(connection, key)
             counts: dict[str, Counter[str]] = {p.name: Counter() for p in plans}

@@ -22,6 +22,7 @@ from evaltrace.monitoring import MonitorWorker, backfill_scorers, monitor_status
 from evaltrace.scorers import Guidelines, ScorerSamplingConfig, delete_scorer
 from evaltrace.testing import OpenAIServer
 from tests.monitoring.app_scorers import LongerThan, answer_length, broken, limited_once
+from tests.monitoring.clock import manual_monitor_clock
 from tests.store.test_sql_store import make_trace
 
 pytestmark = pytest.mark.usefixtures("store_uri")
@@ -145,11 +146,13 @@ def test_a_rate_limited_judgment_is_retried_with_backoff_not_dropped() -> None:
     for i in range(4):
         app(f"r{i} {run}", "prod")
     evaltrace.flush()
-    # A run works until nothing is due: a backoff shorter than the run (0.2 s on a loaded
-    # machine) made the retries due within the same run.
+    clock = manual_monitor_clock()  # a run works until nothing is due: time stands still
     worker = run_worker(backoff_seconds=1.5)
     assert set(outcomes().values()) == {"pending"} and worker.totals.retried == 4
-    time.sleep(1.6)
+    clock.advance(1.4)
+    worker = run_worker(backoff_seconds=1.5)
+    assert set(outcomes().values()) == {"pending"} and worker.totals.judged == 0  # not due yet
+    clock.advance(0.2)
     worker = run_worker(backoff_seconds=1.5)
     assert set(outcomes().values()) == {"scored"} and worker.totals.judged == 4
     assert all(len(feedback_of(key[0])) == 1 for key in outcomes())
@@ -181,11 +184,12 @@ def test_an_expired_claim_retaken_by_another_worker_is_finished_once() -> None:
         app(f"c{i}", "prod")
     evaltrace.flush()
     monitors, experiment = get_session().store().monitors, get_session().experiment_id()
+    clock = manual_monitor_clock()
     assert monitors.enqueue(experiment) == 3
     first = monitors.claim(experiment, "token-a", limit=10, claim_seconds=0.05)
     assert len(first) == 3
     assert monitors.claim(experiment, "token-b", limit=10, claim_seconds=60) == []  # held
-    time.sleep(0.1)
+    clock.advance(0.1)
     second = monitors.claim(experiment, "token-b", limit=10, claim_seconds=60)
     assert sorted(j.trace_id for j in second) == sorted(j.trace_id for j in first)
     assert all(job.attempts == 2 for job in second)
