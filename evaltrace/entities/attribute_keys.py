@@ -1,15 +1,36 @@
-"""Span attribute keys that mean the same to the tracer, the store and foreign conventions."""
+"""Span attribute keys, in one module: those evaltrace sets on OpenTelemetry spans, and those
+that mean the same to the tracer, the store and foreign conventions.
+
+Attribute values are native OpenTelemetry values where they can be (strings, booleans, 64-bit
+integers, finite floats), so every processor sees them as they are; anything else is JSON text,
+and the span lists those keys under ``JSON_KEYS``. Inputs and outputs are always JSON text.
+"""
 
 from __future__ import annotations
 
 __all__ = [
     "COST_ATTRIBUTE",
+    "INTERNAL_KEYS",
+    "JSON_KEYS",
+    "PAYLOAD_KEYS",
     "SESSION_METADATA_KEY",
+    "SPAN_INPUTS",
+    "SPAN_OUTPUTS",
+    "SPAN_TYPE",
     "UNINDEXED_ATTRIBUTES",
     "UNINDEXED_ATTRIBUTE_PREFIXES",
     "USAGE_ATTRIBUTES",
     "is_indexed_attribute",
 ]
+
+# What evaltrace sets on its spans.
+SPAN_TYPE = "evaltrace.span.type"
+SPAN_INPUTS = "evaltrace.span.inputs"
+SPAN_OUTPUTS = "evaltrace.span.outputs"
+JSON_KEYS = "evaltrace.span.json_keys"  # the other keys whose values are JSON text
+
+INTERNAL_KEYS = frozenset({SPAN_TYPE, SPAN_INPUTS, SPAN_OUTPUTS, JSON_KEYS})
+PAYLOAD_KEYS = frozenset({SPAN_INPUTS, SPAN_OUTPUTS})
 
 # Token usage attributes (OpenTelemetry GenAI semantic conventions) -> TraceInfo.token_usage keys.
 USAGE_ATTRIBUTES = {

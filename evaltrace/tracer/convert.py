@@ -20,6 +20,7 @@ from evaltrace.entities import (
     TraceInfo,
     TraceState,
 )
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.entities.limits import (
     MAX_NAME_CHARS,
@@ -27,7 +28,6 @@ from evaltrace.entities.limits import (
     MAX_TAG_VALUE_CHARS,
     PREVIEW_CHARS,
 )
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.export import FinishedTrace
 from evaltrace.tracer.processor import FinishedSpan, PendingTrace, take_assessments
 from evaltrace.tracer.redact import redact

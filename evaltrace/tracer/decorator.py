@@ -17,8 +17,8 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace._validation import require_text
 from evaltrace.entities import SpanType
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer import process_exit
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (

@@ -12,8 +12,8 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors
 from evaltrace._validation import require_text, shown
 from evaltrace.entities import Span, SpanEvent, SpanStatus, SpanStatusCode
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_span_id, format_trace_id, to_span
 from evaltrace.tracer.serialize import attribute_value, to_json
 
@@ -43,12 +43,12 @@ def event_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def set_span_attribute(span: OtelSpan, key: str, value: Any) -> None:
-    """Set one attribute as evaltrace encodes them (see tracer/attributes.py)."""
+    """Set one attribute as evaltrace encodes them (see entities/attribute_keys.py)."""
     set_span_attributes(span, {key: value})
 
 
 def set_span_attributes(span: OtelSpan, attributes: Mapping[str, Any]) -> None:
-    """Set attributes as evaltrace encodes them (see tracer/attributes.py), in one call."""
+    """Set attributes as evaltrace encodes them (see entities/attribute_keys.py), in one call."""
     limit = get_settings().max_payload_chars
     old_json_keys: tuple[str, ...] = (span.attributes or {}).get(keys.JSON_KEYS, ())  # type: ignore[assignment]
     json_keys = set(old_json_keys)

@@ -19,8 +19,8 @@ from opentelemetry.context import Context
 from evaltrace._config import get_settings
 from evaltrace._validation import require_text
 from evaltrace.entities import SpanType
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.pipeline import get_pipeline
 from evaltrace.tracer.serialize import to_json

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status
 
 from evaltrace._json import loads_json
-from evaltrace.tracer import attributes as keys
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.tracer.redact import redact
 
 __all__ = ["RedactedSpanProcessor"]

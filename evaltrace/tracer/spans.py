@@ -28,8 +28,8 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import handle_internal_errors, logger
 from evaltrace._validation import require_text
 from evaltrace.entities import SpanType
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.convert import format_trace_id
 from evaltrace.tracer.live_span import LiveSpan, NoOpSpan, record_error
 from evaltrace.tracer.pipeline import get_pipeline

@@ -11,8 +11,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
+from evaltrace.entities import attribute_keys as keys
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
-from evaltrace.tracer import attributes as keys
 from evaltrace.tracer.live_span import record_error, set_span_attribute, set_span_attributes
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (
