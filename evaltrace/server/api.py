@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from evaltrace.entities import AssessmentSource, AssessmentSourceType
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS
-from evaltrace.server.dependencies import Labeling, Service
+from evaltrace.server.dependencies import Datasets, Labeling, Monitors, Runs, Sessions, Traces
 from evaltrace.server.encoding import JsonResponse, outline_json, run_json, trace_summary
 from evaltrace.server.service import MAX_PAGE
 
@@ -39,12 +39,12 @@ class AddToDatasetIn(BaseModel):
 
 
 @router.get("/experiments", summary="All experiments")
-def list_experiments(svc: Service) -> Any:
+def list_experiments(svc: Traces) -> Any:
     return {"experiments": [e.to_dict() for e in svc.experiments()]}
 
 
 @router.get("/experiments/{experiment_id}/monitors", summary="Registered scorers' status")
-def monitor_status(experiment_id: str, svc: Service) -> Any:
+def monitor_status(experiment_id: str, svc: Monitors) -> Any:
     """Per registered scorer: state, sampling, outcome counts, lag, budget."""
     svc.experiment(experiment_id)  # 404 for an unknown experiment
     return [status.to_dict() for status in svc.monitor_status(experiment_id)]
@@ -52,7 +52,7 @@ def monitor_status(experiment_id: str, svc: Service) -> Any:
 
 @router.get("/traces", summary="Search the traces of an experiment")
 def search_traces(
-    svc: Service,
+    svc: Traces,
     experiment_id: str = "0",
     filter: str | None = Query(default=None, max_length=10_000),
     order_by: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
@@ -73,28 +73,28 @@ def search_traces(
 
 
 @router.get("/traces/{trace_id}", summary="A trace with all its spans")
-def get_trace(trace_id: str, svc: Service) -> Any:
+def get_trace(trace_id: str, svc: Traces) -> Any:
     return svc.trace(trace_id).to_dict()
 
 
 @router.get("/traces/{trace_id}/outline", summary="A trace's spans without their payloads")
-def get_outline(trace_id: str, svc: Service) -> Any:
+def get_outline(trace_id: str, svc: Traces) -> Any:
     return outline_json(svc.outline(trace_id))
 
 
 @router.get("/traces/{trace_id}/spans/{span_id}", summary="One span with its payloads")
-def get_span(trace_id: str, span_id: str, svc: Service) -> Any:
+def get_span(trace_id: str, span_id: str, svc: Traces) -> Any:
     return svc.span(trace_id, span_id).to_dict()
 
 
 @router.delete("/traces/{trace_id}", summary="Delete a trace")
-def delete_trace(trace_id: str, svc: Service) -> Any:
+def delete_trace(trace_id: str, svc: Traces) -> Any:
     svc.delete_trace(trace_id)
     return {"deleted": trace_id}
 
 
 @router.post("/traces/{trace_id}/assessments", status_code=201, summary="Log an assessment")
-def add_assessment(trace_id: str, body: AssessmentIn, svc: Service) -> Any:
+def add_assessment(trace_id: str, body: AssessmentIn, svc: Traces) -> Any:
     source = AssessmentSource(
         source_type=AssessmentSourceType(body.source_type), source_id=body.source_id or "ui"
     )
@@ -121,7 +121,7 @@ class AssessmentEdit(BaseModel):
 @router.patch(
     "/traces/{trace_id}/assessments/{assessment_id}", summary="Correct an assessment (kept)"
 )
-def edit_assessment(trace_id: str, assessment_id: str, body: AssessmentEdit, svc: Service) -> Any:
+def edit_assessment(trace_id: str, assessment_id: str, body: AssessmentEdit, svc: Traces) -> Any:
     source = AssessmentSource(
         source_type=AssessmentSourceType.HUMAN, source_id=body.source_id or "ui"
     )
@@ -132,7 +132,7 @@ def edit_assessment(trace_id: str, assessment_id: str, body: AssessmentEdit, svc
 
 
 @router.delete("/traces/{trace_id}/assessments/{assessment_id}", summary="Delete an assessment")
-def delete_assessment(trace_id: str, assessment_id: str, svc: Service) -> Any:
+def delete_assessment(trace_id: str, assessment_id: str, svc: Traces) -> Any:
     svc.delete_assessment(trace_id, assessment_id)
     return {"deleted": assessment_id}
 
@@ -144,7 +144,7 @@ def delete_assessment(trace_id: str, assessment_id: str, svc: Service) -> Any:
 def session_turns(
     experiment_id: str,
     session_id: str,
-    svc: Service,
+    svc: Sessions,
     page_token: str | None = Query(default=None, max_length=10_000),
 ) -> Any:
     svc.experiment(experiment_id)  # 404 for an unknown experiment
@@ -163,7 +163,7 @@ def session_turns(
 def monitor_traces(
     experiment_id: str,
     name: str,
-    svc: Service,
+    svc: Monitors,
     start: int = Query(ge=0, lt=2**63, description="From this trace time (epoch ms)"),
     end: int = Query(ge=0, lt=2**63, description="Before this trace time (epoch ms)"),
 ) -> Any:
@@ -175,7 +175,7 @@ def monitor_traces(
     "/traces/{trace_id}/assessments/history/{name:path}",
     summary="Every version of an assessment, overridden ones included",
 )
-def assessment_history(trace_id: str, name: str, svc: Service) -> Any:
+def assessment_history(trace_id: str, name: str, svc: Traces) -> Any:
     return {"history": [a.to_dict() for a in svc.assessment_history(trace_id, name)]}
 
 
@@ -220,7 +220,7 @@ def _labeling_session_json(session: Any) -> dict[str, Any]:
 
 @router.get("/experiments/{experiment_id}/sessions", summary="Conversations of an experiment")
 def list_sessions(
-    experiment_id: str, svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)
+    experiment_id: str, svc: Sessions, offset: int = Query(default=0, ge=0, lt=2**62)
 ) -> Any:
     page = svc.sessions(experiment_id, offset=offset)
     return {
@@ -238,7 +238,7 @@ def list_sessions(
 
 
 @router.get("/datasets", summary="All evaluation datasets")
-def list_datasets(svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)) -> Any:
+def list_datasets(svc: Datasets, offset: int = Query(default=0, ge=0, lt=2**62)) -> Any:
     page = svc.datasets(offset=offset)
     return {
         "total": page.total,
@@ -250,7 +250,7 @@ def list_datasets(svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)) 
 @router.get(
     "/datasets/{name:path}/diff", summary="Records added, removed and changed between two versions"
 )
-def dataset_diff(name: str, svc: Service, a: int = Query(ge=0), b: int = Query(ge=0)) -> Any:
+def dataset_diff(name: str, svc: Datasets, a: int = Query(ge=0), b: int = Query(ge=0)) -> Any:
     diff = svc.dataset_diff(name, a, b)
     return {
         "name": name,
@@ -263,30 +263,30 @@ def dataset_diff(name: str, svc: Service, a: int = Query(ge=0), b: int = Query(g
 
 
 @router.get("/datasets/{name:path}", summary="A dataset and its records (optionally at a version)")
-def get_dataset(name: str, svc: Service, version: int | None = Query(default=None, ge=0)) -> Any:
+def get_dataset(name: str, svc: Datasets, version: int | None = Query(default=None, ge=0)) -> Any:
     dataset = svc.dataset(name, version)
     return {**_dataset_json(dataset), "records": [r.to_dict() for r in dataset.records]}
 
 
 @router.post("/datasets/add-traces", summary="Merge traces into a dataset (created if new)")
-def add_traces_to_dataset(body: AddToDatasetIn, svc: Service) -> Any:
+def add_traces_to_dataset(body: AddToDatasetIn, svc: Datasets) -> Any:
     version = svc.add_to_dataset(body.trace_ids, body.dataset_name)
     return {"dataset_name": body.dataset_name, "version": version}
 
 
 @router.get("/runs", summary="Evaluation runs, newest first")
-def list_runs(svc: Service, model_id: str | None = Query(default=None, max_length=1000)) -> Any:
+def list_runs(svc: Runs, model_id: str | None = Query(default=None, max_length=1000)) -> Any:
     return {"runs": [run_json(run) for run in svc.runs(model_id)]}
 
 
 @router.get("/runs/compare", summary="Compare two runs record by record")
-def compare(svc: Service, run_a: str, run_b: str) -> Any:
+def compare(svc: Runs, run_a: str, run_b: str) -> Any:
     rows, deltas = svc.compare(run_a, run_b)
     return {"rows": rows, "metric_deltas": deltas}
 
 
 @router.get("/runs/{run_id}", summary="A run with its per-record results")
-def get_run(run_id: str, svc: Service) -> Any:
+def get_run(run_id: str, svc: Runs) -> Any:
     return run_json(svc.run(run_id), with_results=True)
 
 

@@ -31,7 +31,14 @@ from evaltrace.otlp.ingest import Ingest
 from evaltrace.server import api, otlp_routes, pages, review_pages
 from evaltrace.server.encoding import JsonResponse
 from evaltrace.server.security import BodyLimit, Guard, allowed_hosts, error_body
-from evaltrace.server.service import LabelingService, TraceService
+from evaltrace.server.service import (
+    DatasetsService,
+    LabelingService,
+    MonitorsService,
+    RunsService,
+    SessionsService,
+    TracesService,
+)
 
 __all__ = ["create_app"]
 
@@ -63,8 +70,11 @@ def create_app(
         redoc_url=None,
         lifespan=_lifespan(session, monitor, close_session=owned),
     )
-    app.state.service = TraceService(session)
-    app.state.labeling = LabelingService()
+    app.state.services = {
+        kind: kind(session)
+        for kind in (TracesService, SessionsService, DatasetsService, RunsService, MonitorsService)
+    }
+    app.state.services[LabelingService] = LabelingService()
     app.state.otlp = Ingest(session)
     app.state.token = token
     hosts = allowed_hosts(session.settings.server_allowed_hosts, token)
@@ -159,7 +169,7 @@ def _version() -> str:
 
 
 def _health(request: Request) -> Any:
-    service: TraceService = request.app.state.service
+    service: TracesService = request.app.state.services[TracesService]
     uri = without_password(service.session.tracking_uri)
     try:
         service.experiments()

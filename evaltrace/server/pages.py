@@ -18,7 +18,7 @@ from evaltrace._validation import require_text
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Expectation
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
 from evaltrace.server import views
-from evaltrace.server.dependencies import Service
+from evaltrace.server.dependencies import Datasets, Monitors, Runs, Sessions, Traces
 from evaltrace.server.encoding import assessment_summary
 from evaltrace.server.security import (
     TOKEN_COOKIE,
@@ -29,7 +29,7 @@ from evaltrace.server.security import (
     tokens_equal,
     user_cookie,
 )
-from evaltrace.server.service import MONITOR_BUCKETS, TraceService, parse_value
+from evaltrace.server.service import MONITOR_BUCKETS, TracesService, parse_value
 
 __all__ = ["error_page", "router"]
 
@@ -101,7 +101,7 @@ def login(
 
 
 @router.get("/experiments")
-def experiments(request: Request, svc: Service) -> Response:
+def experiments(request: Request, svc: Traces) -> Response:
     return render(request, "experiments.html", experiments=svc.experiments())
 
 
@@ -113,7 +113,7 @@ def _trace_query(filter: str, order_by: str) -> dict[str, Any]:
 def traces(
     request: Request,
     experiment_id: str,
-    svc: Service,
+    svc: Traces,
     filter: str = Query(default="", max_length=10_000),
     order_by: str = "",
 ) -> Response:
@@ -141,7 +141,7 @@ def traces(
 def trace_rows(
     request: Request,
     experiment_id: str,
-    svc: Service,
+    svc: Traces,
     filter: str = Query(default="", max_length=10_000),
     order_by: str = "",
     page_token: str = Query(default="", max_length=10_000),
@@ -168,7 +168,7 @@ def trace_rows(
 def add_to_dataset(
     request: Request,
     experiment_id: str,
-    svc: Service,
+    svc: Datasets,
     dataset_name: Annotated[str, Form(max_length=500)],
     trace_id: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI's form default
 ) -> Response:
@@ -185,7 +185,7 @@ def add_to_dataset(
 def sessions(
     request: Request,
     experiment_id: str,
-    svc: Service,
+    svc: Sessions,
     offset: int = Query(default=0, ge=0, lt=2**62),
 ) -> Response:
     return render(
@@ -197,7 +197,7 @@ def sessions(
 
 
 @router.get("/experiments/{experiment_id}/monitors")
-def monitors(request: Request, experiment_id: str, svc: Service, bucket: str = "hour") -> Response:
+def monitors(request: Request, experiment_id: str, svc: Monitors, bucket: str = "hour") -> Response:
     if bucket not in MONITOR_BUCKETS:
         raise InvalidArgumentError(f"bucket must be one of {', '.join(MONITOR_BUCKETS)}")
     return render(
@@ -215,7 +215,7 @@ def monitor_traces(
     request: Request,
     experiment_id: str,
     name: str,
-    svc: Service,
+    svc: Monitors,
     start: int = Query(ge=0, lt=2**63),
     end: int = Query(ge=0, lt=2**63),
 ) -> Response:
@@ -235,7 +235,7 @@ def session(
     request: Request,
     experiment_id: str,
     session_id: str,
-    svc: Service,
+    svc: Sessions,
     page_token: str = Query(default="", max_length=10_000),
     first: int = Query(default=1, ge=1, lt=2**62),
 ) -> Response:
@@ -254,7 +254,7 @@ def session(
 
 
 @router.get("/traces/{trace_id}")
-def trace(request: Request, trace_id: str, svc: Service) -> Response:
+def trace(request: Request, trace_id: str, svc: Traces) -> Response:
     info = svc.trace_info(trace_id)
     return render(
         request,
@@ -277,12 +277,12 @@ def _assessment_context(info: Any) -> dict[str, Any]:
 
 
 @router.get("/traces/{trace_id}/spans/{span_id}")
-def span_panel(request: Request, trace_id: str, span_id: str, svc: Service) -> Response:
+def span_panel(request: Request, trace_id: str, span_id: str, svc: Traces) -> Response:
     return render(request, "span.html", span=svc.span(trace_id, span_id))
 
 
 @router.get("/traces/{trace_id}/assessments")
-def assessments(request: Request, trace_id: str, svc: Service) -> Response:
+def assessments(request: Request, trace_id: str, svc: Traces) -> Response:
     return render(request, "assessments.html", **_assessment_context(svc.trace_info(trace_id)))
 
 
@@ -290,7 +290,7 @@ def assessments(request: Request, trace_id: str, svc: Service) -> Response:
 def add_assessment(
     request: Request,
     trace_id: str,
-    svc: Service,
+    svc: Traces,
     kind: Annotated[str, Form()],
     name: Annotated[str, Form()],
     value: Annotated[str, Form()],
@@ -325,7 +325,7 @@ def _human(request: Request, source_id: str) -> AssessmentSource:
 
 
 def _assessment_change(
-    request: Request, svc: TraceService, trace_id: str, change: Callable[[], object]
+    request: Request, svc: TracesService, trace_id: str, change: Callable[[], object]
 ) -> Response:
     """Make the change and show the assessments again, with the library's message if it
     refused (200: htmx swaps 2xx only, so the form shows its own error)."""
@@ -344,7 +344,7 @@ def edit_assessment(
     request: Request,
     trace_id: str,
     assessment_id: str,
-    svc: Service,
+    svc: Traces,
     value: Annotated[str, Form()],
     rationale: Annotated[str, Form()] = "",
     source_id: Annotated[str, Form()] = "",
@@ -364,27 +364,25 @@ def edit_assessment(
 
 
 @router.post("/traces/{trace_id}/assessments/{assessment_id}/delete")
-def delete_assessment(
-    request: Request, trace_id: str, assessment_id: str, svc: Service
-) -> Response:
+def delete_assessment(request: Request, trace_id: str, assessment_id: str, svc: Traces) -> Response:
     svc.delete_assessment(trace_id, assessment_id)
     return render(request, "assessments.html", **_assessment_context(svc.trace_info(trace_id)))
 
 
 @router.get("/traces/{trace_id}/assessments/history/{name:path}")
-def assessment_history(request: Request, trace_id: str, name: str, svc: Service) -> Response:
+def assessment_history(request: Request, trace_id: str, name: str, svc: Traces) -> Response:
     return render(request, "history.html", history=svc.assessment_history(trace_id, name))
 
 
 @router.get("/datasets")
 def datasets(
-    request: Request, svc: Service, offset: int = Query(default=0, ge=0, lt=2**62)
+    request: Request, svc: Datasets, offset: int = Query(default=0, ge=0, lt=2**62)
 ) -> Response:
     return render(request, "datasets.html", page=svc.datasets(offset=offset))
 
 
 @router.get("/datasets/options")
-def dataset_options(request: Request, svc: Service) -> Response:
+def dataset_options(request: Request, svc: Datasets) -> Response:
     """The dataset names as <option>s, for the "add to dataset" box (fetched on focus)."""
     every = svc.datasets(max_results=None).items
     return render(request, "dataset_options.html", names=[d.name for d in every])
@@ -394,7 +392,7 @@ def dataset_options(request: Request, svc: Service) -> Response:
 def dataset_diff(
     request: Request,
     name: str,
-    svc: Service,
+    svc: Datasets,
     a: int = Query(ge=0),
     b: int = Query(ge=0),
 ) -> Response:
@@ -405,7 +403,7 @@ def dataset_diff(
 
 @router.get("/datasets/{name:path}/export.jsonl")
 def dataset_export(
-    name: str, svc: Service, version: int | None = Query(default=None, ge=0)
+    name: str, svc: Datasets, version: int | None = Query(default=None, ge=0)
 ) -> Response:
     records = svc.dataset(name, version).records
 
@@ -423,7 +421,7 @@ def dataset_export(
 
 @router.get("/datasets/{name:path}")
 def dataset(
-    request: Request, name: str, svc: Service, version: int | None = Query(default=None, ge=0)
+    request: Request, name: str, svc: Datasets, version: int | None = Query(default=None, ge=0)
 ) -> Response:
     current = svc.dataset(name)
     shown = svc.dataset(name, version) if version is not None else current
@@ -437,7 +435,7 @@ def dataset(
 
 
 @router.get("/runs")
-def runs(request: Request, svc: Service, model_id: str = "") -> Response:
+def runs(request: Request, svc: Runs, model_id: str = "") -> Response:
     found = svc.runs(model_id)
     return render(
         request,
@@ -449,7 +447,7 @@ def runs(request: Request, svc: Service, model_id: str = "") -> Response:
 
 
 @router.get("/runs/compare")
-def compare(request: Request, svc: Service, run_a: str, run_b: str) -> Response:
+def compare(request: Request, svc: Runs, run_a: str, run_b: str) -> Response:
     rows, deltas = svc.compare(run_a, run_b)
     return render(
         request,
@@ -462,7 +460,7 @@ def compare(request: Request, svc: Service, run_a: str, run_b: str) -> Response:
 
 
 @router.get("/runs/{run_id}")
-def run(request: Request, run_id: str, svc: Service) -> Response:
+def run(request: Request, run_id: str, svc: Runs) -> Response:
     found = svc.run(run_id)
     others = [r for r in svc.runs(found.model_id) if r.run_id != run_id] if found.model_id else []
     return render(request, "run.html", run=found, others=others)

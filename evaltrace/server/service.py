@@ -1,6 +1,7 @@
-"""What the pages and the JSON API do, in one place: both call these functions and nothing
-else. Each goes through the public API of the library (search_traces, log_expectation, ...),
-so the server behaves exactly as a script would."""
+"""What the pages and the JSON API do, one service per domain (traces, sessions, datasets,
+runs, monitors, labeling): both call these and nothing else. Each goes through the public API of
+the library (search_traces, log_expectation, ...) with the app's session in use, so the server
+behaves exactly as a script would."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from evaltrace.entities.labeling import LabelSchema
 from evaltrace.evaluate import compare_runs, get_evaluation_run, search_evaluation_runs
 from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.labeling import LabelingSession
-from evaltrace.store.browse_sql import SessionSummary, TraceOutline
+from evaltrace.store import TraceStore
+from evaltrace.store.results import SessionSummary, TraceOutline
 
 _HOUR_MS = 3_600_000
 # Chart buckets: (bucket length, how far back the chart goes), in ms.
@@ -36,10 +38,14 @@ _BUCKETS = {"hour": (_HOUR_MS, 48 * _HOUR_MS), "day": (24 * _HOUR_MS, 30 * 24 * 
 MONITOR_BUCKETS = tuple(_BUCKETS)
 
 __all__ = [
+    "DatasetsService",
     "LabelingService",
+    "MonitorsService",
     "Page",
+    "RunsService",
+    "SessionsService",
     "TraceListPage",
-    "TraceService",
+    "TracesService",
     "form_answers",
     "parse_value",
 ]
@@ -90,21 +96,29 @@ def parse_value(text: str) -> Any:
         return text
 
 
-class TraceService:
+class _SessionService:
+    """A domain's service over the app's session; every domain can name an experiment or a
+    trace (a 404 for an unknown one)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> TraceStore:
         return self.session.store()
-
-    # -- experiments and traces ---------------------------------------------------------------
-
-    def experiments(self) -> list[Experiment]:
-        return list(self._store.browse.experiments())
 
     def experiment(self, experiment_id: str) -> Experiment:
         return self._store.get_experiment(experiment_id)
+
+    def trace(self, trace_id: str) -> Trace:
+        return client.get_trace(trace_id)
+
+
+class TracesService(_SessionService):
+    """Experiments, traces, spans and their assessments."""
+
+    def experiments(self) -> list[Experiment]:
+        return list(self._store.browse.experiments())
 
     def search(
         self,
@@ -130,9 +144,6 @@ class TraceService:
         names = self._store.browse.trace_names([info.trace_id for info in infos])
         return TraceListPage(infos, names, found.token)
 
-    def trace(self, trace_id: str) -> Trace:
-        return client.get_trace(trace_id)
-
     def trace_info(self, trace_id: str) -> TraceInfo:
         return self._store.get_trace_info(trace_id)
 
@@ -148,8 +159,6 @@ class TraceService:
     def delete_trace(self, trace_id: str) -> None:
         info = self.trace_info(trace_id)  # TraceNotFoundError
         client.delete_traces(info.experiment_id, trace_ids=[trace_id])
-
-    # -- assessments --------------------------------------------------------------------------
 
     def add_assessment(
         self,
@@ -204,7 +213,9 @@ class TraceService:
     def assessment_history(self, trace_id: str, name: str) -> list[Assessment]:
         return annotate.get_assessment_history(trace_id=trace_id, name=name)
 
-    # -- sessions -----------------------------------------------------------------------------
+
+class SessionsService(_SessionService):
+    """Conversations: traces sharing a session id, and each one's turns."""
 
     def sessions(
         self, experiment_id: str, max_results: int = SESSIONS_PAGE, offset: int = 0
@@ -233,7 +244,9 @@ class TraceService:
         )
         return list(page), page.token
 
-    # -- datasets -----------------------------------------------------------------------------
+
+class DatasetsService(_SessionService):
+    """Evaluation datasets: the list, one at a version, a diff, traces added."""
 
     def datasets(
         self, offset: int = 0, max_results: int | None = DATASETS_PAGE
@@ -272,7 +285,9 @@ class TraceService:
             )
         return dataset.merge_records(traces).version
 
-    # -- evaluation runs ----------------------------------------------------------------------
+
+class RunsService(_SessionService):
+    """Evaluation runs: the list, one run, two compared, metrics over runs."""
 
     def runs(self, model_id: str | None = None) -> list[EvaluationRun]:
         return search_evaluation_runs(model_id=model_id or None, max_results=500)
@@ -297,7 +312,9 @@ class TraceService:
                 series.setdefault(metric, []).append((run, value))
         return series
 
-    # -- production monitoring ----------------------------------------------------------------
+
+class MonitorsService(_SessionService):
+    """Registered scorers' status, charts and the traces they judged."""
 
     def monitors(self, experiment_id: str, bucket: str) -> list[dict[str, Any]]:
         """Each registered scorer's status, with its judgments by time bucket."""
