@@ -28,7 +28,16 @@ from evaltrace.exceptions import (
     StoreUnavailableError,
 )
 from evaltrace.otlp.ingest import Ingest
-from evaltrace.server import api, otlp_routes, pages, review_pages
+from evaltrace.server import (
+    datasets,
+    labeling,
+    monitors,
+    otlp_routes,
+    pages,
+    runs,
+    sessions,
+    traces,
+)
 from evaltrace.server.encoding import JsonResponse
 from evaltrace.server.security import BodyLimit, Guard, allowed_hosts, error_body
 from evaltrace.server.service import (
@@ -82,10 +91,14 @@ def create_app(
     app.add_middleware(SessionInUse, session=session)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    app.include_router(api.router)
+    # One router per domain for its pages and one for their JSON twins (under /api/).
+    domains = (traces, sessions, datasets, runs, monitors, labeling)
+    for domain in domains:
+        app.include_router(domain.api.router)
     app.include_router(otlp_routes.router)
-    app.include_router(pages.router)
-    app.include_router(review_pages.router)
+    app.include_router(pages.router)  # the home page and the login form
+    for domain in domains:
+        app.include_router(domain.pages.router)
     app.add_api_route("/health", _health, methods=["GET"], summary="Is the store reachable")
     app.add_exception_handler(EvaltraceError, _evaltrace_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
