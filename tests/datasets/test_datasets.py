@@ -387,3 +387,37 @@ def test_traces_without_spans_or_inputs_are_refused_not_merged_as_empty_records(
     assert get_dataset("checked").version == 0  # nothing merged
     dataset.merge_records([t for t in full if t.data.spans[0].name == "answer"])
     assert [r.inputs for r in get_dataset("checked").records] == [{"question": "q"}]
+
+
+def _last_stored_trace() -> evaltrace.Trace:
+    evaltrace.flush()
+    return evaltrace.get_trace(evaltrace.get_last_active_trace_id())
+
+
+def test_one_long_argument_is_cut_and_the_inputs_stay_a_dict() -> None:
+    """rag(question, "x" * 1_100_000) stored its whole inputs as one cut JSON *string*, and
+    merge_records([trace]) then made a record of {"inputs": "<that string>"}."""
+
+    @evaltrace.trace
+    def rag(question: str, context: str) -> str:
+        return "answer"
+
+    rag("What is the refund window?", "x" * 1_100_000)
+    trace = _last_stored_trace()
+    inputs = trace.data.spans[0].inputs
+    assert inputs["question"] == "What is the refund window?"
+    assert inputs["context"].endswith(" characters]") and len(inputs["context"]) < 1_000_000
+    dataset = evaltrace.datasets.create_dataset("long")
+    dataset.merge_records([trace])
+    assert dataset.records[0].inputs["question"] == "What is the refund window?"
+
+
+def test_a_trace_whose_inputs_are_not_a_dict_is_refused_by_merge_records() -> None:
+    with evaltrace.start_span("raw") as span:
+        span.set_inputs("just a string")
+        span.set_outputs("ok")
+    trace = _last_stored_trace()
+    dataset = evaltrace.datasets.create_dataset("raw")
+    with pytest.raises(evaltrace.exceptions.InvalidArgumentError, match="not a dict"):
+        dataset.merge_records([trace])
+    assert dataset.records == []
