@@ -9,7 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -51,7 +51,7 @@ class EvaltraceGroup(click.Group):
             _fail(f"internal error ({type(exc).__name__}): {exc}")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {' '.join(message.split())}", err=True)  # one line
     sys.exit(1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from evaltrace.server.service import (
     DatasetsService,
@@ -16,7 +16,23 @@ from evaltrace.server.service import (
     TracesService,
 )
 
-__all__ = ["Datasets", "Labeling", "Monitors", "Runs", "Sessions", "Traces"]
+__all__ = [
+    "Datasets",
+    "EpochMs",
+    "Labeling",
+    "Monitors",
+    "Offset",
+    "Runs",
+    "Sessions",
+    "Traces",
+    "TurnNumber",
+]
+
+# Integers a query may give, bounded where the stores' 64-bit columns and SQLite's OFFSET are
+# (past them SQLite raised OverflowError: a 500 the API fuzzer found).
+EpochMs = Annotated[int, Query(ge=0, lt=2**63, description="epoch milliseconds")]
+Offset = Annotated[int, Query(ge=0, lt=2**62, description="how many to skip")]
+TurnNumber = Annotated[int, Query(ge=1, lt=2**62, description="the number of the first turn")]
 
 
 def _of(kind: type[Any]) -> Any:

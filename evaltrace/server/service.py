@@ -65,16 +65,19 @@ class Page(Generic[T]):
 
     items: list[T]
     offset: int
-    more: bool = False
+    size: int  # the page size asked for
     total: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.total is not None:
-            object.__setattr__(self, "more", self.offset + len(self.items) < self.total)
+    more_after: bool = False  # without a total: one row past the page was found
 
     @property
     def next_offset(self) -> int | None:
-        return self.offset + len(self.items) if self.more else None
+        end = self.offset + len(self.items)
+        more = self.more_after if self.total is None else end < self.total
+        return end if more else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(self.offset - self.size, 0) if self.offset else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +228,7 @@ class SessionsService(_SessionService):
         found = self._store.browse.sessions(
             experiment_id, max_results=max_results + 1, offset=offset
         )
-        return Page(found[:max_results], offset, more=len(found) > max_results)
+        return Page(found[:max_results], offset, max_results, more_after=len(found) > max_results)
 
     def session_traces(
         self, experiment_id: str, session_id: str, page_token: str | None = None
@@ -253,8 +256,8 @@ class DatasetsService(_SessionService):
     ) -> Page[datasets_api.EvaluationDataset]:
         """A page of the datasets (None: all of them), with how many there are."""
         every = datasets_api.search_datasets()
-        end = None if max_results is None else offset + max_results
-        return Page(every[offset:end], offset, total=len(every))
+        size = len(every) if max_results is None else max_results
+        return Page(every[offset : offset + size], offset, size, total=len(every))
 
     def dataset(self, name: str, version: int | None = None) -> datasets_api.EvaluationDataset:
         return datasets_api.get_dataset(name, version=version)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from evaltrace.entities.limits import MAX_NAME_CHARS
-from evaltrace.server.dependencies import Datasets
+from evaltrace.server.dependencies import Datasets, Offset
 from evaltrace.server.encoding import JsonResponse
 
 __all__ = ["router"]
@@ -25,7 +25,7 @@ class AddToDatasetIn(BaseModel):
 
 
 @router.get("/datasets", summary="All evaluation datasets")
-def list_datasets(svc: Datasets, offset: int = Query(default=0, ge=0, lt=2**62)) -> Any:
+def list_datasets(svc: Datasets, offset: Offset = 0) -> Any:
     page = svc.datasets(offset=offset)
     return {
         "total": page.total,

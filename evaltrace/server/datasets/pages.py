@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.responses import Response
 
 from evaltrace._json import dumps_json
-from evaltrace.server.dependencies import Datasets
+from evaltrace.server.dependencies import Datasets, Offset
 from evaltrace.server.pages import render
 
 __all__ = ["router"]
@@ -37,9 +37,7 @@ def add_to_dataset(
 
 
 @router.get("/datasets")
-def datasets(
-    request: Request, svc: Datasets, offset: int = Query(default=0, ge=0, lt=2**62)
-) -> Response:
+def datasets(request: Request, svc: Datasets, offset: Offset = 0) -> Response:
     return render(request, "datasets.html", page=svc.datasets(offset=offset))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from evaltrace.server.dependencies import Monitors
+from evaltrace.server.dependencies import EpochMs, Monitors
 from evaltrace.server.encoding import JsonResponse
 
 __all__ = ["router"]
@@ -30,8 +30,8 @@ def monitor_traces(
     experiment_id: str,
     name: str,
     svc: Monitors,
-    start: int = Query(ge=0, lt=2**63, description="From this trace time (epoch ms)"),
-    end: int = Query(ge=0, lt=2**63, description="Before this trace time (epoch ms)"),
+    start: EpochMs,
+    end: EpochMs,
 ) -> Any:
     svc.experiment(experiment_id)
     return {"traces": svc.monitor_traces(experiment_id, name, start, end)}

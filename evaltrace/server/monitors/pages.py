@@ -3,12 +3,12 @@ twin in ``api.py`` beside it)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from evaltrace.exceptions import InvalidArgumentError
-from evaltrace.server.dependencies import Monitors
+from evaltrace.server.dependencies import EpochMs, Monitors
 from evaltrace.server.pages import render
 from evaltrace.server.service import MONITOR_BUCKETS
 
@@ -37,8 +37,8 @@ def monitor_traces(
     experiment_id: str,
     name: str,
     svc: Monitors,
-    start: int = Query(ge=0, lt=2**63),
-    end: int = Query(ge=0, lt=2**63),
+    start: EpochMs,
+    end: EpochMs,
 ) -> Response:
     return render(
         request,

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from evaltrace.server.dependencies import Sessions
+from evaltrace.server.dependencies import Offset, Sessions
 from evaltrace.server.encoding import JsonResponse
 
 __all__ = ["router"]
@@ -35,9 +35,7 @@ def session_turns(
 
 
 @router.get("/experiments/{experiment_id}/sessions", summary="Conversations of an experiment")
-def list_sessions(
-    experiment_id: str, svc: Sessions, offset: int = Query(default=0, ge=0, lt=2**62)
-) -> Any:
+def list_sessions(experiment_id: str, svc: Sessions, offset: Offset = 0) -> Any:
     page = svc.sessions(experiment_id, offset=offset)
     return {
         "next_offset": page.next_offset,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from evaltrace.server.dependencies import Sessions
+from evaltrace.server.dependencies import Offset, Sessions, TurnNumber
 from evaltrace.server.pages import render
 
 __all__ = ["router"]
@@ -20,7 +20,7 @@ def sessions(
     request: Request,
     experiment_id: str,
     svc: Sessions,
-    offset: int = Query(default=0, ge=0, lt=2**62),
+    offset: Offset = 0,
 ) -> Response:
     return render(
         request,
@@ -37,7 +37,7 @@ def session(
     session_id: str,
     svc: Sessions,
     page_token: str = Query(default="", max_length=10_000),
-    first: int = Query(default=1, ge=1, lt=2**62),
+    first: TurnNumber = 1,
 ) -> Response:
     """A page of the session's turns; ``first``: the number of its first turn (for the
     "turns 501-1000" line the next-page link carries on)."""
