@@ -403,3 +403,103 @@ def test_a_notebook_shows_datasets_and_results_escaped_and_clipped() -> None:
     assert "<td>is_short/mean</td><td>0.5</td>" in html
     cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", html.split("Rows")[1])
     assert [(c[1], c[2]) for c in cells] == [("&lt;i&gt;", "true"), ("zzzzzzzzz", "false")]
+
+
+# -- round 2: behaviour the reference's own tests showed to differ -----------------------------
+
+
+def test_a_dataset_record_source_takes_the_type_in_any_case_and_refuses_unknown_ones() -> None:
+    from evaltrace.entities import DatasetRecordSource, DatasetRecordSourceType
+
+    source = DatasetRecordSource(source_type="trace", source_data={"trace_id": "tr-1"})
+    assert source.source_type is DatasetRecordSourceType.TRACE
+    assert source.to_dict() == {"source_type": "TRACE", "source_data": {"trace_id": "tr-1"}}
+    with pytest.raises(InvalidArgumentError, match="source_type must be one of TRACE.*'bogus'"):
+        DatasetRecordSource(source_type="bogus")  # type: ignore[arg-type]
+
+
+def test_an_expectation_needs_a_value_and_a_feedback_a_value_or_an_error() -> None:
+    with pytest.raises(InvalidArgumentError, match="value of expectation 'e' must be specified"):
+        Expectation(name="e", value=None)
+
+    @mlflow.trace
+    def answer() -> str:
+        return "42"
+
+    answer()
+    trace_id = mlflow.get_last_active_trace_id()
+    with pytest.raises(InvalidArgumentError, match="needs a value or an error"):
+        mlflow.log_feedback(trace_id=trace_id, name="quality")
+    assert finished(trace_id).info.assessments == ()
+
+
+def test_a_scorers_unnamed_feedback_is_named_after_the_scorer() -> None:
+    @scorer
+    def exact(outputs: str) -> Feedback:
+        return Feedback(value=42)
+
+    @scorer
+    def rough(outputs: str) -> Feedback:
+        return Feedback(value=7)
+
+    assert exact.run(outputs="x").name == "exact"
+    named = scorer(lambda outputs: Feedback(name="mine", value=1), name="other")
+    assert named.run(outputs="x").name == "mine"  # a name the scorer gave stays
+    result = mlflow.genai.evaluate(
+        data=[{"inputs": {"q": "?"}, "outputs": "x"}], scorers=[exact, rough]
+    )
+    assert (result.metrics["exact/mean"], result.metrics["rough/mean"]) == (42.0, 7.0)
+
+
+def test_logging_on_the_active_trace_with_tracing_off_does_nothing() -> None:
+    """Traced code that logs on ``get_active_trace_id()`` keeps running when tracing is off
+    (the reference returns the assessment and logs nothing)."""
+
+    @mlflow.trace
+    def answer() -> tuple[Feedback, Expectation]:
+        trace_id = mlflow.get_active_trace_id()
+        feedback = mlflow.log_assessment(trace_id, Feedback(name="quality", value=1))
+        expectation = mlflow.log_expectation(trace_id=trace_id, name="truth", value="42")
+        return feedback, expectation
+
+    mlflow.tracing.disable()
+    try:
+        feedback, expectation = answer()
+    finally:
+        mlflow.tracing.enable()
+    assert (feedback.value, feedback.trace_id, expectation.value) == (1, "", "42")
+    assert mlflow.search_traces(return_type="list") == []
+    with pytest.raises(InvalidArgumentError, match="trace_id"):  # tracing on: a mistake, said
+        mlflow.log_feedback(trace_id=None, name="quality", value=1)  # type: ignore[arg-type]
+
+
+def test_evaluate_reads_an_expectations_column_added_to_the_search_traces_frame() -> None:
+    @mlflow.trace
+    def answer(question: str) -> str:
+        return "Paris" if "France" in question else "Rome"
+
+    answer("capital of France?")
+    answer("capital of Italy?")
+    mlflow.flush()
+    frame = mlflow.search_traces(order_by=["timestamp_ms ASC"])
+    frame["expectations"] = [{"expected_response": "Paris"}, {"expected_response": "Madrid"}]
+
+    @scorer
+    def correct(outputs: str, expectations: dict) -> bool:
+        return outputs == expectations["expected_response"]
+
+    result = mlflow.genai.evaluate(data=frame, scorers=[correct])
+    assert result.metrics["correct/mean"] == 0.5
+    frame["expectations"] = ["Paris", None]
+    with pytest.raises(InvalidArgumentError, match="record 0: expectations must be a dict"):
+        mlflow.genai.evaluate(data=frame, scorers=[correct])
+
+
+def test_a_numeric_client_request_id_is_stored_as_text() -> None:
+    @mlflow.trace
+    def answer() -> str:
+        mlflow.update_current_trace(client_request_id=123)
+        return "ok"
+
+    answer()
+    assert finished().info.client_request_id == "123"

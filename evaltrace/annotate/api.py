@@ -24,6 +24,7 @@ from evaltrace.entities.assessment import DEFAULT_SOURCE_ID
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.tracer.redact import redact
+from evaltrace.tracer.spans import recording_here
 
 __all__ = [
     "delete_assessment",
@@ -134,7 +135,8 @@ def _build_all(records: Iterable[Mapping[str, Any]], kind: type[Assessment]) -> 
         if unknown:
             raise InvalidArgumentError(f"{where}unknown field(s) {', '.join(unknown)}")
         built.append(_build(kind, dict(record), where, now))
-    remaining = get_session().attach_to_running_traces(built) if built else []
+    to_log = [assessment for assessment in built if assessment.trace_id]
+    remaining = get_session().attach_to_running_traces(to_log) if to_log else []
     if remaining:
         get_session().flush_for_readers()
         get_session().store().log_assessments(remaining)
@@ -149,7 +151,12 @@ def prepare_assessment(kind: type[Assessment], record: Mapping[str, Any]) -> Ass
 
 
 def _build(kind: type[Assessment], record: dict[str, Any], where: str, now: int) -> Assessment:
-    trace_id = _text(record.get("trace_id"), "trace_id", where)
+    if record.get("trace_id") is None and not recording_here():
+        # ``get_active_trace_id()`` inside traced code with tracing off (or sampled out): as
+        # the reference does, the assessment is returned and nothing is logged.
+        trace_id = ""
+    else:
+        trace_id = _text(record.get("trace_id"), "trace_id", where)
     name = _text(record.get("name"), "name", where)
     if len(name) > MAX_TAG_KEY_CHARS:
         raise InvalidArgumentError(f"{where}name is longer than {MAX_TAG_KEY_CHARS} characters")

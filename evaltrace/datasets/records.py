@@ -203,21 +203,16 @@ def _source(source: Any, expectations: dict[str, Any], where: str) -> DatasetRec
     if isinstance(source, DatasetRecordSource):
         result = source
     elif isinstance(source, Mapping):
-        try:
-            kind = DatasetRecordSourceType(str(source.get("source_type", "")).upper())
-        except ValueError:
-            known = ", ".join(t.value for t in DatasetRecordSourceType)
-            raise InvalidArgumentError(
-                f"{where}: source.source_type must be one of {known}, "
-                f"got {source.get('source_type')!r}"
-            ) from None
         if "source_data" in source:
             data = source["source_data"] or {}
         else:  # a flat dict: {"source_type": "DOCUMENT", "doc_uri": ...}
             data = {k: v for k, v in source.items() if k != "source_type"}
-        result = DatasetRecordSource(
-            source_type=kind, source_data=_json_dict(data, where, "source")
-        )
+        data = _json_dict(data, where, "source")
+        try:
+            kind = source.get("source_type", "")
+            result = DatasetRecordSource(source_type=kind, source_data=data)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{where}: source.{exc}") from None
     else:
         raise InvalidArgumentError(f"{where}: source must be a dict, got {_describe(source)}")
     if result.source_type is DatasetRecordSourceType.DOCUMENT and not result.source_data.get(

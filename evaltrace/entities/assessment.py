@@ -159,6 +159,15 @@ class Expectation(Assessment):
 
     kind: ClassVar[str] = "expectation"
 
+    def __post_init__(self) -> None:
+        Assessment.__post_init__(self)
+        if self.value is None:
+            from evaltrace.exceptions import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"the value of expectation {self.name!r} must be specified (got None)"
+            )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Feedback(Assessment):

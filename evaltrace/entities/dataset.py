@@ -31,6 +31,22 @@ class DatasetRecordSource:
     source_type: DatasetRecordSourceType
     source_data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Accept the plain strings users write ("trace", "HUMAN"); anything else is a typed error.
+        if not isinstance(self.source_type, DatasetRecordSourceType):
+            try:
+                normalized = DatasetRecordSourceType(str(self.source_type).upper())
+            except ValueError:
+                from evaltrace.exceptions import InvalidArgumentError
+
+                known = ", ".join(t.value for t in DatasetRecordSourceType)
+                raise InvalidArgumentError(
+                    f"source_type must be one of {known}; got {self.source_type!r}"
+                ) from None
+            object.__setattr__(self, "source_type", normalized)
+        if self.source_data is None:
+            object.__setattr__(self, "source_data", {})
+
     @property
     def source_id(self) -> str | None:
         """The trace id, document uri or author this record came from."""

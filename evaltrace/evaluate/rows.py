@@ -44,7 +44,9 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
             for i, r in enumerate(records)
         ]
         return rows, pin
+    added_expectations: list[Any] = []
     if _is_dataframe(data):
+        added_expectations = _expectations_column(data)
         data = _dataframe_rows(data)
     if isinstance(data, Trace):
         data = [data]
@@ -58,12 +60,13 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
     for index, item in enumerate(data):
         if isinstance(item, Trace):
             record = item.to_dataset_record()
+            added = added_expectations[index] if added_expectations else None
             rows.append(
                 Row(
                     index,
                     record.record_id,
                     record.inputs,
-                    record.expectations,
+                    {**record.expectations, **(added or {})},
                     record.outputs,
                     True,
                     item,
@@ -87,6 +90,22 @@ def rows_from(data: Any) -> tuple[list[Row], DatasetPin | None]:
                 )
             )
     return rows, None
+
+
+def _expectations_column(frame: Any) -> list[Any]:
+    """A search_traces DataFrame's ``expectations`` column, when the user added one: per row,
+    a dict that adds to (and wins over) the expectations logged on the trace."""
+    if "trace" not in frame.columns or "expectations" not in frame.columns:
+        return []
+    from evaltrace.datasets.records import _missing
+
+    column = [None if _missing(value) else value for value in frame["expectations"]]
+    for index, value in enumerate(column):
+        if value is not None and not isinstance(value, Mapping):
+            raise InvalidArgumentError(
+                f"record {index}: expectations must be a dict, got {shown(value)}"
+            )
+    return [dict(value) if isinstance(value, Mapping) else None for value in column]
 
 
 def check_rows(rows: list[Row], predict_fn: Callable[..., Any] | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evaltrace._validation import require_json
@@ -156,7 +156,10 @@ class Scorer:
         """Judge one record outside ``evaluate()`` (the reference's ``scorer.run``): the
         scorer's own result, or its exception."""
         given = {"inputs": inputs, "outputs": outputs, "expectations": expectations, "trace": trace}
-        return self(**{name: given[name] for name in self.parameters()})
+        result = self(**{name: given[name] for name in self.parameters()})
+        if isinstance(result, Feedback) and result.name in ("", DEFAULT_FEEDBACK_NAME):
+            return replace(result, name=self.name)  # named after its scorer, as in evaluate()
+        return result
 
     def judge(self, arguments: dict[str, Any]) -> list[Score]:
         """Call the scorer on one row; its exception becomes a Score with the error (the run

@@ -38,13 +38,16 @@ class ScriptedReply:
     ``text``: the assistant's content (default: an echo of the last user message);
     ``tool_calls``: ``[{"name": ..., "arguments": {...}}]``; ``status``: an HTTP error status
     to return instead (with an OpenAI-style error body); ``finish_reason``: defaults to
-    ``"tool_calls"`` with tool calls, else ``"stop"``.
+    ``"tool_calls"`` with tool calls, else ``"stop"``; ``content_parts``: a streamed chat sends
+    each delta's content as a list of text parts (``[{"type": "text", "text": ...}]``), as some
+    OpenAI-compatible servers do.
     """
 
     text: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     status: int | None = None
     finish_reason: str | None = None
+    content_parts: bool = False
 
 
 class OpenAIServer:
@@ -312,7 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         for piece in _chunks(text) if text else []:
-            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"content": piece}}]}))
+            content: Any = [{"type": "text", "text": piece}] if reply.content_parts else piece
+            events.append(
+                (None, {**chunk, "choices": [{"index": 0, "delta": {"content": content}}]})
+            )
         for i, call in enumerate(tool_calls):
             arguments = call["function"]["arguments"]
             half = len(arguments) // 2

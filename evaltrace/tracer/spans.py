@@ -75,6 +75,12 @@ def tracing_here() -> bool:
     return TRACING.on and not UNTRACED.get()
 
 
+def recording_here() -> bool:
+    """Whether code running here is inside a trace that is recorded, or would start one: False
+    when tracing is off here or sampling left the current trace out."""
+    return tracing_here() and otel_trace.get_current_span() is not UNSAMPLED
+
+
 @contextmanager
 def untraced() -> Iterator[None]:
     """Run a block without tracing it (in this context only: other threads trace as ever)."""
@@ -281,6 +287,8 @@ def update_current_trace(
     for argument, value in (("tags", tags), ("metadata", metadata)):
         if value is not None and not isinstance(value, Mapping):
             raise InvalidArgumentError(f"{argument} must be a mapping, got {type(value).__name__}")
+    if isinstance(client_request_id, int | float) and not isinstance(client_request_id, bool):
+        client_request_id = str(client_request_id)  # an id kept as its text, as the reference does
     for argument, text in (
         ("request_preview", request_preview),
         ("response_preview", response_preview),

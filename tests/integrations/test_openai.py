@@ -122,6 +122,21 @@ def test_streamed_chat_is_rebuilt_as_one_response(
     assert "evaltrace.stream.incomplete" not in span.attributes
 
 
+def test_streamed_content_parts_reach_the_app_and_the_span(
+    client: openai.OpenAI, server: OpenAIServer
+) -> None:
+    """Deltas whose content is a list of parts: the app gets every chunk (a TypeError escaped
+    into ``list(stream)`` before), the span's outputs join the text parts."""
+    server.script(ScriptedReply(text="Full refunds within 30 days.", content_parts=True))
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+    parts = [
+        part for chunk in chunks if chunk.choices for part in chunk.choices[0].delta.content or []
+    ]
+    assert "".join(part["text"] for part in parts) == "Full refunds within 30 days."
+    message = only_span().outputs["choices"][0]["message"]
+    assert message["content"] == [{"type": "text", "text": "Full refunds within 30 days."}]
+
+
 def test_streamed_tool_calls_are_reassembled(client: openai.OpenAI, server: OpenAIServer) -> None:
     server.script(ScriptedReply(tool_calls=[{"name": "lookup", "arguments": {"order": 42}}]))
     list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))

@@ -12,6 +12,7 @@ from typing import Any
 
 import wrapt
 
+from evaltrace._internal_errors import log_internal_error
 from evaltrace.integrations.openai.call_span import CallSpan
 from evaltrace.integrations.openai.extract import to_plain
 
@@ -39,8 +40,11 @@ class _Chat:
             delta = choice.get("delta") or {}
             if delta.get("role"):
                 state["role"] = delta["role"]
-            if delta.get("content"):
-                state["content"].append(delta["content"])
+            content = delta.get("content")
+            if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+                state["content"].extend(content)
+            elif content:
+                state["content"].append(content)
             for call in delta.get("tool_calls") or []:
                 slot = state["tool_calls"].setdefault(
                     call.get("index", 0),
@@ -62,7 +66,7 @@ class _Chat:
             state = self.choices[index]
             message: dict[str, Any] = {
                 "role": state["role"],
-                "content": "".join(state["content"]) if state["content"] else None,
+                "content": _joined_content(state["content"]),
             }
             if state["tool_calls"]:
                 message["tool_calls"] = [
@@ -75,6 +79,27 @@ class _Chat:
         if self.usage is not None:
             result["usage"] = self.usage
         return result
+
+
+def _joined_content(pieces: list[Any]) -> Any:
+    """Text deltas joined; a stream of content parts rebuilt as parts, adjacent text joined."""
+    if not pieces:
+        return None
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(pieces)
+    parts: list[Any] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            piece = {"type": "text", "text": piece}
+        is_text = isinstance(piece, dict) and piece.get("type") == "text"
+        text = piece.get("text") if is_text else None
+        if isinstance(text, str) and parts:
+            last = parts[-1]
+            if isinstance(last, dict) and last.get("type") == "text":
+                parts[-1] = {**last, "text": str(last.get("text", "")) + text}
+                continue
+        parts.append(piece)
+    return parts
 
 
 class _Responses:
@@ -166,14 +191,23 @@ class _StreamTracing:
         except Exception:  # an unexpected chunk shape: keep the stream going, lose no data
             pass
 
+    def outputs(self) -> Any:
+        """The rebuilt response; a chunk shape the accumulator cannot rebuild costs the span its
+        outputs, never the application its stream."""
+        try:
+            return self.accumulator.result()
+        except Exception as exc:
+            log_internal_error("openai stream outputs", exc)
+            return None
+
     def finish(self, *, incomplete: str | None = None) -> None:
         if self.call.ended:
             return
         extra = {"evaltrace.stream.incomplete": incomplete} if incomplete else {}
-        self.call.succeed(self.accumulator.result(), **extra)
+        self.call.succeed(self.outputs(), **extra)
 
     def fail(self, exception: BaseException) -> None:
-        self.call.fail(exception, outputs=self.accumulator.result())
+        self.call.fail(exception, outputs=self.outputs())
 
 
 class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
