@@ -64,6 +64,7 @@ from evaltrace.evaluate import (
 )
 from evaltrace.exceptions import (
     AssessmentNotFoundError,
+    AuthenticationError,
     DatasetNotFoundError,
     DatasetValidationError,
     EvaltraceError,
@@ -75,6 +76,7 @@ from evaltrace.exceptions import (
     MonitorBusyError,
     NotFoundError,
     OTLPDecodeError,
+    PermissionDeniedError,
     RequestTooLargeError,
     ScorerLoadError,
     ScorerNotFoundError,
@@ -105,6 +107,7 @@ __all__ = [
     "AssessmentNotFoundError",
     "AssessmentSource",
     "AssessmentSourceType",
+    "AuthenticationError",
     "DatasetNotFoundError",
     "DatasetRecord",
     "DatasetRecordSource",
@@ -129,6 +132,7 @@ __all__ = [
     "NotFoundError",
     "OTLPDecodeError",
     "PagedList",
+    "PermissionDeniedError",
     "RequestTooLargeError",
     "RunComparison",
     "ScorerLoadError",

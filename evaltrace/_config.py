@@ -40,6 +40,8 @@ class Settings:
     """Every setting, its ``EVALTRACE_`` variable and its default (see the README's table)."""
 
     tracking_uri: str = "sqlite:///evaltrace.db"
+    # The bearer token sent to an http(s):// tracking URI (an `evaltrace server`).
+    tracking_token: str | None = field(default=None, repr=False)
     experiment_name: str | None = None
     experiment_id: str | None = None
     async_logging: bool = True

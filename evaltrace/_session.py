@@ -190,8 +190,10 @@ class Session:
             with self._lock:
                 store = self._stores.get(uri)
                 if store is None:
-                    timeout = self.settings.store_timeout
-                    store = self._stores[uri] = open_store(uri, timeout=timeout)
+                    settings = self.settings
+                    store = self._stores[uri] = open_store(
+                        uri, timeout=settings.store_timeout, token=settings.tracking_token
+                    )
         return store
 
     # -- the active experiment ----------------------------------------------------------------

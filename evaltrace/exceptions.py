@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AssessmentNotFoundError",
+    "AuthenticationError",
     "DatasetNotFoundError",
     "DatasetValidationError",
     "EvaltraceError",
@@ -19,6 +20,7 @@ __all__ = [
     "MonitorBusyError",
     "NotFoundError",
     "OTLPDecodeError",
+    "PermissionDeniedError",
     "RequestTooLargeError",
     "ScorerLoadError",
     "ScorerNotFoundError",
@@ -69,6 +71,15 @@ class StoreError(EvaltraceError):
 
 class StoreUnavailableError(StoreError):
     """The store cannot be reached or is locked right now; the same call may succeed later."""
+
+
+class AuthenticationError(EvaltraceError):
+    """The server did not accept the token (none given, or one it does not know): HTTP 401."""
+
+
+class PermissionDeniedError(EvaltraceError):
+    """The server knows the token, but its scopes do not allow the call: HTTP 403. The message
+    names the token and the scope the call needs."""
 
 
 class MissingDependencyError(EvaltraceError, ImportError):

@@ -119,11 +119,37 @@ def sqlite_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'evaltrace.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
+def server_uri(tmp_path: Path) -> Iterator[str]:
+    """``evaltrace server`` in a process of its own over a SQLite file of this test: the
+    tracking URI is the server's ``http://`` address."""
+    from tests.server.live import running_server
+
+    with running_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-spool") as url:
+        yield url
+
+
+# The stores a test asking for ``store_uri`` runs against: SQLite and PostgreSQL, and, in a
+# module that says ``STORE_KINDS = ALL_STORE_KINDS``, a server over HTTP too (the public API
+# must answer the same through it). A test marked ``database_only`` reads the database itself.
+SQL_STORE_KINDS = ("sqlite", "postgresql")
+ALL_STORE_KINDS = (*SQL_STORE_KINDS, "http")
+_STORE_FIXTURES = {"sqlite": "sqlite_uri", "postgresql": "postgres_uri", "http": "server_uri"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_uri" not in metafunc.fixturenames:
+        return
+    kinds = getattr(metafunc.module, "STORE_KINDS", SQL_STORE_KINDS)
+    if metafunc.definition.get_closest_marker("database_only") is not None:
+        kinds = tuple(kind for kind in kinds if kind in SQL_STORE_KINDS)
+    metafunc.parametrize("store_uri", kinds, indirect=True)
+
+
+@pytest.fixture
 def store_uri(request: pytest.FixtureRequest) -> str:
-    """Runs the test once against SQLite and once against PostgreSQL."""
-    fixture = "sqlite_uri" if request.param == "sqlite" else "postgres_uri"
-    return str(request.getfixturevalue(fixture))
+    """The test's store, one of the kinds ``pytest_generate_tests`` gave it."""
+    return str(request.getfixturevalue(_STORE_FIXTURES[request.param]))
 
 
 @pytest.fixture(autouse=True)
@@ -151,6 +177,9 @@ def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_drops: the test drops traces on purpose")
+    config.addinivalue_line(
+        "markers", "database_only: the test reads the database itself (not run over HTTP)"
+    )
     config.addinivalue_line("markers", "slow: a long soak, run with --run-slow (CI's own step)")
 
 

@@ -14,6 +14,9 @@ from evaltrace.entities import AssessmentSourceType, TraceState
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError
 from evaltrace.genai.datasets import create_dataset, search_datasets
 from evaltrace.genai.scorers import Scorer, scorer
+from tests.conftest import ALL_STORE_KINDS
+
+STORE_KINDS = ALL_STORE_KINDS  # every test asking for store_uri runs over HTTP too
 
 
 def finished(trace_id: str | None = None) -> mlflow.Trace:

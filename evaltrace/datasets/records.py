@@ -23,6 +23,7 @@ from evaltrace.entities import (
 from evaltrace.entities.dataset import canonical_json, inputs_key
 from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
 from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.store import wire
 from evaltrace.tracer.redact import redact
 
 __all__ = ["Candidate", "candidates_from"]
@@ -42,6 +43,7 @@ _HINTS = {
 }
 
 
+@wire.register  # merged by the store, which may be a server
 @dataclass(slots=True, kw_only=True)
 class Candidate:
     """A record about to be merged: its key, content, and whether outputs were given."""

@@ -36,6 +36,7 @@ from evaltrace.server import (
     pages,
     runs,
     sessions,
+    store_api,
     traces,
 )
 from evaltrace.server.encoding import JsonResponse
@@ -86,6 +87,7 @@ def create_app(
     app.state.services[LabelingService] = LabelingService()
     app.state.otlp = Ingest(session)
     app.state.token = token
+    app.state.session = session
     hosts = allowed_hosts(session.settings.server_allowed_hosts, token)
     app.add_middleware(Guard, token=token, allowed_hosts=hosts)
     app.add_middleware(SessionInUse, session=session)
@@ -96,6 +98,7 @@ def create_app(
     for domain in domains:
         app.include_router(domain.api.router)
     app.include_router(otlp_routes.router)
+    app.include_router(store_api.router)  # the HTTP store's (http:// tracking URIs)
     app.include_router(pages.router)  # the home page and the login form
     for domain in domains:
         app.include_router(domain.pages.router)
@@ -224,7 +227,9 @@ async def _evaltrace_error(request: Request, exc: Exception) -> Response:
     status, code, message = _status_and_code(exc)
     if status >= 500:
         _log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    extra = {"position": exc.position} if isinstance(exc, InvalidFilterError) else {}
+    extra: dict[str, Any] = {"exception": type(exc).__name__}  # the HTTP store raises it again
+    if isinstance(exc, InvalidFilterError):
+        extra["position"] = exc.position
     return _respond(request, status, code, message, **extra)
 
 

@@ -126,6 +126,10 @@ class TraceStore(ABC):
         """The trace with its spans; raises ``TraceNotFoundError``."""
 
     @abstractmethod
+    def get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """The stored ones of these traces, with their spans (ids not stored are left out)."""
+
+    @abstractmethod
     def get_trace_info(self, trace_id: str) -> TraceInfo:
         """The trace's summary, tags, metadata and assessments, without spans."""
 

@@ -25,6 +25,9 @@ from evaltrace.exceptions import (
     ExperimentNotFoundError,
     InvalidArgumentError,
 )
+from tests.conftest import ALL_STORE_KINDS
+
+STORE_KINDS = ALL_STORE_KINDS  # every test asking for store_uri runs over HTTP too
 
 
 @evaltrace.trace

@@ -15,6 +15,9 @@ from evaltrace.evaluate.judges import JUDGE_MARKER
 from evaltrace.exceptions import EvaluationRunNotFoundError, InvalidArgumentError
 from evaltrace.scorers import Correctness, Guidelines, contains_all, exact_match, scorer
 from evaltrace.testing import OpenAIServer
+from tests.conftest import ALL_STORE_KINDS
+
+STORE_KINDS = ALL_STORE_KINDS  # every test asking for store_uri runs over HTTP too
 
 RECORDS = [
     {

@@ -16,7 +16,10 @@ from evaltrace import AssessmentSourceType, Expectation, Feedback
 from evaltrace.datasets import get_dataset
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError, TraceNotFoundError
 from evaltrace.labeling import InputCategorical, InputNumeric, InputText, InputTextList
+from tests.conftest import ALL_STORE_KINDS
 from tests.server.live import ROOT, child_env
+
+STORE_KINDS = ALL_STORE_KINDS  # every test asking for store_uri runs over HTTP too
 
 
 @evaltrace.trace

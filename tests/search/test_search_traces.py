@@ -11,7 +11,10 @@ import evaltrace
 from evaltrace._session import get_session
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
 from evaltrace.store import sql_store
+from tests.conftest import ALL_STORE_KINDS
 from tests.search.corpus import corpus
+
+STORE_KINDS = ALL_STORE_KINDS  # every test asking for store_uri runs over HTTP too
 
 
 @evaltrace.trace(span_type="CHAIN")

@@ -1,0 +1,105 @@
+"""``/api/2/store/...``: the store's calls over HTTP, for the HTTP store (``http://`` tracking
+URIs). One POST route per call of the table in store/http_api.py; the body is
+``{"args": [...], "kwargs": {...}}`` in the wire codec (gzip allowed), the answer
+``{"result": ...}``; errors are the API's JSON errors with the exception's class name."""
+
+from __future__ import annotations
+
+import gzip
+import inspect
+import zlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from evaltrace._json import loads_json
+from evaltrace._session import Session
+from evaltrace.exceptions import InvalidArgumentError, RequestTooLargeError
+from evaltrace.store.http_api import CALLS, StoreCall, call_path
+from evaltrace.store.wire import decode, encode
+
+__all__ = ["MAX_DECODED_BYTES", "router"]
+
+MAX_DECODED_BYTES = 256 * 1024 * 1024  # a gzip body may not expand past this
+
+router = APIRouter(tags=["store"])
+
+_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "args": {"type": "array", "items": {}},
+                        "kwargs": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _endpoint(call: StoreCall) -> Any:
+    async def endpoint(request: Request) -> Any:
+        args, kwargs = _arguments(await _body(request))
+        session: Session = request.app.state.session
+        result = await run_in_threadpool(_make, session, call, args, kwargs)
+        return {"result": result}
+
+    endpoint.__name__ = f"store_{call.name.replace('.', '_')}"
+    return endpoint
+
+
+def _make(session: Session, call: StoreCall, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    store = session.store()
+    target = store if call.facet is None else getattr(store, call.facet)
+    method = getattr(target, call.method)
+    try:
+        inspect.signature(method).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise InvalidArgumentError(f"{call.name}: {exc}") from None
+    return encode(method(*args, **kwargs))
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = decompressor.decompress(raw, MAX_DECODED_BYTES + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise InvalidArgumentError(f"the gzip body cannot be decompressed: {exc}") from None
+        if len(raw) > MAX_DECODED_BYTES:
+            raise RequestTooLargeError(
+                f"the body expands past {MAX_DECODED_BYTES} bytes when decompressed"
+            )
+    try:
+        return loads_json(raw) if raw else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgumentError(f"the body is not JSON: {exc}") from None
+
+
+def _arguments(body: Any) -> tuple[list[Any], dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise InvalidArgumentError('the body must be an object: {"args": [...], "kwargs": {...}}')
+    args = decode(body.get("args") or [])
+    kwargs = decode(body.get("kwargs") or {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise InvalidArgumentError("args must be a list and kwargs an object")
+    if not all(isinstance(key, str) for key in kwargs):
+        raise InvalidArgumentError("kwargs keys must be strings")
+    return args, kwargs
+
+
+for _call in CALLS.values():
+    router.add_api_route(
+        call_path(_call),
+        _endpoint(_call),
+        methods=["POST"],
+        summary=f"Store call {_call.name} (scopes: {', '.join(sorted(_call.scopes))})",
+        openapi_extra=_BODY_SCHEMA,
+    )
