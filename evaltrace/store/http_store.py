@@ -297,17 +297,16 @@ def _answer(response: httpx.Response, shown: str) -> dict[str, Any]:
         body = loads_json(response.content)
     except (ValueError, UnicodeDecodeError):
         body = None
-    if 200 <= status < 300:
-        if not isinstance(body, dict) or "result" not in body:
-            raise StoreError(f"{shown} answered {status} with a body that is not the store API's")
+    if 200 <= status < 300 and isinstance(body, dict) and "result" in body:
         return body
-    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-        what = response.headers.get("content-type", "no content type").split(";")[0]
-        problem = f"{shown} answered {status} ({what}), not the store API's JSON error"
-        if status >= 500:
-            raise StoreUnavailableError(problem)
-        raise StoreError(problem)
-    raise _error(status, body)
+    if status >= 300 and isinstance(body, dict) and isinstance(body.get("message"), str):
+        raise _error(status, body)
+    # Not the store API speaking (a proxy's page, a captive portal, another service): as if
+    # the server could not be reached, so the tracer keeps the traces for later.
+    what = response.headers.get("content-type", "no content type").split(";")[0]
+    raise StoreUnavailableError(
+        f"{shown} answered {status} ({what[:60]}) with a body that is not the store API's"
+    )
 
 
 def _error(status: int, body: dict[str, Any]) -> EvaltraceError:

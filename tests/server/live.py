@@ -59,9 +59,11 @@ def seed(uri: str, spool_dir: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def running_server(uri: str, spool_dir: Path, **env: str) -> Iterator[str]:
-    """``evaltrace server`` on a free loopback port; yields its base URL."""
-    port = free_port()
+def running_server(
+    uri: str, spool_dir: Path, *, port: int | None = None, **env: str
+) -> Iterator[str]:
+    """``evaltrace server`` on a loopback port (a free one unless given); yields its base URL."""
+    port = port or free_port()
     spool_dir.mkdir(parents=True, exist_ok=True)
     log_path = spool_dir.parent / f"server-{port}.log"
     with log_path.open("w") as log:
