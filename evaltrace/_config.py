@@ -72,6 +72,9 @@ class Settings:
     spool_max_bytes: int = field(default=1_000_000_000, metadata=_positive(0))
     # `evaltrace server`: the bearer token it asks for (needed to listen beyond loopback).
     server_token: str | None = field(default=None, repr=False)
+    # `evaltrace server`: a file of scoped tokens, one per line "NAME SCOPES sha256:HEX"
+    # (`evaltrace tokens create` writes them); needed to listen beyond loopback, as a token is.
+    server_tokens_file: str | None = None
     # `evaltrace server` without a token: Host names it answers to besides loopback ones
     # (comma-separated; "*": any). Others get 421 (a DNS-rebinding page cannot read it).
     server_allowed_hosts: str | None = None

@@ -13,6 +13,7 @@ from evaltrace.cli.monitor import monitor
 from evaltrace.cli.runs import runs
 from evaltrace.cli.server import server_command
 from evaltrace.cli.spool import spool
+from evaltrace.cli.tokens import tokens
 from evaltrace.cli.traces import traces
 
 __all__ = ["main"]
@@ -40,3 +41,4 @@ main.add_command(runs)
 main.add_command(db)
 main.add_command(spool)
 main.add_command(monitor)
+main.add_command(tokens)

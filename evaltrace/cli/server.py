@@ -49,11 +49,12 @@ def server_command(
     if monitor:
         os.environ[MONITOR_ENV] = "1"  # read by each worker's app (on SQLite, one runs)
     settings = resolve_settings({})
-    if host not in _LOOPBACK and settings.server_token is None:
+    closed = settings.server_token is not None or settings.server_tokens_file is not None
+    if host not in _LOOPBACK and not closed:
         if not insecure:
             raise InvalidArgumentError(
                 f"--host {host} is reachable from other machines: set EVALTRACE_SERVER_TOKEN "
-                "(or pass --insecure to serve without one)"
+                "or EVALTRACE_SERVER_TOKENS_FILE (or pass --insecure to serve without one)"
             )
         # Without a token, only Host names it was told of are answered: the address it
         # listens on, or any name for a wildcard address no list narrows.

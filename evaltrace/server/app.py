@@ -49,6 +49,7 @@ from evaltrace.server.service import (
     SessionsService,
     TracesService,
 )
+from evaltrace.server.tokens import Tokens
 
 __all__ = ["create_app"]
 
@@ -68,7 +69,10 @@ def create_app(
     if session is None:
         session = Session()
         install_session(session)
-    token = token if token is not None else session.settings.server_token
+    settings = session.settings
+    tokens = Tokens.configured(
+        token if token is not None else settings.server_token, settings.server_tokens_file
+    )
     app = FastAPI(
         title="evaltrace",
         summary="Traces, assessments, datasets and evaluation runs of an evaltrace store.",
@@ -86,10 +90,10 @@ def create_app(
     }
     app.state.services[LabelingService] = LabelingService()
     app.state.otlp = Ingest(session)
-    app.state.token = token
+    app.state.tokens = tokens
     app.state.session = session
-    hosts = allowed_hosts(session.settings.server_allowed_hosts, token)
-    app.add_middleware(Guard, token=token, allowed_hosts=hosts)
+    hosts = allowed_hosts(settings.server_allowed_hosts, closed=tokens is not None)
+    app.add_middleware(Guard, tokens=tokens, allowed_hosts=hosts)
     app.add_middleware(SessionInUse, session=session)
     app.add_middleware(BodyLimit)  # outermost: a too-large body is refused before anything
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")

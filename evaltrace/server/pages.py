@@ -20,9 +20,9 @@ from evaltrace.server.security import (
     current_user,
     new_csrf_token,
     safe_next,
-    tokens_equal,
     user_cookie,
 )
+from evaltrace.server.tokens import Tokens
 
 __all__ = ["error_page", "router"]
 
@@ -44,7 +44,7 @@ templates.env.globals.update(
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     context.setdefault("csrf_token", new_csrf_token(request))
-    context.setdefault("auth_required", request.app.state.token is not None)
+    context.setdefault("auth_required", request.app.state.tokens is not None)
     context.setdefault("user", current_user(request))
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
@@ -71,16 +71,16 @@ def login(
     user: Annotated[str, Form()] = "",
 ) -> Response:
     """The token, and the name the user's labels and assessments are recorded under."""
-    expected = request.app.state.token
-    if expected is None:
+    tokens: Tokens | None = request.app.state.tokens
+    if tokens is None:
         return RedirectResponse(safe_next(next), 303)
-    if not tokens_equal(token, expected):
+    if tokens.identify(token) is None:
         return render(request, "login.html", status_code=401, next=safe_next(next), failed=True)
     response = RedirectResponse(safe_next(next), 303)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
     if user.strip():
         name = require_text(user.strip(), "user")
         response.set_cookie(
-            USER_COOKIE, user_cookie(name, expected), httponly=True, samesite="strict"
+            USER_COOKIE, user_cookie(name, tokens), httponly=True, samesite="strict"
         )
     return response

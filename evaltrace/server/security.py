@@ -34,6 +34,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from evaltrace.server.tokens import TokenHolder, Tokens, required_scopes
+from evaltrace.store.http_api import SCOPES
+
 __all__ = [
     "CSRF_COOKIE",
     "MAX_BODY_BYTES",
@@ -48,6 +51,8 @@ __all__ = [
     "user_cookie",
 ]
 
+OPEN = TokenHolder("open server", frozenset(SCOPES))  # loopback without tokens: one person
+_UNKNOWN, _DENIED = "AuthenticationError", "PermissionDeniedError"  # the HTTP store raises these
 TOKEN_COOKIE = "evaltrace_token"
 CSRF_COOKIE = "evaltrace_csrf"
 USER_COOKIE = "evaltrace_user"
@@ -85,29 +90,24 @@ class Guard:
     BaseHTTPMiddleware costs a task and a stream per request)."""
 
     def __init__(
-        self, app: Any, token: str | None, allowed_hosts: frozenset[str] | None = None
+        self, app: Any, tokens: Tokens | None, allowed_hosts: frozenset[str] | None = None
     ) -> None:
-        """``allowed_hosts``: the Host names answered besides loopback ones (None: any)."""
+        """``tokens``: None for an open server; ``allowed_hosts``: the Host names answered
+        besides loopback ones (None: any)."""
         self.app = app
-        self.token = token
+        self.tokens = tokens
         self.allowed_hosts = allowed_hosts
 
-    def authenticated(self, request: Request) -> bool:
-        if self.token is None:
-            return True
-        return self._bearer(request) or tokens_equal(request.cookies.get(TOKEN_COOKIE), self.token)
-
-    def _bearer(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        return (
-            self.token is not None
-            and scheme.lower() == "bearer"
-            and tokens_equal(given, self.token)
+    def holder(self, request: Request) -> TokenHolder | None:
+        """Who sent the request: the holder of its bearer token, else of its login cookie."""
+        if self.tokens is None:
+            return OPEN
+        return self.tokens.identify(_bearer_token(request)) or self.tokens.identify(
+            request.cookies.get(TOKEN_COOKIE)
         )
 
     def _csrf_ok(self, request: Request) -> bool:
-        if self._bearer(request):
+        if self.tokens is not None and self.tokens.identify(_bearer_token(request)) is not None:
             return True
         cookie = request.cookies.get(CSRF_COOKIE)
         if cookie and tokens_equal(request.headers.get(CSRF_HEADER), cookie):
@@ -133,12 +133,30 @@ class Guard:
                     "EVALTRACE_SERVER_ALLOWED_HOSTS, or use the server's own address"
                 )
                 return JSONResponse(error_body("MISDIRECTED_REQUEST", message), 421)
-        if not path.startswith(_OPEN_PATHS) and not self.authenticated(request):
-            if path.startswith(_MACHINE_PATHS):
-                return JSONResponse(
-                    error_body("UNAUTHENTICATED", "this server needs a bearer token"), 401
+        if path.startswith(_OPEN_PATHS):
+            holder: TokenHolder | None = OPEN
+        else:
+            holder = self.holder(request)
+            if holder is None:
+                if path.startswith(_MACHINE_PATHS):
+                    message = (
+                        "the bearer token given is not one this server knows"
+                        if _bearer_token(request)
+                        else "this server needs a bearer token (EVALTRACE_TRACKING_TOKEN)"
+                    )
+                    body = {**error_body("UNAUTHENTICATED", message), "exception": _UNKNOWN}
+                    return JSONResponse(body, 401)
+                return RedirectResponse(f"/login?next={path}", 303)
+            needed = required_scopes(request.method, path)
+            if not holder.scopes & needed:
+                message = (
+                    f"token {holder.name!r} (scopes: {', '.join(sorted(holder.scopes))}) may "
+                    f"not {request.method} {path[:200]}: that needs "
+                    f"{' or '.join(sorted(needed))}"
                 )
-            return RedirectResponse(f"/login?next={path}", 303)
+                body = {**error_body("PERMISSION_DENIED", message), "exception": _DENIED}
+                return JSONResponse(body, 403)
+        request.scope.setdefault("state", {})["token_holder"] = holder
         if request.method not in _SAFE_METHODS and path != "/login" and not self._csrf_ok(request):
             return JSONResponse(
                 error_body("CSRF_FAILED", "missing or wrong CSRF token for a state change"), 403
@@ -172,6 +190,16 @@ class Guard:
             await self.app(scope, receive, send_with_headers)
 
 
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
+
+
+def token_holder(request: Request) -> TokenHolder:
+    """Who sent the request (on an open server, someone with every scope)."""
+    return request.scope.get("state", {}).get("token_holder") or OPEN
+
+
 def host_name(header: str) -> str:
     """The name in a ``Host`` header, without its port, lower case (``[::1]:5000`` -> ``::1``)."""
     header = header.strip().lower()
@@ -189,10 +217,11 @@ def is_loopback_name(host: str) -> bool:
         return False
 
 
-def allowed_hosts(setting: str | None, token: str | None) -> frozenset[str] | None:
-    """The Host names a server answers besides loopback ones: any with a token or "*"."""
+def allowed_hosts(setting: str | None, closed: bool) -> frozenset[str] | None:
+    """The Host names a server answers besides loopback ones: any on a server with tokens
+    (``closed``), or with "*"."""
     names = frozenset(n.strip().lower() for n in (setting or "").split(",") if n.strip())
-    return None if token is not None or "*" in names else names
+    return None if closed or "*" in names else names
 
 
 def new_csrf_token(request: Request) -> str:
@@ -206,15 +235,17 @@ def new_csrf_token(request: Request) -> str:
     return token
 
 
-def user_cookie(name: str, token: str | None) -> str:
-    """The user cookie's value: the name (base64url), signed with the token if there is one."""
+def user_cookie(name: str, tokens: Tokens | None) -> str:
+    """The user cookie's value: the name (base64url), signed with the server's key if it has
+    tokens."""
     encoded = base64.urlsafe_b64encode(name.encode()).decode()
-    return encoded if token is None else f"{encoded}.{_signature(encoded, token)}"
+    return encoded if tokens is None else f"{encoded}.{_signature(encoded, tokens.signing_key)}"
 
 
 def current_user(request: Request) -> str | None:
     """The user's name from their cookie, or None (no cookie, or a signature that fails)."""
-    token = request.app.state.token
+    tokens: Tokens | None = request.app.state.tokens
+    token = None if tokens is None else tokens.signing_key
     value = request.cookies.get(USER_COOKIE, "")
     encoded, _, signature = value.partition(".")
     if not encoded or (

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import gzip
 import inspect
+import types
+import typing
 import zlib
+from collections import abc
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from evaltrace._json import loads_json
 from evaltrace._session import Session
+from evaltrace.datasets.records import Candidate
 from evaltrace.exceptions import InvalidArgumentError, RequestTooLargeError
+from evaltrace.store.base import RecordCandidate
 from evaltrace.store.http_api import CALLS, StoreCall, call_path
 from evaltrace.store.wire import decode, encode
 
@@ -24,6 +29,7 @@ __all__ = ["MAX_DECODED_BYTES", "router"]
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # a gzip body may not expand past this
 
 router = APIRouter(tags=["store"])
+_IMPLEMENTATIONS: dict[Any, type] = {RecordCandidate: Candidate}
 
 _BODY_SCHEMA = {
     "requestBody": {
@@ -59,10 +65,67 @@ def _make(session: Session, call: StoreCall, args: list[Any], kwargs: dict[str, 
     target = store if call.facet is None else getattr(store, call.facet)
     method = getattr(target, call.method)
     try:
-        inspect.signature(method).bind(*args, **kwargs)
+        bound = inspect.signature(method).bind(*args, **kwargs)
     except TypeError as exc:
         raise InvalidArgumentError(f"{call.name}: {exc}") from None
+    hints = _hints(method)
+    for name, value in bound.arguments.items():
+        if name in hints and not conforms(value, hints[name]):
+            raise InvalidArgumentError(
+                f"{call.name}: argument {name!r} must be {_shown_hint(hints[name])}, "
+                f"got {type(value).__name__}"
+            )
     return encode(method(*args, **kwargs))
+
+
+def _hints(method: Any) -> dict[str, Any]:
+    """The method's parameter types; names only known to type checkers count as Any."""
+    function = getattr(method, "__func__", method)
+    names = dict(vars(inspect.getmodule(function)) if inspect.getmodule(function) else {})
+    names.setdefault("TraceRows", Any)
+    try:
+        return typing.get_type_hints(function, globalns=names)
+    except (NameError, TypeError):
+        return {}
+
+
+def _shown_hint(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether ``value`` has type ``hint`` (the shapes store signatures use; any other kind
+    of hint is taken as satisfied)."""
+    if hint is Any or hint is object:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(conforms(value, option) for option in arguments)
+    if origin is None:
+        if getattr(hint, "_is_protocol", False):  # RecordCandidate: the class that implements it
+            hint = _IMPLEMENTATIONS.get(hint, object)
+        if hint is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if hint is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return not isinstance(hint, type) or isinstance(value, hint)
+    if origin in (list, tuple, abc.Sequence, abc.Iterable) and not isinstance(value, (str, dict)):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple:  # tuple[X, ...]; a fixed-length tuple's items are not checked
+            item = arguments[0] if len(arguments) == 2 and arguments[1] is ... else Any
+        else:
+            item = arguments[0] if arguments else Any
+        return all(conforms(element, item) for element in value)
+    if origin in (dict, abc.Mapping):
+        if not isinstance(value, dict):
+            return False
+        key, item = arguments if len(arguments) == 2 else (Any, Any)
+        return all(conforms(k, key) and conforms(v, item) for k, v in value.items())
+    return isinstance(value, origin) if isinstance(origin, type) else True
 
 
 async def _body(request: Request) -> Any:

@@ -112,7 +112,7 @@ def choose_reviewer(
 ) -> Response:
     """On a loopback server, the reviewer picks their name; on a token server it is the name
     given at login (picking one here would let anyone with the page label as anyone)."""
-    if request.app.state.token is not None:
+    if request.app.state.tokens is not None:
         raise InvalidArgumentError("this server records labels under the name you sign in with")
     session = svc.session(session_id)
     name = require_text(reviewer.strip(), "reviewer")

@@ -161,7 +161,7 @@ def _human(request: Request, source_id: str) -> AssessmentSource:
     """The person who filled in a form: the signed-in user on a token server, else the name
     they gave (or picked for reviewing), else "ui"."""
     user = current_user(request)
-    if request.app.state.token is not None and user:
+    if request.app.state.tokens is not None and user:
         name = user
     else:
         name = source_id.strip() or user or "ui"

@@ -1,0 +1,145 @@
+"""Tokens with scopes, on a real server process: every route needs the scope its table says
+(401 without a known token, 403 naming the token and the scope), through the HTTP store
+too; an ingest token sends traces and reads nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import evaltrace
+from evaltrace._session import Session
+from evaltrace.exceptions import AuthenticationError, PermissionDeniedError
+from evaltrace.server.tokens import required_scopes
+from evaltrace.store.http_api import SCOPES
+from tests.server.live import ROOT, child_env, running_server
+
+HOLDERS = {scope: f"{scope}-bot" for scope in SCOPES}
+
+
+@pytest.fixture(scope="module")
+def closed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server with one token per scope (made by the CLI); (its URL, token by scope)."""
+    directory = tmp_path_factory.mktemp("scoped")
+    tokens_file = directory / "tokens.txt"
+    tokens = {}
+    for scope, name in HOLDERS.items():
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "evaltrace.cli",
+                "tokens",
+                "create",
+                name,
+                "--scope",
+                scope,
+                "--file",
+                str(tokens_file),
+            ],
+            env=child_env(directory / "spool"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        tokens[scope] = made.stdout.strip()
+    assert all(token not in tokens_file.read_text() for token in tokens.values())  # hashes only
+    with running_server(
+        f"sqlite:///{directory / 'store.db'}",
+        directory / "spool",
+        EVALTRACE_SERVER_TOKENS_FILE=str(tokens_file),
+    ) as url:
+        yield url, tokens
+
+
+def _filled(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "tr-0", path)
+
+
+def test_every_route_takes_exactly_the_scopes_its_table_gives(
+    closed_server: tuple[str, dict[str, str]],
+) -> None:
+    url, tokens = closed_server
+    spec = httpx.get(f"{url}/openapi.json", headers={"authorization": f"Bearer {tokens['read']}"})
+    routes = [
+        (method.upper(), path)
+        for path, operations in spec.json()["paths"].items()
+        for method in operations
+        if path != "/health"
+    ]
+    assert len(routes) > 90  # the JSON API, OTLP, and one route per store call
+    for method, path in routes:
+        target = url + _filled(path)
+        body: dict[str, Any] = {"json": {}} if method != "GET" else {}
+        anonymous = httpx.request(method, target, **body)
+        assert anonymous.status_code == 401, (method, path)
+        assert anonymous.json()["exception"] == "AuthenticationError"
+        needed = required_scopes(method, path)
+        for scope, token in tokens.items():
+            answer = httpx.request(
+                method, target, headers={"authorization": f"Bearer {token}"}, **body
+            )
+            if scope in needed:
+                assert answer.status_code not in (401, 403), (scope, method, path, answer.text)
+            else:
+                assert answer.status_code == 403, (scope, method, path, answer.text)
+                message = answer.json()["message"]
+                assert HOLDERS[scope] in message and " or ".join(sorted(needed)) in message
+                assert token not in answer.text  # a token is never echoed
+
+
+_APP = """
+import sys, evaltrace
+@evaltrace.trace
+def handle(i):
+    return i
+for i in range(5):
+    handle(i)
+assert evaltrace.flush(timeout=30), evaltrace.export_status()
+print(evaltrace.get_last_active_trace_id())
+"""
+
+
+def test_an_ingest_token_sends_traces_and_reads_nothing(
+    closed_server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, tokens = closed_server
+    done = subprocess.run(
+        [sys.executable, "-c", _APP],
+        env=child_env(
+            tmp_path / "spool",
+            EVALTRACE_TRACKING_URI=url,
+            EVALTRACE_TRACKING_TOKEN=tokens["ingest"],
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    trace_id = done.stdout.strip().splitlines()[-1]
+
+    as_ingest = Session(tracking_uri=url, tracking_token=tokens["ingest"])
+    with (
+        as_ingest.use(),
+        pytest.raises(PermissionDeniedError, match="'ingest-bot'.*needs admin or annotate or read"),
+    ):
+        evaltrace.get_trace(trace_id)
+    as_reader = Session(tracking_uri=url, tracking_token=tokens["read"])
+    with as_reader.use():
+        assert [s.inputs for s in evaltrace.get_trace(trace_id).data.spans] == [{"i": 4}]
+        with pytest.raises(PermissionDeniedError, match="'read-bot'.*needs admin or annotate"):
+            evaltrace.log_feedback(trace_id=trace_id, name="quality", value=1)
+    as_stranger = Session(tracking_uri=url, tracking_token="et_not-a-token")
+    with as_stranger.use(), pytest.raises(AuthenticationError, match="not one this server knows"):
+        evaltrace.get_trace(trace_id)
+    for session in (as_ingest, as_reader, as_stranger):
+        session.close()
