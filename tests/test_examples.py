@@ -8,12 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
+from tests.server.live import running_server
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str, cwd: Path) -> str:
-    """Run examples/<name> as a user would, in a clean environment; its standard output."""
+def run_example(name: str, cwd: Path, **settings: str) -> str:
+    """Run examples/<name> as a user would, in a clean environment (but for ``settings``); its
+    standard output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALTRACE_", "OPENAI_"))}
+    env.update(settings)
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         cwd=cwd,
@@ -35,7 +41,7 @@ def test_quickstart_runs_offline(tmp_path: Path) -> None:
 
 # What the extras bring: a user's `pip install .` has none of them.
 EXTRAS_ONLY = (
-    "pandas", "openai", "fastapi", "uvicorn", "jinja2", "httpx", "psycopg",
+    "pandas", "openai", "fastapi", "uvicorn", "jinja2", "psycopg",
     "google.protobuf", "opentelemetry.proto", "opentelemetry.exporter",
 )  # fmt: skip
 README = EXAMPLES.parent / "README.md"
@@ -91,3 +97,23 @@ def test_reference_003_workflow_runs_as_written_and_again(tmp_path: Path) -> Non
     steps = (EXAMPLES / "_workflow_steps.py").read_text()
     assert not re.search(r"^\s*(from|import) mlflow", steps, re.MULTILINE)
     assert "import evaltrace as mlflow" in steps
+
+
+def test_the_examples_run_unchanged_against_a_server(tmp_path: Path) -> None:
+    """The same scripts with only ``EVALTRACE_TRACKING_URI=http://...``: every trace, dataset,
+    assessment and run goes to the server's store; nothing is written beside the scripts."""
+    with running_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-spool") as url:
+        work = tmp_path / "work"
+        work.mkdir()
+        stdout = run_example("quickstart.py", work, EVALTRACE_TRACKING_URI=url)
+        assert "3 most recent traces in experiment 'support-bot'" in stdout
+        stdout = run_example("support_bot.py", work, EVALTRACE_TRACKING_URI=url)
+        assert "1 annotated trace(s)" in stdout
+        stdout = run_example("evaluation_workflow.py", work, EVALTRACE_TRACKING_URI=url)
+        assert "'support_quality/score': 0.667" in stdout
+        assert list(work.iterdir()) == []  # no local database
+        runs = httpx.post(
+            f"{url}/api/2/store/runs/search",
+            json={"args": [None, None, None]},
+        ).json()["result"]
+        assert len(runs) == 2  # the workflow evaluates twice: before and after its change
