@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 import evaltrace
+from tests.conftest import ALL_STORE_KINDS
 from tests.server.live import ROOT, child_env, running_server, seed
+
+STORE_KINDS = ALL_STORE_KINDS  # the CLI with --tracking-uri http://... too
 
 # The newest migration's revision (the files are numbered).
 HEAD = sorted(p.name[:4] for p in (ROOT / "evaltrace/store/migrations/versions").glob("0*.py"))[-1]

@@ -63,6 +63,15 @@ def running_server(
     uri: str, spool_dir: Path, *, port: int | None = None, **env: str
 ) -> Iterator[str]:
     """``evaltrace server`` on a loopback port (a free one unless given); yields its base URL."""
+    with server_process(uri, spool_dir, port=port, **env) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    uri: str, spool_dir: Path, *, port: int | None = None, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``running_server``, yielding the process too (to kill it)."""
     port = port or free_port()
     spool_dir.mkdir(parents=True, exist_ok=True)
     log_path = spool_dir.parent / f"server-{port}.log"
@@ -88,9 +97,10 @@ def running_server(
             if time.monotonic() > deadline:
                 raise AssertionError("server did not answer /health within 60 s")
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
