@@ -20,9 +20,11 @@ from evaltrace.server.security import (
     current_user,
     new_csrf_token,
     safe_next,
+    token_holder,
     user_cookie,
 )
 from evaltrace.server.tokens import Tokens
+from evaltrace.store.http_api import ANNOTATE
 
 __all__ = ["error_page", "router"]
 
@@ -46,6 +48,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("csrf_token", new_csrf_token(request))
     context.setdefault("auth_required", request.app.state.tokens is not None)
     context.setdefault("user", current_user(request))
+    # What the token may do: pages hide the forms it could not submit.
+    context.setdefault("may_annotate", bool(token_holder(request).scopes & ANNOTATE))
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 

@@ -143,3 +143,28 @@ def test_an_ingest_token_sends_traces_and_reads_nothing(
         evaltrace.get_trace(trace_id)
     for session in (as_ingest, as_reader, as_stranger):
         session.close()
+
+
+def test_pages_hide_what_the_token_may_not_do(closed_server: tuple[str, dict[str, str]]) -> None:
+    url, tokens = closed_server
+    as_admin = Session(tracking_uri=url, tracking_token=tokens["admin"])
+    with as_admin.use():
+
+        @evaltrace.trace
+        def answer(question: str) -> str:
+            return "42"
+
+        answer("?")
+        as_admin.flush()
+        trace_id = evaltrace.get_last_active_trace_id()
+        experiment_id = evaltrace.get_trace(trace_id).info.experiment_id
+    as_admin.close()
+    pages = {
+        f"/traces/{trace_id}": 'id="assessment-form"',
+        f"/experiments/{experiment_id}/traces": "Add selected to dataset",
+    }
+    for scope, shown in (("read", False), ("annotate", True), ("admin", True)):
+        for path, form in pages.items():
+            page = httpx.get(url + path, headers={"authorization": f"Bearer {tokens[scope]}"})
+            assert page.status_code == 200
+            assert (form in page.text) is shown, (scope, path)
