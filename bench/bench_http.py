@@ -98,11 +98,12 @@ def _end_to_end(uri: str, count: int) -> tuple[float, int]:
     def handle(request_id: int) -> dict:
         return {"id": request_id, "ok": True}
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(count):
         handle(i)
     assert session.flush(timeout=600)
     elapsed = time.perf_counter() - start
+    cpu_us = (time.process_time() - cpu_start) / count * 1e6
     stored = 0
     token = None
     while True:
@@ -114,20 +115,23 @@ def _end_to_end(uri: str, count: int) -> tuple[float, int]:
         if not token:
             break
     session.close()
-    return count / elapsed, count - stored
+    return count / elapsed, count - stored, cpu_us
 
 
 def bench_end_to_end(
     kind: str, store_uri: Callable[[], str], runs: int, count: int = 10_000
 ) -> None:
     http, embedded, lost = [], [], 0
+    http_cpu, embedded_cpu = [], []
     for _ in range(runs):
         with server_over(store_uri()) as url:
-            rate, missing = _end_to_end(url, count)
+            rate, missing, cpu = _end_to_end(url, count)
         http.append(rate)
+        http_cpu.append(cpu)
         lost += missing
-        rate, missing = _end_to_end(store_uri(), count)
+        rate, missing, cpu = _end_to_end(store_uri(), count)
         embedded.append(rate)
+        embedded_cpu.append(cpu)
         lost += missing
     baseline = statistics.median(embedded)
     report(f"{count:,} traces into {kind}, embedded writer (baseline)", baseline, "traces/s")
@@ -136,6 +140,14 @@ def bench_end_to_end(
         statistics.median(http),
         "traces/s",
         baseline,
+    )
+    cpu_baseline = statistics.median(embedded_cpu)
+    report("  application process CPU a trace, embedded (baseline)", cpu_baseline, "us")
+    report(
+        "  application process CPU a trace, through the server",
+        statistics.median(http_cpu),
+        "us",
+        cpu_baseline,
     )
     print(f"{'traces lost over every run':<58} {lost:10d}", flush=True)
 

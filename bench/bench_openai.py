@@ -32,7 +32,11 @@ import threading
 import time
 from collections.abc import Callable
 
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import tempfile
+from pathlib import Path
+
 import openai
 from _common import fresh_sqlite_uri, median_us_per_call, report
 
@@ -44,7 +48,10 @@ MESSAGES = [{"role": "user", "content": "What is your refund policy?"}]
 
 
 def main(runs: int = 15) -> None:
-    evaltrace.set_tracking_uri(fresh_sqlite_uri())
+    from tests.server.live import running_server
+
+    local = fresh_sqlite_uri()
+    evaltrace.set_tracking_uri(local)
     _measure_span_code()
     servers = [_start_server(delay) for delay in (0.0, _STEADY_LATENCY_S)]
     servers.append(
@@ -54,7 +61,9 @@ def main(runs: int = 15) -> None:
         instant, slow, sink = (server.stdout.readline().strip() for server in servers)  # type: ignore[union-attr]
         _measure(instant, runs)
         _measure_steady(slow, runs)
-        _measure_against_openinference(instant, sink, runs)
+        spool = Path(tempfile.mkdtemp(prefix="evaltrace-bench-"))
+        with running_server(fresh_sqlite_uri(), spool / "server") as evaltrace_server:
+            _measure_against_openinference(instant, sink, runs, local, evaltrace_server)
     finally:
         for server in servers:
             server.terminate()
@@ -224,7 +233,9 @@ def _writer_cost(batch: Batch) -> None:
     )
 
 
-def _measure_against_openinference(base_url: str, sink: str, runs: int) -> None:
+def _measure_against_openinference(
+    base_url: str, sink: str, runs: int, local_uri: str, server_uri: str
+) -> None:
     from openinference.instrumentation.openai import OpenAIInstrumentor
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace import TracerProvider
@@ -239,6 +250,15 @@ def _measure_against_openinference(base_url: str, sink: str, runs: int) -> None:
         "autolog": (
             evaltrace.openai.autolog,
             lambda: evaltrace.openai.autolog(disable=True),
+            evaltrace.flush,
+        ),
+        # The same, the traces sent to `evaltrace server` (another process) over http://.
+        "autolog to a server": (
+            lambda: (evaltrace.set_tracking_uri(server_uri), evaltrace.openai.autolog()),
+            lambda: (
+                evaltrace.openai.autolog(disable=True),
+                evaltrace.set_tracking_uri(local_uri),
+            ),
             evaltrace.flush,
         ),
         "OpenInference + OTLP": (
@@ -268,7 +288,7 @@ def _measure_against_openinference(base_url: str, sink: str, runs: int) -> None:
     for name in clocks:
         baseline = statistics.median(samples["untraced", name])
         report(f"saturated until handed on, untraced ({name}, baseline)", baseline, "us/call")
-        for arm in ("autolog", "OpenInference + OTLP"):
+        for arm in ("autolog", "autolog to a server", "OpenInference + OTLP"):
             cost = statistics.median(samples[arm, name])
             report(f"  {arm} ({name})", cost, "us/call", baseline)
             report(f"    overhead over untraced ({name})", cost - baseline, "us/call")
