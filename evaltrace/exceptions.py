@@ -17,6 +17,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidFilterError",
     "MissingDependencyError",
+    "MlflowException",
     "MonitorBusyError",
     "NotFoundError",
     "OTLPDecodeError",
@@ -32,6 +33,10 @@ __all__ = [
 
 class EvaltraceError(Exception):
     """Base class of every error raised by evaltrace."""
+
+
+# The reference's base error, by its name: ``except mlflow.MlflowException`` keeps working.
+MlflowException = EvaltraceError
 
 
 class InvalidArgumentError(EvaltraceError, ValueError):

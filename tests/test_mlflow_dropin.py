@@ -213,7 +213,10 @@ def test_search_spans_by_a_compiled_pattern() -> None:
         "chat-1",
         "chat-2",
     ]
-    assert trace.search_spans(name=re.compile("chat")) == []  # the whole name must match
+    # Found anywhere in the name, as the reference's re.search does; anchors narrow it.
+    assert len(trace.search_spans(name=re.compile("chat"))) == 2
+    assert [s.name for s in trace.search_spans(name=re.compile(r"^ret"))] == ["retrieve"]
+    assert [s.name for s in trace.search_spans(name=re.compile(r"-2$"))] == ["chat-2"]
 
 
 def test_last_active_trace_id_per_thread() -> None:
@@ -506,3 +509,72 @@ def test_a_numeric_client_request_id_is_stored_as_text() -> None:
 
     answer()
     assert finished().info.client_request_id == "123"
+
+
+def test_the_reference_entity_spellings() -> None:
+    from evaltrace.entities import ExpectationValue, FeedbackValue, SpanType
+
+    feedback = Feedback(name="q", value=0.5)
+    assert feedback.feedback == FeedbackValue(0.5, None)
+    assert Expectation(name="e", value="42").expectation == ExpectationValue("42")
+    assert SpanType.EVALUATOR == "EVALUATOR"
+    assert mlflow.MlflowException is mlflow.EvaltraceError
+    with pytest.raises(mlflow.MlflowException):  # catches every typed error
+        mlflow.get_trace("tr-missing")
+
+    @mlflow.trace(attributes={"team": "support"})
+    def answer() -> str:
+        return "42"
+
+    answer()
+    mlflow.flush_trace_async_logging()
+    (span,) = mlflow.get_trace(mlflow.get_last_active_trace_id()).data.spans
+    assert (span.get_attribute("team"), span.get_attribute("absent")) == ("support", None)
+
+
+def test_spans_started_without_context_are_linked_and_ended_by_hand() -> None:
+    root = mlflow.start_span_no_context("request", inputs={"q": "?"}, tags={"env": "test"})
+    child = mlflow.start_span_no_context("step", span_type="TOOL", parent_span=root)
+    assert mlflow.get_current_active_span() is None  # neither became the current span
+    child.end(outputs={"ok": True}, attributes={"n": 1})
+    root.end(outputs="done")
+    root.end(outputs="again")  # a second end changes nothing
+    trace = finished(root.trace_id)
+    spans = {s.name: s for s in trace.data.spans}
+    assert spans["step"].parent_id == spans["request"].span_id
+    assert (spans["step"].span_type, spans["step"].outputs) == ("TOOL", {"ok": True})
+    assert (spans["request"].inputs, spans["request"].outputs) == ({"q": "?"}, "done")
+    assert trace.info.tags["env"] == "test"
+
+
+def test_a_remote_trace_is_grafted_under_the_running_span() -> None:
+    @mlflow.trace(span_type="RETRIEVER")
+    def lookup(q: str) -> list[str]:
+        return ["doc-1"]
+
+    @mlflow.trace
+    def remote_service(q: str) -> str:
+        lookup(q)
+        raise_later = q
+        return raise_later
+
+    remote_service("refunds")
+    remote = finished()
+    mlflow.delete_traces(remote.info.experiment_id, trace_ids=[remote.info.trace_id])
+
+    @mlflow.trace
+    def local(q: str) -> str:
+        mlflow.add_trace(remote.to_dict())  # as a remote service returns it, JSON
+        return "answered"
+
+    local("refunds")
+    trace = finished()
+    spans = {s.name: s for s in trace.data.spans}
+    assert set(spans) == {"local", "remote_service", "lookup"}
+    assert spans["remote_service"].parent_id == spans["local"].span_id
+    assert spans["lookup"].parent_id == spans["remote_service"].span_id
+    assert (spans["lookup"].span_type, spans["lookup"].outputs) == ("RETRIEVER", ["doc-1"])
+    original = {s.name: s for s in remote.data.spans}
+    assert spans["lookup"].start_time_ns == original["lookup"].start_time_ns
+    with pytest.raises(InvalidArgumentError, match="needs a span"):
+        mlflow.add_trace(remote)

@@ -6,7 +6,9 @@ from evaltrace.entities.assessment import (
     AssessmentSource,
     AssessmentSourceType,
     Expectation,
+    ExpectationValue,
     Feedback,
+    FeedbackValue,
 )
 from evaltrace.entities.dataset import (
     DatasetInfo,
@@ -32,8 +34,10 @@ __all__ = [
     "DatasetRecordSourceType",
     "DatasetVersion",
     "Expectation",
+    "ExpectationValue",
     "Experiment",
     "Feedback",
+    "FeedbackValue",
     "Span",
     "SpanEvent",
     "SpanStatus",

@@ -13,7 +13,9 @@ __all__ = [
     "AssessmentSource",
     "AssessmentSourceType",
     "Expectation",
+    "ExpectationValue",
     "Feedback",
+    "FeedbackValue",
 ]
 
 
@@ -153,6 +155,21 @@ class Assessment:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ExpectationValue:
+    """An expectation's value, as the reference's ``Expectation.expectation`` gives it."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackValue:
+    """A feedback's value or error, as the reference's ``Feedback.feedback`` gives them."""
+
+    value: Any
+    error: AssessmentError | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expectation(Assessment):
     """Ground truth: what the right output is, or must contain."""
@@ -167,6 +184,10 @@ class Expectation(Assessment):
             raise InvalidArgumentError(
                 f"the value of expectation {self.name!r} must be specified (got None)"
             )
+
+    @property
+    def expectation(self) -> ExpectationValue:
+        return ExpectationValue(self.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,6 +211,10 @@ class Feedback(Assessment):
                     error_code=type(self.error).__name__, error_message=str(self.error)
                 ),
             )
+
+    @property
+    def feedback(self) -> FeedbackValue:
+        return FeedbackValue(self.value, self.error)
 
     def to_dict(self) -> dict[str, Any]:
         data = Assessment.to_dict(self)

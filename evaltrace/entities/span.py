@@ -24,6 +24,7 @@ class SpanType:
     EMBEDDING = "EMBEDDING"
     RERANKER = "RERANKER"
     MEMORY = "MEMORY"
+    EVALUATOR = "EVALUATOR"  # a scorer or judge at work
     UNKNOWN = "UNKNOWN"
 
 
@@ -141,6 +142,10 @@ class Span:
             f"Span(name={self.name!r}, span_type={self.span_type!r}, span_id={self.span_id!r}, "
             f"parent_id={self.parent_id!r}, status={self.status.status_code.value})"
         )
+
+    def get_attribute(self, key: str) -> Any:
+        """One attribute's value, or None (the reference's ``Span.get_attribute``)."""
+        return self.attributes.get(key)
 
     @property
     def duration_ns(self) -> int | None:

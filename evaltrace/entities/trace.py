@@ -209,14 +209,15 @@ class Trace:
         span_id: str | None = None,
     ) -> list[Span]:
         """Spans matching every given criterion (``None`` matches anything); ``name`` is a
-        name or a compiled regular expression the whole name must match."""
+        name, or a compiled regular expression found anywhere in the name (``re.search``, as
+        the reference does: anchor it with ``^``/``$`` for the whole name)."""
         return [
             span
             for span in self.data.spans
             if (
                 name is None
                 or (
-                    name.fullmatch(span.name) is not None
+                    name.search(span.name) is not None
                     if isinstance(name, re.Pattern)
                     else span.name == name
                 )
