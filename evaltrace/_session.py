@@ -79,6 +79,15 @@ class Session:
     delete_trace_tag = _verb("evaltrace.client", "delete_trace_tag")
     delete_traces = _verb("evaltrace.client", "delete_traces")
     get_experiment_by_name = _verb("evaltrace.client", "get_experiment_by_name")
+    create_experiment = _verb("evaltrace.experiments", "create_experiment")
+    get_experiment = _verb("evaltrace.experiments", "get_experiment")
+    search_experiments = _verb("evaltrace.experiments", "search_experiments")
+    rename_experiment = _verb("evaltrace.experiments", "rename_experiment")
+    delete_experiment = _verb("evaltrace.experiments", "delete_experiment")
+    restore_experiment = _verb("evaltrace.experiments", "restore_experiment")
+    set_experiment_tag = _verb("evaltrace.experiments", "set_experiment_tag")
+    set_experiment_tags = _verb("evaltrace.experiments", "set_experiment_tags")
+    delete_experiment_tag = _verb("evaltrace.experiments", "delete_experiment_tag")
     log_trace = _verb("evaltrace.tracer.logged_trace", "log_trace")
     log_expectation = _verb("evaltrace.annotate", "log_expectation")
     log_expectations = _verb("evaltrace.annotate", "log_expectations")
@@ -256,6 +265,12 @@ class Session:
         if current is not None and current.experiment_id is None:
             self._destination = None  # made again, with the id, for the next trace
         return found
+
+    def forget_experiments(self) -> None:
+        """Resolve experiments afresh from now on (one was deleted, restored or renamed)."""
+        with self._lock:
+            self._experiment_ids.clear()
+            self._destination = None
 
     def destination(self) -> Destination:
         """Where a trace starting now goes (on the application's thread: a cached object)."""

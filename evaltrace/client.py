@@ -56,6 +56,7 @@ _UNSET: Any = object()
 def configure(
     *,
     tracking_uri: str = _UNSET,
+    tracking_token: str | None = _UNSET,
     experiment_name: str | None = _UNSET,
     experiment_id: str | None = _UNSET,
     async_logging: bool = _UNSET,
@@ -79,6 +80,7 @@ def configure(
     spool_dir: str | None = _UNSET,
     spool_max_bytes: int = _UNSET,
     server_token: str | None = _UNSET,
+    server_tokens_file: str | None = _UNSET,
     server_allowed_hosts: str | None = _UNSET,
     otlp_endpoint: str | None = _UNSET,
     otlp_max_pending: int = _UNSET,

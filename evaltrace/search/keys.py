@@ -93,6 +93,12 @@ DATASET_ATTRIBUTES = {
     "last_update_time": _Column("last_update_time", KeyType.NUMBER),
 }
 
+EXPERIMENT_ATTRIBUTES = {
+    "name": _Column("name", KeyType.STRING),
+    "creation_time": _Column("creation_time", KeyType.NUMBER),
+    "last_update_time": _Column("last_update_time", KeyType.NUMBER),
+}
+
 
 @dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: parse results are cached
 class Catalogue:
@@ -110,6 +116,9 @@ TRACES = Catalogue(
 )
 DATASETS = Catalogue(
     attributes=DATASET_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False
+)
+EXPERIMENTS = Catalogue(
+    attributes=EXPERIMENT_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False
 )
 
 _ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "trace", "dataset")
@@ -183,7 +192,11 @@ def key_type(key: Key) -> tuple[str, tuple[str, ...]]:
     if key.kind is KeyKind.ATTRIBUTE:
         column = next(
             c
-            for c in (*TRACE_ATTRIBUTES.values(), *DATASET_ATTRIBUTES.values())
+            for c in (
+                *TRACE_ATTRIBUTES.values(),
+                *DATASET_ATTRIBUTES.values(),
+                *EXPERIMENT_ATTRIBUTES.values(),
+            )
             if c.canonical == key.name
         )
         return column.type, column.enum

@@ -20,6 +20,9 @@ from evaltrace._json import loads_json
 from evaltrace._session import Session
 from evaltrace.datasets.records import Candidate
 from evaltrace.exceptions import InvalidArgumentError, RequestTooLargeError
+from evaltrace.search import parse_filter, parse_order_by
+from evaltrace.search.keys import DATASETS, EXPERIMENTS, TRACES
+from evaltrace.search.unparse import filter_text
 from evaltrace.store.base import RecordCandidate
 from evaltrace.store.http_api import CALLS, StoreCall, call_path
 from evaltrace.store.wire import decode, encode
@@ -75,7 +78,36 @@ def _make(session: Session, call: StoreCall, args: list[Any], kwargs: dict[str, 
                 f"{call.name}: argument {name!r} must be {_shown_hint(hints[name])}, "
                 f"got {type(value).__name__}"
             )
-    return encode(method(*args, **kwargs))
+    _reread_filters(call, bound.arguments)
+    return encode(method(*bound.args, **bound.kwargs))
+
+
+# Calls that take a parsed filter and sort keys, and the keys those may name.
+_CATALOGUES = {
+    "search_traces": TRACES,
+    "datasets.search": DATASETS,
+    "experiments.search": EXPERIMENTS,
+}
+
+
+def _reread_filters(call: StoreCall, arguments: dict[str, Any]) -> None:
+    """A filter and sort keys sent as syntax trees are written back as text and parsed again,
+    with the keys of what is searched: what runs has passed the parser's checks, whatever a
+    client sent."""
+    catalogue = _CATALOGUES.get(call.name)
+    if catalogue is None:
+        return
+    try:
+        for name in ("filter", "condition"):
+            if arguments.get(name) is not None:
+                arguments[name] = parse_filter(filter_text(arguments[name]), catalogue)
+        if arguments.get("order_by"):
+            clauses = [str(key) for key in arguments["order_by"]]
+            arguments["order_by"] = parse_order_by(clauses, catalogue)
+    except (AttributeError, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidArgumentError):
+            raise
+        raise InvalidArgumentError(f"{call.name}: a malformed filter or order: {exc}") from None
 
 
 def _hints(method: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from evaltrace.search import Expr, OrderKey
 from evaltrace.store.facets import (
     BrowseFacet,
     DatasetsFacet,
+    ExperimentsFacet,
     LabelingFacet,
     MonitorsFacet,
     RunsFacet,
@@ -62,6 +63,7 @@ class TraceStore(ABC):
 
     # The facets, typed by their protocols (store/facets.py; the SQL store's in *_sql.py).
     datasets: DatasetsFacet
+    experiments: ExperimentsFacet
     runs: RunsFacet
     browse: BrowseFacet
     labeling: LabelingFacet

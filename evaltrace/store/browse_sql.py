@@ -14,6 +14,7 @@ from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.exceptions import InvalidArgumentError, TraceNotFoundError
 from evaltrace.store import models, rows
 from evaltrace.store.database import Database
+from evaltrace.store.experiments_sql import load_experiments
 from evaltrace.store.results import SessionSummary, SpanOutline, TraceOutline
 
 __all__ = ["SessionSummary", "SpanOutline", "SqlBrowse", "TraceOutline"]
@@ -30,10 +31,11 @@ class SqlBrowse:
         self._trace_info = trace_info
 
     def experiments(self) -> list[Experiment]:
+        """The active experiments (deleted ones are hidden), by id."""
         e = models.experiments
         with self._db.read() as connection:
-            found = connection.execute(select(e).order_by(e.c.experiment_id)).mappings().all()
-        return [rows.experiment_from_row(row) for row in found]
+            found = load_experiments(connection, e.c.lifecycle_stage == "active")
+        return sorted(found, key=lambda experiment: int(experiment.experiment_id))
 
     def outline(self, trace_id: str) -> TraceOutline:
         """The trace's summary and its spans' outline, in two queries that read no payload."""

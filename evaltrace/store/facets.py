@@ -5,7 +5,7 @@ facet call against these."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from evaltrace.entities import (
@@ -25,7 +25,14 @@ from evaltrace.store.results import MergeResult, SessionSummary, TraceOutline
 if TYPE_CHECKING:
     from evaltrace.store.base import RecordCandidate
 
-__all__ = ["BrowseFacet", "DatasetsFacet", "LabelingFacet", "MonitorsFacet", "RunsFacet"]
+__all__ = [
+    "BrowseFacet",
+    "DatasetsFacet",
+    "ExperimentsFacet",
+    "LabelingFacet",
+    "MonitorsFacet",
+    "RunsFacet",
+]
 
 
 class BrowseFacet(Protocol):
@@ -65,6 +72,28 @@ class BrowseFacet(Protocol):
         """Delete the experiment's traces (with their spans and assessments) matching
         every condition given, oldest first, at most ``max_traces``; returns how many.
         One transaction: a failure deletes nothing."""
+
+
+class ExperimentsFacet(Protocol):
+    """Experiments beyond finding one: create, rename, delete and restore, tags, search."""
+
+    def create(self, name: str, tags: Mapping[str, str]) -> Experiment:
+        """A new experiment; ``InvalidArgumentError`` if the name is taken (deleted ones
+        too)."""
+
+    def rename(self, experiment_id: str, new_name: str) -> None: ...
+    def set_lifecycle(self, experiment_id: str, stage: str) -> None:
+        """``"deleted"`` (traces kept; hidden; no new traces) or ``"active"`` (restored)."""
+
+    def set_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None: ...
+    def delete_tag(self, experiment_id: str, key: str) -> None: ...
+    def search(
+        self,
+        view_type: int,
+        condition: Expr | None,
+        order_by: Sequence[OrderKey],
+        max_results: int | None,
+    ) -> list[Experiment]: ...
 
 
 class DatasetsFacet(Protocol):

@@ -18,7 +18,7 @@ from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Not, Op, Or, Sp
 from evaltrace.search.keys import TRACE_FIELDS
 from evaltrace.store import models
 
-__all__ = ["DATASET_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
+__all__ = ["DATASET_TARGET", "EXPERIMENT_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
 
 _LIKE_ESCAPE = "\\"
 _ORDERINGS = {Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge}
@@ -52,6 +52,17 @@ DATASET_TARGET = Target(
     columns=_DATASET_COLUMNS,
     side_tables={KeyKind.TAG: models.dataset_tags},
     id_column="dataset_id",
+)
+
+EXPERIMENT_TARGET = Target(
+    table=models.experiments,
+    columns={
+        "name": ("name", False),
+        "creation_time": ("creation_time", False),
+        "last_update_time": ("last_update_time", True),
+    },
+    side_tables={KeyKind.TAG: models.experiment_tags},
+    id_column="experiment_id",
 )
 
 _SPAN_COLUMNS = {

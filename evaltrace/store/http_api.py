@@ -71,6 +71,10 @@ CALLS: dict[str, StoreCall] = {
         *_calls("browse", READ, True, "sessions", "schema_revision", "size_bytes"),
         *_calls("browse", READ, True, "row_counts"),
         *_calls("browse", ADMIN, False, "delete_traces"),
+        # Experiments.
+        *_calls("experiments", READ, True, "search"),
+        *_calls("experiments", ADMIN, False, "create"),
+        *_calls("experiments", ADMIN, True, "rename", "set_lifecycle", "set_tags", "delete_tag"),
         # Datasets.
         *_calls("datasets", READ, True, "get", "search", "records", "versions"),
         *_calls("datasets", READ, True, "version_info", "count"),

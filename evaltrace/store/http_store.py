@@ -33,6 +33,7 @@ from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.facets import (
     BrowseFacet,
     DatasetsFacet,
+    ExperimentsFacet,
     LabelingFacet,
     MonitorsFacet,
     RunsFacet,
@@ -65,6 +66,7 @@ class HttpStore(TraceStore):
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
         self.datasets = cast(DatasetsFacet, _RemoteFacet(self, "datasets"))
+        self.experiments = cast(ExperimentsFacet, _RemoteFacet(self, "experiments"))
         self.runs = cast(RunsFacet, _RemoteFacet(self, "runs"))
         self.browse = cast(BrowseFacet, _RemoteFacet(self, "browse"))
         self.labeling = cast(LabelingFacet, _RemoteFacet(self, "labeling"))

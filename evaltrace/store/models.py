@@ -58,6 +58,21 @@ experiments = Table(
     Column("experiment_id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(MAX_NAME_CHARS), nullable=False, unique=True),
     Column("creation_time", BigInteger, nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("last_update_time", BigInteger, nullable=True),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(MAX_NAME_CHARS), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 traces = Table(

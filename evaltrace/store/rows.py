@@ -252,9 +252,12 @@ def experiment_key(experiment_id: str) -> int:
     return int(text)
 
 
-def experiment_from_row(row: Any) -> Experiment:
+def experiment_from_row(row: Any, tags: dict[str, str] | None = None) -> Experiment:
     return Experiment(
         experiment_id=str(row["experiment_id"]),
         name=row["name"],
         creation_time=row["creation_time"],
+        lifecycle_stage=row["lifecycle_stage"],
+        last_update_time=row["last_update_time"],
+        tags=tags or {},
     )

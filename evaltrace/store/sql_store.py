@@ -44,6 +44,7 @@ from evaltrace.store.base import TracePage, TraceStore
 from evaltrace.store.browse_sql import SqlBrowse
 from evaltrace.store.database import Database
 from evaltrace.store.dataset_sql import SqlDatasets
+from evaltrace.store.experiments_sql import SqlExperiments, load_experiments
 from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.monitor_sql import SqlMonitors
 from evaltrace.store.run_sql import SqlRuns
@@ -103,6 +104,7 @@ class SqlStore(TraceStore):
         self.db = Database(uri, get_settings().store_timeout if timeout is None else timeout)
         self.uri = uri
         self.datasets = SqlDatasets(self.db)
+        self.experiments = SqlExperiments(self.db)
         self.runs = SqlRuns(self.db)
         self.browse = SqlBrowse(self.db, self.get_trace_info)
         self.labeling = SqlLabeling(self.db)
@@ -596,6 +598,10 @@ class SqlStore(TraceStore):
     def get_or_create_experiment(self, name: str) -> Experiment:
         existing = self.get_experiment_by_name(name)
         if existing is not None:
+            if existing.lifecycle_stage == "deleted":
+                raise InvalidArgumentError(
+                    f"experiment {name!r} is deleted: restore it (restore_experiment) to use it"
+                )
             return existing
         try:
             with self.db.write() as connection:
@@ -614,22 +620,17 @@ class SqlStore(TraceStore):
     def get_experiment(self, experiment_id: str) -> Experiment:
         e = models.experiments
         with self.db.read() as connection:
-            row = (
-                connection.execute(
-                    select(e).where(e.c.experiment_id == rows.experiment_key(experiment_id))
-                )
-                .mappings()
-                .first()
+            found = load_experiments(
+                connection, e.c.experiment_id == rows.experiment_key(experiment_id)
             )
-        if row is None:
+        if not found:
             raise ExperimentNotFoundError(f"experiment id {experiment_id!r} not found")
-        return rows.experiment_from_row(row)
+        return found[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        e = models.experiments
         with self.db.read() as connection:
-            row = connection.execute(select(e).where(e.c.name == name)).mappings().first()
-        return None if row is None else rows.experiment_from_row(row)
+            found = load_experiments(connection, models.experiments.c.name == name)
+        return found[0] if found else None
 
 
 def _children_by_trace(

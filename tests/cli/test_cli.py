@@ -39,6 +39,12 @@ COMMANDS = [
     ["db", "info"],
     ["spool", "status"],
     ["spool", "recover"],
+    ["experiments", "list"],
+    ["experiments", "create"],
+    ["experiments", "rename"],
+    ["experiments", "delete"],
+    ["experiments", "restore"],
+    ["tokens", "create"],
 ]
 
 
@@ -71,7 +77,7 @@ def test_every_command_has_help_with_an_example(command: list[str], tmp_path: Pa
     done = cli("", tmp_path, *command, "--help")
     assert done.returncode == 0, done.stderr
     assert "Example" in done.stdout
-    if command and command[0] not in ("server", "ui"):
+    if command and command[0] not in ("server", "ui", "tokens"):  # no store there
         assert "--tracking-uri" in done.stdout or command in (["traces"], ["datasets"])
 
 
@@ -286,3 +292,23 @@ def test_the_server_banner_hides_the_database_password(postgres_uri: str, tmp_pa
         port = base.rsplit(":", 1)[1]
     banner = (tmp_path / f"server-{port}.log").read_text()
     assert "postgres:***@" in banner and "s3cret-pw" not in banner
+
+
+def test_experiments_are_made_renamed_deleted_and_restored(store_uri: str, tmp_path: Path) -> None:
+    made = ok(cli(store_uri, tmp_path, "experiments", "create", "bot", "--tag", "team=a"))
+    experiment_id = made.strip()
+    ok(cli(store_uri, tmp_path, "experiments", "rename", experiment_id, "bot-v2"))
+    ok(cli(store_uri, tmp_path, "experiments", "delete", experiment_id))
+    listed = ok(
+        cli(store_uri, tmp_path, "experiments", "list", "--view", "deleted", "--format", "json")
+    )
+    assert [(e["name"], e["tags"]) for e in listed] == [("bot-v2", {"team": "a"})]
+    taken = cli(store_uri, tmp_path, "experiments", "create", "bot-v2")
+    assert (
+        taken.returncode == 1 and taken.stderr.count("\n") == 1 and "exists already" in taken.stderr
+    )
+    ok(cli(store_uri, tmp_path, "experiments", "restore", experiment_id))
+    listed = ok(
+        cli(store_uri, tmp_path, "experiments", "list", "-f", "name = 'bot-v2'", "--format", "json")
+    )
+    assert [e["lifecycle_stage"] for e in listed] == ["active"]

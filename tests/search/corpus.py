@@ -18,7 +18,8 @@ from evaltrace.entities import (
     TraceInfo,
     TraceState,
 )
-from evaltrace.search.ast import And, Comparison, Expr, Key, KeyKind, Not, Op, Or, SpanGroup
+from evaltrace.search.ast import And, Comparison, Key, KeyKind, Not, Op, Or, SpanGroup
+from evaltrace.search.unparse import filter_text
 
 NAMES = ["answer", "retrieve", "Chat", "chat_v2", "100%_done"]
 ENVS = ["prod", "dev", "Prod", "it's"]
@@ -234,30 +235,6 @@ def filters() -> st.SearchStrategy:
     return _boolean(leaves)
 
 
-# -- rendering an AST back to a filter string ----------------------------------------------
+# -- rendering an AST back to a filter string: the library's own (search/unparse.py) -------
 
-
-def render(expr: Expr) -> str:
-    if isinstance(expr, And):
-        return " AND ".join(f"({render(item)})" for item in expr.items)
-    if isinstance(expr, Or):
-        return " OR ".join(f"({render(item)})" for item in expr.items)
-    if isinstance(expr, Not):
-        return f"NOT ({render(expr.item)})"
-    if isinstance(expr, SpanGroup):
-        return f"span({render(expr.condition)})"
-    key = str(expr.key)
-    if expr.op in (Op.IS_NULL, Op.IS_NOT_NULL):
-        return f"{key} {expr.op.value}"
-    if expr.op in (Op.IN, Op.NOT_IN):
-        return f"{key} {expr.op.value} ({', '.join(literal(v) for v in expr.value)})"
-    return f"{key} {expr.op.value} {literal(expr.value)}"
-
-
-def literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    assert isinstance(value, str)
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+render = filter_text

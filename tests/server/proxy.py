@@ -4,6 +4,7 @@ the next replica that accepts it (a dead one is skipped)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterator
@@ -13,27 +14,27 @@ __all__ = ["round_robin_proxy"]
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.suppress(ConnectionError):
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        writer.close()
+    writer.close()
 
 
 @contextmanager
 def round_robin_proxy(backends: list[tuple[str, int]]) -> Iterator[str]:
-    """A proxy on a free loopback port; yields its ``http://`` URL."""
+    """A proxy on a free loopback port; yields its ``http://`` URL. On the way out every
+    connection is closed and every task has finished."""
     loop = asyncio.new_event_loop()
     turn = itertools.count()
     ready = threading.Event()
     address: list[int] = []
+    writers: set[asyncio.StreamWriter] = set()
 
     async def handle(
         client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
+        writers.add(client_writer)
         start = next(turn)
         for offset in range(len(backends)):
             host, port = backends[(start + offset) % len(backends)]
@@ -41,6 +42,7 @@ def round_robin_proxy(backends: list[tuple[str, int]]) -> Iterator[str]:
                 server_reader, server_writer = await asyncio.open_connection(host, port)
             except OSError:
                 continue
+            writers.add(server_writer)
             await asyncio.gather(
                 _pipe(client_reader, server_writer), _pipe(server_reader, client_writer)
             )
@@ -55,8 +57,16 @@ def round_robin_proxy(backends: list[tuple[str, int]]) -> Iterator[str]:
         ready.set()
         await stop.wait()
         server.close()
-        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+        for writer in writers:
+            writer.close()
+        tasks = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        await server.wait_closed()
 
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
     thread.start()
@@ -65,5 +75,5 @@ def round_robin_proxy(backends: list[tuple[str, int]]) -> Iterator[str]:
         yield f"http://127.0.0.1:{address[0]}"
     finally:
         loop.call_soon_threadsafe(stop.set)
-        thread.join(5)
+        thread.join(10)
         loop.close()

@@ -29,6 +29,7 @@ _LOCAL_CALLS = {"set_timeout", "close", "after_fork_in_child", "merge_rows", "me
 _FACETS = {
     "browse": facets.BrowseFacet,
     "datasets": facets.DatasetsFacet,
+    "experiments": facets.ExperimentsFacet,
     "runs": facets.RunsFacet,
     "labeling": facets.LabelingFacet,
     "monitors": facets.MonitorsFacet,
