@@ -11,8 +11,10 @@ from evaltrace._config import Settings
 from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, shown
 from evaltrace.entities import Experiment, Trace
+from evaltrace.entities.attribute_keys import RUN_TAG
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
+from evaltrace.search.ast import And, Comparison, Key, KeyKind, Op
 from evaltrace.tracer.export import ExportStats
 
 if TYPE_CHECKING:
@@ -224,6 +226,7 @@ def search_traces(
     include_spans: bool = True,
     locations: Sequence[str] | None = None,
     extract_fields: Sequence[str] | None = None,
+    run_id: str | None = None,
 ) -> PagedList: ...
 @overload
 def search_traces(
@@ -236,6 +239,7 @@ def search_traces(
     include_spans: bool = True,
     locations: Sequence[str] | None = None,
     extract_fields: Sequence[str] | None = None,
+    run_id: str | None = None,
 ) -> pandas.DataFrame: ...
 
 
@@ -249,6 +253,7 @@ def search_traces(
     include_spans: bool = True,
     locations: Sequence[str] | None = None,
     extract_fields: Sequence[str] | None = None,
+    run_id: str | None = None,
 ) -> pandas.DataFrame | PagedList:
     """Traces of the given experiments (default: the active one) matching ``filter_string``.
 
@@ -260,7 +265,8 @@ def search_traces(
 
     The reference's newer arguments: ``locations`` (experiment ids, instead of
     ``experiment_ids``) and ``extract_fields`` (DataFrame columns taken from spans:
-    ``"span_name.inputs"``, ``"span_name.outputs.field"``).
+    ``"span_name.inputs"``, ``"span_name.outputs.field"``), and ``run_id`` (only the traces
+    of that evaluation run, on top of the filter).
     """
     if return_type not in ("pandas", "list"):
         raise InvalidArgumentError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
@@ -276,6 +282,9 @@ def search_traces(
             f"include_spans must be True or False, got {shown(include_spans)}"
         )
     condition = parse_filter(filter_string)
+    if run_id is not None:
+        of_run = Comparison(Key(KeyKind.TAG, RUN_TAG), Op.EQ, require_text(run_id, "run_id"))
+        condition = of_run if condition is None else And((condition, of_run))
     order = parse_order_by(require_texts(order_by, "order_by"))
     session = get_session()
     experiment_ids = _experiment_ids(experiment_ids)

@@ -578,3 +578,33 @@ def test_a_remote_trace_is_grafted_under_the_running_span() -> None:
     assert spans["lookup"].start_time_ns == original["lookup"].start_time_ns
     with pytest.raises(InvalidArgumentError, match="needs a span"):
         mlflow.add_trace(remote)
+
+
+def test_update_current_trace_takes_session_user_and_model_id() -> None:
+    @mlflow.trace
+    def turn(message: str) -> str:
+        mlflow.update_current_trace(session_id="chat-7", user="ann", model_id="bot-v2")
+        return message
+
+    turn("hi")
+    metadata = finished().info.trace_metadata
+    assert metadata["mlflow.trace.session"] == "chat-7"
+    assert (metadata["mlflow.trace.user"], metadata["mlflow.modelId"]) == ("ann", "bot-v2")
+    with pytest.raises(InvalidArgumentError, match="session_id must be a string"):
+        mlflow.update_current_trace(session_id=["chat-7"])  # type: ignore[arg-type]
+
+
+def test_search_traces_by_evaluation_run() -> None:
+    @mlflow.trace
+    def answer(q: str) -> str:
+        return q
+
+    answer("outside any run")
+    first = mlflow.genai.evaluate(data=[{"inputs": {"q": "a"}}], predict_fn=answer, scorers=[])
+    mlflow.genai.evaluate(data=[{"inputs": {"q": "b"}}], predict_fn=answer, scorers=[])
+    found = mlflow.search_traces(run_id=first.run_id, return_type="list")
+    assert [t.data.spans[0].inputs for t in found] == [{"q": "a"}]
+    both = mlflow.search_traces(
+        run_id=first.run_id, filter_string="attributes.status = 'OK'", return_type="list"
+    )
+    assert len(both) == 1

@@ -12,7 +12,9 @@ __all__ = [
     "COST_ATTRIBUTE",
     "INTERNAL_KEYS",
     "JSON_KEYS",
+    "MODEL_ID_METADATA_KEY",
     "PAYLOAD_KEYS",
+    "RUN_TAG",
     "SESSION_METADATA_KEY",
     "SPAN_INPUTS",
     "SPAN_OUTPUTS",
@@ -20,6 +22,7 @@ __all__ = [
     "UNINDEXED_ATTRIBUTES",
     "UNINDEXED_ATTRIBUTE_PREFIXES",
     "USAGE_ATTRIBUTES",
+    "USER_METADATA_KEY",
     "is_indexed_attribute",
 ]
 
@@ -42,6 +45,9 @@ COST_ATTRIBUTE = "evaltrace.cost_usd"
 
 # Trace metadata naming the conversation (session) a trace belongs to (the reference's key).
 SESSION_METADATA_KEY = "mlflow.trace.session"
+RUN_TAG = "evaltrace.run_id"  # the tag naming the evaluation run a trace was made in
+USER_METADATA_KEY = "mlflow.trace.user"  # the user a trace served (the reference's key)
+MODEL_ID_METADATA_KEY = "mlflow.modelId"  # the app version (the reference's key)
 
 # Attributes in which other conventions carry a span's inputs, outputs and messages (OTLP
 # ingest maps them into the span's inputs and outputs). They stay in the span's attributes but

@@ -21,6 +21,7 @@ from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, shown
 from evaltrace.annotate.api import log_feedbacks
 from evaltrace.entities import SpanType, Trace
+from evaltrace.entities.attribute_keys import RUN_TAG
 from evaltrace.entities.evaluation import EvaluationRun, RunResult, rounded_metrics
 from evaltrace.entities.html import html_table, short_text
 from evaltrace.evaluate.metrics import metrics_of, to_score
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RUN_TAG", "EvaluationResult", "evaluate"]
 
-RUN_TAG = "evaltrace.run_id"
 _log = logging.getLogger("evaltrace")
 
 

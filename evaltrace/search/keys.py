@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from evaltrace.entities.attribute_keys import RUN_TAG
 from evaltrace.exceptions import InvalidFilterError
 from evaltrace.search.ast import Key, KeyKind, Op
 
@@ -66,7 +67,12 @@ TRACE_FIELDS = (
         nullable=False,
         sort_column="start_time_ns",
     ),
-    TraceField("execution_time_ms", "execution_duration", KeyType.NUMBER, ("execution_duration",)),
+    TraceField(
+        "execution_time_ms",
+        "execution_duration",
+        KeyType.NUMBER,
+        ("execution_duration", "execution_time"),
+    ),
     TraceField("trace_id", "trace_id", KeyType.STRING, ("request_id",), nullable=False),
     TraceField("client_request_id", "client_request_id", KeyType.STRING),
     TraceField("input_tokens", "input_tokens", KeyType.NUMBER),
@@ -107,12 +113,15 @@ class Catalogue:
     attributes: dict[str, _Column]
     side_kinds: frozenset[KeyKind]
     spans: bool
+    # Names that stand for a tag or metadata key (the reference's ``run_id``).
+    mapped: dict[str, Key] = field(default_factory=dict)
 
 
 TRACES = Catalogue(
     attributes=TRACE_ATTRIBUTES,
     side_kinds=frozenset({KeyKind.TAG, KeyKind.METADATA, KeyKind.EXPECTATION, KeyKind.FEEDBACK}),
     spans=True,
+    mapped={"run_id": Key(KeyKind.TAG, RUN_TAG)},  # the evaluation run a trace was made in
 )
 DATASETS = Catalogue(
     attributes=DATASET_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False
@@ -126,6 +135,7 @@ _SIDE_PREFIXES = {
     "tags": KeyKind.TAG,
     "tag": KeyKind.TAG,
     "metadata": KeyKind.METADATA,
+    "request_metadata": KeyKind.METADATA,  # the reference's name
     "expectation": KeyKind.EXPECTATION,
     "expectations": KeyKind.EXPECTATION,
     "feedback": KeyKind.FEEDBACK,
@@ -141,7 +151,7 @@ _OPS_BY_TYPE = {
 
 
 def _known_keys(catalogue: Catalogue) -> list[str]:
-    names = [f"attributes.{n}" for n in catalogue.attributes]
+    names = [f"attributes.{n}" for n in catalogue.attributes] + list(catalogue.mapped)
     names += [
         f"{k.value if k is not KeyKind.TAG else 'tags'}.<key>" for k in sorted(catalogue.side_kinds)
     ]
@@ -164,6 +174,9 @@ def resolve_key(
     """The canonical key for an identifier such as ``attributes.status`` or ``tags.`a.b```."""
     head = parts[0].lower()
     attributes = catalogue.attributes
+    named = parts[-1].lower() if len(parts) == 1 or head in _ATTRIBUTE_PREFIXES else None
+    if named in catalogue.mapped and len(parts) <= 2:
+        return catalogue.mapped[named]
     if len(parts) == 1:
         column = attributes.get(head)
         if column is None:

@@ -275,9 +275,15 @@ def update_current_trace(
     response_preview: str | None = None,
     client_request_id: str | None = None,
     state: str | None = None,
+    session_id: str | None = None,
+    user: str | None = None,
+    model_id: str | None = None,
 ) -> None:
     """Add tags and metadata to the trace running in this context, or set its previews, or
-    its final ``state`` ("OK" or "ERROR", whatever its root's status says).
+    its final ``state`` ("OK" or "ERROR", whatever its root's status says). ``session_id``,
+    ``user`` and ``model_id`` are the reference's shorthands for the metadata that groups
+    conversations (``mlflow.trace.session``), names the user (``mlflow.trace.user``) and the
+    app version (``mlflow.modelId``).
 
     Keys and values are stored as strings (other values as their JSON text). Outside a trace
     this logs a warning and does nothing.
@@ -289,10 +295,18 @@ def update_current_trace(
             raise InvalidArgumentError(f"{argument} must be a mapping, got {type(value).__name__}")
     if isinstance(client_request_id, int | float) and not isinstance(client_request_id, bool):
         client_request_id = str(client_request_id)  # an id kept as its text, as the reference does
+    shorthands = {
+        keys.SESSION_METADATA_KEY: session_id,
+        keys.USER_METADATA_KEY: user,
+        keys.MODEL_ID_METADATA_KEY: model_id,
+    }
     for argument, text in (
         ("request_preview", request_preview),
         ("response_preview", response_preview),
         ("client_request_id", client_request_id),
+        ("session_id", session_id),
+        ("user", user),
+        ("model_id", model_id),
     ):
         if text is not None and not isinstance(text, str):
             raise InvalidArgumentError(f"{argument} must be a string, got {type(text).__name__}")
@@ -305,6 +319,7 @@ def update_current_trace(
         return
     pending.tags.update(tags or {})
     pending.metadata.update(metadata or {})
+    pending.metadata.update({key: value for key, value in shorthands.items() if value is not None})
     if request_preview is not None:
         pending.request_preview = request_preview
     if response_preview is not None:

@@ -180,3 +180,18 @@ def test_random_unicode_only_ever_raises_invalid_filter_error(text: str) -> None
         parse_filter(text)
     except InvalidFilterError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("reference_spelling", "ours"),
+    [
+        ("execution_time > 5", "attributes.execution_time_ms > 5"),
+        ("run_id = 'run-1'", "tags.`evaltrace.run_id` = 'run-1'"),
+        ("attributes.run_id = 'run-1'", "tags.`evaltrace.run_id` = 'run-1'"),
+        ("request_metadata.`mlflow.sourceRun` = 'r'", "metadata.`mlflow.sourceRun` = 'r'"),
+    ],
+)
+def test_the_references_bare_keys_mean_what_they_mean_there(
+    reference_spelling: str, ours: str
+) -> None:
+    assert parse_filter(reference_spelling) == parse_filter(ours)
