@@ -97,6 +97,7 @@ from evaltrace.experiments import (
     set_experiment_tag,
     set_experiment_tags,
 )
+from evaltrace.mlflow_client import MlflowClient
 from evaltrace.tracer import (
     DetachedSpan,
     LiveSpan,
@@ -146,6 +147,7 @@ __all__ = [
     "InvalidFilterError",
     "LiveSpan",
     "MissingDependencyError",
+    "MlflowClient",
     "MlflowException",
     "MonitorBusyError",
     "NotFoundError",

@@ -608,3 +608,37 @@ def test_search_traces_by_evaluation_run() -> None:
         run_id=first.run_id, filter_string="attributes.status = 'OK'", return_type="list"
     )
     assert len(both) == 1
+
+
+def test_the_client_class_starts_and_ends_spans_by_id_and_reads_back(store_uri: str) -> None:
+    client = mlflow.MlflowClient()
+    root = client.start_trace("request", inputs={"q": "refund?"}, tags={"env": "test"})
+    child = client.start_span("lookup", root.trace_id, root.span_id, span_type="RETRIEVER")
+    client.end_span(root.trace_id, child.span_id, outputs=["doc-1"])
+    client.end_trace(root.trace_id, outputs="30 days")
+    with pytest.raises(NotFoundError, match="no running trace"):
+        client.end_trace(root.trace_id)
+    trace = client.get_trace(root.trace_id)
+    assert [s.name for s in trace.data.spans] == ["request", "lookup"]
+    assert trace.info.tags["env"] == "test"
+    client.set_trace_tag(root.trace_id, "reviewed", "yes")
+    found = client.search_traces(filter_string="tags.reviewed = 'yes'")
+    assert [t.info.trace_id for t in found] == [root.trace_id]
+    logged = client.log_assessment(root.trace_id, Feedback(name="quality", value=0.9))
+    assert client.get_assessment(root.trace_id, logged.assessment_id).value == 0.9
+
+    experiment_id = client.create_experiment("client-made", tags={"team": "a"})
+    client.set_experiment_tag(experiment_id, "tier", "2")
+    assert client.get_experiment(experiment_id).tags == {"team": "a", "tier": "2"}
+    client.rename_experiment(experiment_id, "client-renamed")
+    assert client.get_experiment_by_name("client-renamed").experiment_id == experiment_id
+    dataset = client.create_dataset("client-set", experiment_id=experiment_id)
+    client.set_dataset_tags(dataset.dataset_id, {"k": "v"})
+    assert client.get_dataset(dataset.dataset_id).tags == {"k": "v"}
+    assert [d.name for d in client.search_datasets(experiment_ids=[experiment_id])] == [
+        "client-set"
+    ]
+    client.delete_experiment(experiment_id)
+    assert client.search_experiments(view_type=mlflow.ViewType.DELETED_ONLY)[0].name == (
+        "client-renamed"
+    )

@@ -30,6 +30,7 @@ EXPECTED = {
     "Expectation",
     "Feedback",
     "DetachedSpan",
+    "MlflowClient",
     "ViewType",
     "create_experiment",
     "delete_experiment",
