@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from evaltrace._config import Settings
 from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, shown
-from evaltrace.entities import Experiment, Trace
+from evaltrace.entities import Assessment, Experiment, Feedback, Trace
 from evaltrace.entities.attribute_keys import RUN_TAG
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
@@ -369,7 +370,7 @@ def traces_to_dataframe(traces: Sequence[Trace]) -> pandas.DataFrame:
         rows.append(
             {
                 "trace_id": info.trace_id,
-                "trace": trace,
+                "trace": trace.to_json(),  # as the reference's: Trace.from_json reads it
                 "client_request_id": info.client_request_id,
                 "state": info.state.value,
                 "request_time": info.request_time,
@@ -379,7 +380,42 @@ def traces_to_dataframe(traces: Sequence[Trace]) -> pandas.DataFrame:
                 "trace_metadata": dict(info.trace_metadata),
                 "tags": dict(info.tags),
                 "spans": [span.to_dict() for span in trace.data.spans],
-                "assessments": [a.to_dict() for a in info.assessments],
+                "assessments": [assessment_row(a) for a in info.assessments],
             }
         )
     return pandas.DataFrame(rows, columns=TRACE_COLUMNS)
+
+
+def assessment_row(assessment: Assessment) -> dict[str, Any]:
+    """An assessment as the reference's DataFrame shows it: its name under
+    ``assessment_name``, times as ISO 8601 text, the value under ``feedback`` or
+    ``expectation``."""
+    row: dict[str, Any] = {
+        "assessment_id": assessment.assessment_id,
+        "assessment_name": assessment.name,
+        "trace_id": assessment.trace_id,
+        "source": assessment.source.to_dict(),
+        "create_time": _iso(assessment.create_time_ms),
+        "last_update_time": _iso(assessment.last_update_time_ms),
+    }
+    if isinstance(assessment, Feedback):
+        value: dict[str, Any] = {"value": assessment.value}
+        if assessment.error is not None:
+            value["error"] = assessment.error.to_dict()
+        row["feedback"] = value
+        if assessment.rationale is not None:
+            row["rationale"] = assessment.rationale
+    else:
+        row["expectation"] = {"value": assessment.value}
+    for key in ("span_id", "overrides"):
+        if getattr(assessment, key) is not None:
+            row[key] = getattr(assessment, key)
+    if assessment.metadata:
+        row["metadata"] = dict(assessment.metadata)
+    row["valid"] = assessment.valid
+    return row
+
+
+def _iso(epoch_ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"

@@ -642,3 +642,25 @@ def test_the_client_class_starts_and_ends_spans_by_id_and_reads_back(store_uri: 
     assert client.search_experiments(view_type=mlflow.ViewType.DELETED_ONLY)[0].name == (
         "client-renamed"
     )
+
+
+def test_the_search_traces_frame_is_shaped_as_the_references() -> None:
+    @mlflow.trace
+    def answer(q: str) -> str:
+        return "30 days"
+
+    answer("refund?")
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.log_feedback(trace_id=trace_id, name="quality", value=1, rationale="ok")
+    mlflow.log_expectation(trace_id=trace_id, name="expected", value="30 days")
+    row = mlflow.search_traces().iloc[0]
+    assert mlflow.Trace.from_json(row["trace"]).info.trace_id == trace_id  # JSON text
+    feedback, expectation = sorted(row["assessments"], key=lambda a: a["assessment_name"])[::-1]
+    assert feedback["feedback"] == {"value": 1} and feedback["rationale"] == "ok"
+    assert expectation["expectation"] == {"value": "30 days"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", feedback["create_time"])
+    assert (row["request"], row["response"]) == ({"q": "refund?"}, "30 days")
+    # The frame goes back into evaluate() and datasets as the reference's does.
+    dataset = create_dataset("from-frame")
+    dataset.merge_records(mlflow.search_traces())
+    assert dataset.to_df()["expectations"].iloc[0] == {"expected": "30 days"}

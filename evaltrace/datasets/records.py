@@ -248,8 +248,8 @@ def _dataframe_rows(frame: Any) -> list[Any]:
 
     Columns may hold whole dicts (``inputs``) or be flattened (``inputs.question``).
     """
-    if "trace" in frame.columns and all(isinstance(t, Trace) for t in frame["trace"]):
-        return list(frame["trace"])
+    if "trace" in frame.columns and "trace_id" in frame.columns:  # a search_traces frame
+        return [t if isinstance(t, Trace) else _trace_from_json(t) for t in frame["trace"]]
     rows = []
     for raw in frame.to_dict(orient="records"):
         row: dict[str, Any] = {}
@@ -263,6 +263,17 @@ def _dataframe_rows(frame: Any) -> list[Any]:
                 row[str(column)] = value
         rows.append(row)
     return rows
+
+
+def _trace_from_json(text: Any) -> Trace:
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"the trace column holds a {type(text).__name__}, not a trace")
+    try:
+        return Trace.from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgumentError(
+            f"the trace column holds text that is not a trace: {exc}"
+        ) from None
 
 
 def _missing(value: Any) -> bool:
