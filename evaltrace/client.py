@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -16,6 +15,7 @@ from evaltrace.entities.attribute_keys import RUN_TAG
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
 from evaltrace.search.ast import And, Comparison, Key, KeyKind, Op
+from evaltrace.search.fields import FieldSpec, parse_field
 from evaltrace.tracer.export import ExportStats
 
 if TYPE_CHECKING:
@@ -311,45 +311,20 @@ def search_traces(
     if return_type == "list":
         return traces
     frame = traces_to_dataframe(traces)
-    for field, (span_name, part, key) in fields.items():
-        frame[field] = [_extracted(trace, span_name, part, key) for trace in traces]
+    for field in fields:
+        frame[field.column] = [field.value_in(trace.data.spans) for trace in traces]
     frame.attrs["next_page_token"] = token
     return frame
 
 
-_FIELD = re.compile(r"^(?P<span>.+?)\.(?P<part>inputs|outputs)(?:\.(?P<key>.+))?$")
-
-
-def _extract_fields(
-    fields: Sequence[str] | None, return_type: str
-) -> dict[str, tuple[str, str, str | None]]:
+def _extract_fields(fields: Sequence[str] | None, return_type: str) -> list[FieldSpec]:
     if fields is None:
-        return {}
+        return []
     if return_type != "pandas":
         raise InvalidArgumentError(
             "extract_fields makes DataFrame columns: use return_type='pandas'"
         )
-    parsed = {}
-    for field in require_texts(fields, "extract_fields") or []:
-        match = _FIELD.match(field)
-        if match is None:
-            raise InvalidArgumentError(
-                f"extract_fields: {field!r} is not 'span_name.inputs[.field]' or "
-                "'span_name.outputs[.field]'"
-            )
-        parsed[field] = (match["span"], match["part"], match["key"])
-    return parsed
-
-
-def _extracted(trace: Trace, span_name: str, part: str, key: str | None) -> Any:
-    """The inputs or outputs (or one field of them) of the trace's first span so named."""
-    span = next((s for s in trace.data.spans if s.name == span_name), None)
-    if span is None:
-        return None
-    value = span.inputs if part == "inputs" else span.outputs
-    if key is None:
-        return value
-    return value.get(key) if isinstance(value, dict) else None
+    return [parse_field(field) for field in require_texts(fields, "extract_fields") or []]
 
 
 def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:

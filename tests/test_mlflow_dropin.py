@@ -312,8 +312,35 @@ def test_search_traces_takes_locations_and_extract_fields() -> None:
     assert row["retrieve.inputs.query"] == "REFUNDS?"
     assert row["retrieve.outputs"] == ["doc-1"]
     assert row["answer.inputs"] == {"question": "refunds?"}
-    with pytest.raises(InvalidArgumentError, match="is not 'span_name.inputs"):
+    with pytest.raises(InvalidArgumentError, match="expected inputs or outputs"):
         mlflow.search_traces(extract_fields=["retrieve.attributes"])
+
+
+def test_extract_fields_read_as_the_reference_reads_them() -> None:
+    @mlflow.trace(name="llm.call")
+    def call(prompt: dict) -> dict:
+        return {"text": prompt["n"], "usage.tokens": 3}
+
+    @mlflow.trace
+    def pipeline() -> None:
+        call({"n": 1})
+        call({"n": 2})  # the same span name twice: the last one's value is taken
+
+    pipeline()
+    frame = mlflow.search_traces(
+        extract_fields=["`llm.call`.outputs.text", "`llm.call`.outputs.`usage.tokens`"]
+    )
+    row = frame.iloc[0]
+    assert row["llm.call.outputs.text"] == 2
+    assert row["llm.call.outputs.usage.tokens"] == 3
+    for spec, problem in (
+        ("llm.call.outputs", "expected inputs or outputs after the span name, got 'call'"),
+        ("pipeline", "expected a dot after the span name"),
+        ("`llm.call.outputs", "a backquote is not closed"),
+        ("pipeline.outputs.`a`b", "text after the closing backquote"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=re.escape(problem)):
+            mlflow.search_traces(extract_fields=[spec])
     with pytest.raises(InvalidArgumentError, match="not both"):
         mlflow.search_traces(experiment_ids=["0"], locations=["0"])
 
