@@ -269,7 +269,7 @@ def test_tracing_can_be_disabled_and_enabled() -> None:
     assert calls == [1, 2]
     trace = finished()
     assert [s.name for s in trace.data.spans] == ["answer", "inner"]
-    assert trace.data.intermediate_outputs is None  # "inner" has no outputs
+    assert trace.data.intermediate_outputs == {}  # "inner" has no outputs (the reference's {})
 
 
 def test_intermediate_outputs_are_the_outputs_under_the_root() -> None:
@@ -284,6 +284,20 @@ def test_intermediate_outputs_are_the_outputs_under_the_root() -> None:
 
     answer("?")
     assert finished().data.intermediate_outputs == {"retrieve": ["doc-1"]}
+
+    @mlflow.trace
+    def twice(q: str) -> str:
+        retrieve(q)
+        retrieve(q + "!")
+        return "done"
+
+    twice("?")  # a shared name is numbered in span order: no output is lost
+    assert finished().data.intermediate_outputs == {
+        "retrieve_1": ["doc-1"],
+        "retrieve_2": ["doc-1"],
+    }
+    mlflow.log_trace(request="q", response="a")
+    assert finished().data.intermediate_outputs is None  # one span
 
 
 def test_evaluating_no_records_is_a_typed_error_and_stores_no_run() -> None:

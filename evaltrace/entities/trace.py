@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -144,15 +144,22 @@ class TraceData:
     @property
     def intermediate_outputs(self) -> dict[str, Any] | None:
         """The outputs of the spans under the root, by span name (the reference's
-        ``intermediate_outputs``: what a scorer checks besides the final answer); None when
-        no such span has outputs."""
-        root = self.root_span
-        found = {
-            span.name: span.outputs
-            for span in self.spans
-            if span is not root and span.outputs is not None
-        }
-        return found or None
+        ``intermediate_outputs``: what a scorer checks besides the final answer). A name
+        several spans share is numbered in span order (``llm_1``, ``llm_2``), so none is
+        lost; None for a trace of one span, as in the reference."""
+        if len(self.spans) <= 1:
+            return None
+        shared = {name for name, count in Counter(s.name for s in self.spans).items() if count > 1}
+        seen: Counter[str] = Counter()
+        found: dict[str, Any] = {}
+        for span in self.spans:
+            name = span.name
+            if name in shared:
+                seen[name] += 1
+                name = f"{name}_{seen[name]}"
+            if span.parent_id is not None and span.outputs is not None:
+                found[name] = span.outputs
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {"spans": [span.to_dict() for span in self.spans]}
