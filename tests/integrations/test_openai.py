@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import gc
 import socket
 import subprocess
@@ -118,7 +119,13 @@ def test_streamed_chat_is_rebuilt_as_one_response(
     trace = evaltrace.get_trace(span.trace_id)
     assert (trace.info.cost_usd is None) is not include_usage
     assert span.attributes["evaltrace.time_to_first_token_ns"] > 0
-    assert [e.name for e in span.events] == ["first_token"]
+    # The first token's time, then every chunk as the reference records it (its JSON).
+    names = [e.name for e in span.events]
+    assert names[0] == "first_token"
+    assert names[1:] == [f"mlflow.chunk.item.{i}" for i in range(len(names) - 1)]
+    first_chunk = json.loads(span.events[1].attributes["mlflow.chunk.value"])
+    assert first_chunk["object"] == "chat.completion.chunk"
+    assert span.attributes["model"] == "gpt-4o"  # the request's parameters, by their names
     assert "evaltrace.stream.incomplete" not in span.attributes
 
 

@@ -23,7 +23,9 @@ from evaltrace.tracer.spans import (
     tracing_here,
 )
 
-__all__ = ["CallSpan"]
+__all__ = ["CallSpan", "Event"]
+
+Event = tuple[str, dict[str, Any], int]  # name, attributes, time (ns since the epoch)
 
 
 class CallSpan:
@@ -77,27 +79,48 @@ class CallSpan:
         except Exception as exc:
             log_internal_error("openai autolog attribute", exc)
 
-    def succeed(self, outputs: Any, **extra: Any) -> None:
-        """End OK; ``outputs`` must be the caller's own snapshot (a fresh dict, not the app's)."""
+    def succeed(
+        self,
+        outputs: Any,
+        *,
+        events: list[Event] | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        """End OK; ``outputs`` must be the caller's own snapshot (a fresh dict, not the app's).
+        ``events``: (name, attributes, time in ns) to add as the span ends (a stream's
+        chunks); ``attributes``: more attributes to set."""
         if not self._claim():
             return
         try:
-            end_later(self.span, partial(self._record, outputs, extra, ok=True))
+            finish = partial(self._record, outputs, attributes or {}, events or [], ok=True)
+            end_later(self.span, finish)
         except Exception as exc:
             log_internal_error("openai autolog end", exc)
 
-    def fail(self, exception: BaseException, outputs: Any = None) -> None:
+    def fail(
+        self, exception: BaseException, outputs: Any = None, events: list[Event] | None = None
+    ) -> None:
         if not self._claim():
             return
         try:
             record_error(self.span, exception)  # now: the traceback is the caller's
-            end_later(self.span, partial(self._record, outputs, {}, ok=False))
+            end_later(self.span, partial(self._record, outputs, {}, events or [], ok=False))
         except Exception as exc:
             log_internal_error("openai autolog error", exc)
 
-    def _record(self, outputs: Any, extra: dict[str, Any], span: OtelSpan, *, ok: bool) -> None:
+    def _record(
+        self,
+        outputs: Any,
+        extra: dict[str, Any],
+        events: list[Event],
+        span: OtelSpan,
+        *,
+        ok: bool,
+    ) -> None:
         """On the writer's thread, before the span ends: request settings and response facts,
-        then the outputs, onto the span."""
+        then the outputs and the events, onto the span."""
+        for name, event_attributes, timestamp in events:
+            span.add_event(name, event_attributes, timestamp)
         if ok and span.status.status_code is StatusCode.UNSET:
             span.set_status(Status(StatusCode.OK))
         attributes = {

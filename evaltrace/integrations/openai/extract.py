@@ -82,7 +82,14 @@ def request_attributes(endpoint: Endpoint, body: Any, base_url: str) -> dict[str
         for key, attribute in _REQUEST_SETTINGS.items():
             if key in body and body[key] is not None:
                 attributes[attribute] = body[key]
+        # The reference's names too: each request parameter but the messages, as given.
+        for key, value in body.items():
+            if key not in _MESSAGE_PARAMETERS and value is not None:
+                attributes.setdefault(key, value)
     return attributes
+
+
+_MESSAGE_PARAMETERS = frozenset({"messages", "input", "prompt"})
 
 
 @lru_cache(maxsize=64)

@@ -13,7 +13,8 @@ from typing import Any
 import wrapt
 
 from evaltrace._internal_errors import log_internal_error
-from evaltrace.integrations.openai.call_span import CallSpan
+from evaltrace._json import dumps_json
+from evaltrace.integrations.openai.call_span import CallSpan, Event
 from evaltrace.integrations.openai.extract import to_plain
 
 __all__ = ["AsyncTracedStream", "TracedStream", "accumulator_for"]
@@ -179,6 +180,7 @@ class _StreamTracing:
         self.accumulator = accumulator
         self.started_ns = time.perf_counter_ns()
         self.first_item = True
+        self.chunks: list[tuple[int, Any]] = []  # (time, the chunk as plain data)
 
     def add(self, item: Any) -> None:
         if self.first_item:
@@ -187,7 +189,9 @@ class _StreamTracing:
             self.call.span.add_event("first_token", {"time_to_first_token_ns": ttft})
             self.call.set("evaltrace.time_to_first_token_ns", ttft)
         try:
-            self.accumulator.add(to_plain(item))
+            plain = to_plain(item)
+            self.chunks.append((time.time_ns(), plain))
+            self.accumulator.add(plain)
         except Exception:  # an unexpected chunk shape: keep the stream going, lose no data
             pass
 
@@ -204,10 +208,19 @@ class _StreamTracing:
         if self.call.ended:
             return
         extra = {"evaltrace.stream.incomplete": incomplete} if incomplete else {}
-        self.call.succeed(self.outputs(), **extra)
+        self.call.succeed(self.outputs(), events=self.chunk_events(), attributes=extra)
 
     def fail(self, exception: BaseException) -> None:
-        self.call.fail(exception, outputs=self.outputs())
+        self.call.fail(exception, outputs=self.outputs(), events=self.chunk_events())
+
+    def chunk_events(self) -> list[Event]:
+        """One event per chunk, as the reference records them: ``mlflow.chunk.item.<i>``
+        holding the chunk's JSON under ``mlflow.chunk.value`` (made on the writer's thread's
+        behalf here, once the stream is over)."""
+        return [
+            (f"mlflow.chunk.item.{i}", {"mlflow.chunk.value": _json(chunk)}, at)
+            for i, (at, chunk) in enumerate(self.chunks)
+        ]
 
 
 class TracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -300,3 +313,10 @@ class AsyncTracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
         tracing = getattr(self, "_self_tracing", None)
         if tracing is not None and not tracing.call.ended:
             tracing.finish(incomplete="garbage-collected before the end")
+
+
+def _json(chunk: Any) -> str:
+    try:
+        return dumps_json(chunk, default=str)
+    except (TypeError, ValueError):
+        return str(chunk)

@@ -64,7 +64,7 @@ def _finish(call: CallSpan, result: Any, options: Any) -> None:
     mode = _raw_mode(options)
     if mode == "stream":
         # with_streaming_response: the body is not read yet, and reading it is the user's call.
-        call.succeed(None, **{_UNREAD: True})
+        call.succeed(None, attributes={_UNREAD: True})
         return
     if mode is not None and callable(getattr(result, "parse", None)):
         result = result.parse()  # with_raw_response: cached, the user gets the same object
