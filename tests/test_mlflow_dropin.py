@@ -705,3 +705,46 @@ def test_the_search_traces_frame_is_shaped_as_the_references() -> None:
     dataset = create_dataset("from-frame")
     dataset.merge_records(mlflow.search_traces())
     assert dataset.to_df()["expectations"].iloc[0] == {"expected": "30 days"}
+
+
+def test_the_tracing_modules_functions() -> None:
+    @mlflow.trace
+    def answer(q: str) -> dict:
+        return mlflow.tracing.get_tracing_context_headers_for_http_request()
+
+    with (
+        mlflow.tracing.context(tags={"team": "a"}, session_id="chat-1", user="ann"),
+        mlflow.tracing.context(metadata={"k": "v"}, tags={"team": "b"}),
+    ):
+        headers = answer("?")
+    trace = finished()
+    assert trace.info.tags["team"] == "b"  # the inner block wins
+    metadata = trace.info.trace_metadata
+    assert (metadata["k"], metadata["mlflow.trace.session"]) == ("v", "chat-1")
+    assert metadata["mlflow.trace.user"] == "ann"
+    trace_hex = trace.info.trace_id.removeprefix("tr-")
+    assert re.fullmatch(rf"00-{trace_hex}-[0-9a-f]{{16}}-0[13]", headers["traceparent"])
+    assert mlflow.tracing.get_tracing_context_headers_for_http_request() == {}
+
+    answer("outside")
+    assert "team" not in finished().info.tags  # the defaults were the block's only
+    before = mlflow.get_last_active_trace_id()
+    with mlflow.tracing.context(enabled=False):
+        answer("untraced")
+    assert mlflow.get_last_active_trace_id() == before
+
+    with mlflow.start_span("chat") as span:
+        mlflow.tracing.set_span_chat_tools(
+            span, [{"type": "function", "function": {"name": "lookup"}}]
+        )
+    assert finished().data.spans[0].attributes["mlflow.chat.tools"][0]["function"] == {
+        "name": "lookup"
+    }
+    with pytest.raises(InvalidArgumentError, match="tools\\[0\\]"):
+        mlflow.tracing.set_span_chat_tools(span, [{"name": "lookup"}])
+    mlflow.tracing.disable_notebook_display()
+    try:
+        assert finished()._repr_html_() is None
+    finally:
+        mlflow.tracing.enable_notebook_display()
+    assert "<table" in finished()._repr_html_()

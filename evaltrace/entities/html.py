@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-__all__ = ["Cell", "html_table", "short_text"]
+__all__ = ["NOTEBOOK_DISPLAY", "Cell", "html_table", "short_text"]
+
+
+class _Switch:
+    on = True
+
+
+# Whether a notebook shows a Trace as a table (``evaltrace.tracing.disable_notebook_display``).
+NOTEBOOK_DISPLAY = _Switch()
 
 _MAX_CELL_CHARS = 160
 

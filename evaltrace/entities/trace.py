@@ -17,7 +17,7 @@ from evaltrace.entities.dataset import (
     DatasetRecordSourceType,
     inputs_key,
 )
-from evaltrace.entities.html import Cell, html_table, short_text
+from evaltrace.entities.html import NOTEBOOK_DISPLAY, Cell, html_table, short_text
 from evaltrace.entities.span import Span
 
 __all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
@@ -183,9 +183,12 @@ class Trace:
             f"assessments={len(info.assessments)})"
         )
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """A notebook shows the trace as a small table of its spans, names indented by depth
-        (the first 200). Trace content is untrusted: every value is escaped."""
+        (the first 200), unless that display is off. Trace content is untrusted: every value
+        is escaped."""
+        if not NOTEBOOK_DISPLAY.on:
+            return None  # the notebook shows the repr
         info = self.info
         rows = [
             [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -62,6 +63,13 @@ class FinishedSpan(NamedTuple):
             if events
             else (),
         )
+
+
+# Tags and metadata every trace started in this context gets (``tracing.context(...)``): read
+# once as a trace's root starts.
+TRACE_DEFAULTS: ContextVar[tuple[dict[str, Any], dict[str, Any]] | None] = ContextVar(
+    "evaltrace_trace_defaults", default=None
+)
 
 
 @dataclass(slots=True)
@@ -127,11 +135,16 @@ class TraceAssembler(SpanProcessor):
                 return
             parent = span.parent
             if parent is None or parent.is_remote:
-                self.pending[context.trace_id] = PendingTrace(
+                pending = PendingTrace(
                     otel_trace_id=context.trace_id,
                     root_span_id=context.span_id,
                     destination=self._scope(),
                 )
+                defaults = TRACE_DEFAULTS.get()
+                if defaults is not None:
+                    pending.tags.update(defaults[0])
+                    pending.metadata.update(defaults[1])
+                self.pending[context.trace_id] = pending
         except Exception as exc:
             log_internal_error("span processor on_start", exc)
 
