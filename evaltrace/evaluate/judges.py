@@ -36,7 +36,22 @@ _SYSTEM = (
 )
 
 
-_PROVIDERS = ("openai", "azure")
+# Providers with an OpenAI-compatible chat API: (default base URL, the variable of its key).
+# ``"<provider>:/<model>"`` judges through it; ``base_url=`` overrides the address.
+_COMPATIBLE = {
+    "openai": (None, "OPENAI_API_KEY"),  # the client's own default (or OPENAI_BASE_URL)
+    "anthropic": ("https://api.anthropic.com/v1/", "ANTHROPIC_API_KEY"),
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "together": ("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "fireworks": ("https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
+    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
+    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "ollama": ("http://localhost:11434/v1", None),  # local: no key
+}
+_PROVIDERS = (*_COMPATIBLE, "azure")
 _CLIENT_LOCK = threading.Lock()  # judges make their clients rarely: one lock for all
 
 
@@ -68,7 +83,8 @@ class JudgeScorer(Scorer):
         if provider not in _PROVIDERS:
             raise InvalidArgumentError(
                 f"judge model {model!r}: the provider must be one of {', '.join(_PROVIDERS)} "
-                "(for another OpenAI-compatible endpoint pass base_url= or client=)"
+                "(for another OpenAI-compatible endpoint: openai:/<model> with base_url=, or "
+                "client=)"
             )
         self.provider = provider
         self.model = rest
@@ -132,6 +148,21 @@ class JudgeScorer(Scorer):
                 self._client = self._new_client()
             return self._client
 
+    def _api_key(self, variable: str | None) -> str:
+        """The key given, else the provider's variable; a placeholder for an endpoint that
+        needs none (a local server, an address given: the client refuses to start keyless)."""
+        key = self.api_key or (os.environ.get(variable) if variable else None)
+        if key:
+            return key
+        own_address = self.base_url or (
+            self.provider == "openai" and os.environ.get("OPENAI_BASE_URL")
+        )
+        if variable is None or own_address:
+            return "unused"
+        raise InvalidArgumentError(
+            f"judge {self.name!r}: {self.provider}:/ models need {variable} (or api_key=)"
+        )
+
     def _new_client(self) -> Any:
         try:
             import openai
@@ -140,9 +171,10 @@ class JudgeScorer(Scorer):
                 "LLM judges need the openai package: pip install 'evaltrace[openai]'"
             ) from exc
         if self.provider != "azure":
+            default_url, key_variable = _COMPATIBLE[self.provider]
             return openai.OpenAI(
-                base_url=self.base_url,
-                api_key=self.api_key or _env_key(),
+                base_url=self.base_url or default_url,
+                api_key=self._api_key(key_variable),
                 max_retries=self.max_retries,
             )
         endpoint = self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
@@ -156,12 +188,6 @@ class JudgeScorer(Scorer):
             api_version=self.api_version or os.environ.get("OPENAI_API_VERSION"),
             max_retries=self.max_retries,
         )
-
-
-def _env_key() -> str | None:
-    return os.environ.get("OPENAI_API_KEY") or (
-        "unused" if os.environ.get("OPENAI_BASE_URL") else None
-    )
 
 
 def parse_verdict(text: str) -> tuple[str, str]:

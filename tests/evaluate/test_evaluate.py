@@ -376,8 +376,28 @@ def test_judge_settings_temperature_headers_client_and_providers(
     assert result.metrics["own/score"] == 1.0
     own = {k.lower(): v for k, v in judge_server.requests[before]["headers"].items()}
     assert own.get("x-mine") == "1"
-    with pytest.raises(InvalidArgumentError, match="the provider must be one of openai, azure"):
-        Correctness(model="anthropic:/claude-sonnet")
+    with pytest.raises(InvalidArgumentError, match="the provider must be one of openai, anthropic"):
+        Correctness(model="bedrock:/claude-sonnet")
+
+
+def test_judges_call_any_openai_compatible_provider_by_its_name(
+    store_uri: str, judge_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``groq:/<model>`` reads GROQ_API_KEY and calls Groq's OpenAI-compatible API (here the
+    test server, through base_url=); a hosted provider without its key is that judge's error,
+    naming the variable."""
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    groq = Correctness(name="groq", model="groq:/llama-3.3-70b", base_url=judge_server.base_url)
+    keyless = Correctness(name="claude", model="anthropic:/claude-sonnet-4")
+    result = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[groq, keyless])
+    request = judge_server.requests[-1]
+    assert request["body"]["model"] == "llama-3.3-70b"
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["authorization"] == "Bearer gsk-test"
+    assert result.metrics["groq/score"] == 1.0
+    row = result.result_df.loc[0]
+    assert "anthropic:/ models need ANTHROPIC_API_KEY" in row["claude/error"]
 
 
 def test_a_scorer_returning_nan_is_its_error_on_that_row_and_the_run_is_kept(
