@@ -174,15 +174,18 @@ async def _body(request: Request) -> Any:
             )
     try:
         return loads_json(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"the body is not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidArgumentError(f"the body is not JSON we take: {exc}") from None
 
 
 def _arguments(body: Any) -> tuple[list[Any], dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidArgumentError('the body must be an object: {"args": [...], "kwargs": {...}}')
-    args = decode(body.get("args") or [])
-    kwargs = decode(body.get("kwargs") or {})
+    try:
+        args = decode(body.get("args") or [])
+        kwargs = decode(body.get("kwargs") or {})
+    except RecursionError:
+        raise InvalidArgumentError("the arguments are nested too deeply") from None
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise InvalidArgumentError("args must be a list and kwargs an object")
     if not all(isinstance(key, str) for key in kwargs):

@@ -318,8 +318,6 @@ def _error(status: int, body: dict[str, Any]) -> EvaltraceError:
         if kind is exceptions.InvalidFilterError:
             position = body.get("position")
             return kind(message, position=position if isinstance(position, int) else None)
-        if kind is exceptions.DatasetValidationError:
-            return kind(message)
         return kind(message)
     by_status: dict[int, type[EvaltraceError]] = {
         400: InvalidArgumentError,

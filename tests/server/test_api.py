@@ -309,3 +309,40 @@ def test_correcting_an_assessment_keeps_its_history(api: httpx.Client, ids: dict
     ]
     for a in stored:
         api.delete(f"/api/traces/{trace_id}/assessments/{a['assessment_id']}")
+
+
+def test_the_store_api_refuses_malformed_calls_with_400(api: httpx.Client) -> None:
+    """What a client cannot send: a class nobody registered, arguments of the wrong type, a
+    forged filter tree, nesting past any sense, a gzip bomb's worth of nothing. Each is a
+    JSON 400 naming the problem, never a 500."""
+    import gzip
+
+    forged_key = {"$": "Key", "v": {"kind": {"$enum": "KeyKind", "v": "attribute"}, "name": "x"}}
+    forged = {
+        "$": "Comparison",
+        "v": {"key": forged_key, "op": {"$enum": "Op", "v": "="}, "value": 1},
+    }
+    bodies = {
+        "get_trace": {"args": [{"$": "subprocess.Popen", "v": {}}]},
+        "append_spans": {"args": [[0]]},
+        "search_traces": {"args": [["0"]], "kwargs": {"filter": forged, "max_results": 1}},
+    }
+    for call, body in bodies.items():
+        answer = api.post(f"/api/2/store/{call}", json=body)
+        assert answer.status_code == 400, (call, answer.text)
+        assert answer.json()["error_code"] in ("INVALID_ARGUMENT", "INVALID_FILTER"), call
+    for depth in (900, 3000):  # under and over the JSON parser's own limit
+        deep = '{"args": [' + "[" * depth + "]" * depth + "]}"
+        answer = api.post(
+            "/api/2/store/get_trace_info",
+            content=deep,
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 400, (depth, answer.text)
+    bomb = gzip.compress(b"[" * 10_000_000)
+    answer = api.post(
+        "/api/2/store/get_trace",
+        content=bomb,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert answer.status_code == 400
