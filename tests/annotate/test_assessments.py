@@ -58,7 +58,10 @@ def test_log_expectation_and_feedback_round_trip(store_uri: str) -> None:
     assert evaltrace.get_assessment(trace_id, feedback.assessment_id) == feedback
     assert evaltrace.Trace.from_dict(trace.to_dict()) == trace
     frame = evaltrace.search_traces()
-    assert [a["name"] for a in frame.iloc[0]["assessments"]] == ["key_information", "relevance"]
+    assert [a["assessment_name"] for a in frame.iloc[0]["assessments"]] == [
+        "key_information",
+        "relevance",
+    ]
 
 
 def test_defaults_feedback_is_code_and_error_instead_of_value(store_uri: str) -> None:
