@@ -569,8 +569,12 @@ def test_the_reference_entity_spellings() -> None:
 
     answer()
     mlflow.flush_trace_async_logging()
-    (span,) = mlflow.get_trace(mlflow.get_last_active_trace_id()).data.spans
+    trace = mlflow.get_trace(mlflow.get_last_active_trace_id())
+    (span,) = trace.data.spans
     assert (span.get_attribute("team"), span.get_attribute("absent")) == ("support", None)
+    location = trace.info.trace_location
+    assert location.type.value == "MLFLOW_EXPERIMENT"
+    assert location.mlflow_experiment.experiment_id == trace.info.experiment_id
 
 
 def test_spans_started_without_context_are_linked_and_ended_by_hand() -> None:

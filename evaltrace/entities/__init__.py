@@ -20,6 +20,11 @@ from evaltrace.entities.dataset import (
 from evaltrace.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
 from evaltrace.entities.span import Span, SpanEvent, SpanStatus, SpanStatusCode, SpanType
 from evaltrace.entities.trace import Trace, TraceData, TraceInfo, TraceState
+from evaltrace.entities.trace_location import (
+    MlflowExperimentLocation,
+    TraceLocation,
+    TraceLocationType,
+)
 
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
@@ -38,6 +43,7 @@ __all__ = [
     "Experiment",
     "Feedback",
     "FeedbackValue",
+    "MlflowExperimentLocation",
     "Span",
     "SpanEvent",
     "SpanStatus",
@@ -46,5 +52,7 @@ __all__ = [
     "Trace",
     "TraceData",
     "TraceInfo",
+    "TraceLocation",
+    "TraceLocationType",
     "TraceState",
 ]

@@ -19,6 +19,7 @@ from evaltrace.entities.dataset import (
 )
 from evaltrace.entities.html import NOTEBOOK_DISPLAY, Cell, html_table, short_text
 from evaltrace.entities.span import Span
+from evaltrace.entities.trace_location import TraceLocation
 
 __all__ = ["Trace", "TraceData", "TraceInfo", "TraceState"]
 
@@ -69,6 +70,11 @@ class TraceInfo:
     @property
     def request_metadata(self) -> dict[str, str]:
         return self.trace_metadata
+
+    @property
+    def trace_location(self) -> TraceLocation:
+        """The reference's spelling of where the trace lives: its experiment."""
+        return TraceLocation.from_experiment_id(self.experiment_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {
