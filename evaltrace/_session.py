@@ -74,6 +74,7 @@ class Session:
 
     # -- the verbs: the facade's module functions, on this session ------------------------------
     search_traces = _verb("evaltrace.client", "search_traces")
+    search_sessions = _verb("evaltrace.client", "search_sessions")
     get_trace = _verb("evaltrace.client", "get_trace")
     set_trace_tag = _verb("evaltrace.client", "set_trace_tag")
     delete_trace_tag = _verb("evaltrace.client", "delete_trace_tag")

@@ -11,11 +11,17 @@ from evaltrace._config import Settings
 from evaltrace._session import get_session
 from evaltrace._validation import require_count, require_text, require_texts, shown
 from evaltrace.entities import Assessment, Experiment, Feedback, Trace
-from evaltrace.entities.attribute_keys import RUN_TAG
+from evaltrace.entities.attribute_keys import (
+    MODEL_ID_METADATA_KEY,
+    RUN_TAG,
+    SESSION_METADATA_KEY,
+)
+from evaltrace.entities.conversation import Conversation
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
 from evaltrace.search.ast import And, Comparison, Key, KeyKind, Op
 from evaltrace.search.fields import FieldSpec, parse_field
+from evaltrace.search.unparse import literal_text
 from evaltrace.tracer.export import ExportStats
 
 if TYPE_CHECKING:
@@ -325,6 +331,55 @@ def _extract_fields(fields: Sequence[str] | None, return_type: str) -> list[Fiel
             "extract_fields makes DataFrame columns: use return_type='pandas'"
         )
     return [parse_field(field) for field in require_texts(fields, "extract_fields") or []]
+
+
+def search_sessions(
+    max_results: int = 100,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    include_spans: bool = True,
+    locations: Sequence[str] | None = None,
+) -> list[Conversation]:
+    """Conversations: the traces sharing a session id (``mlflow.trace.session``), most recent
+    conversation first, each one's traces in time order (the reference's ``search_sessions``;
+    the result's items are ``evaltrace.entities.Session``). ``run_id`` / ``model_id``: only
+    conversations with a trace of that evaluation run / app version."""
+    require_count(max_results, "max_results")
+    conditions = [f"metadata.`{SESSION_METADATA_KEY}` IS NOT NULL"]
+    if model_id is not None:
+        model = literal_text(require_text(model_id, "model_id"))
+        conditions.append(f"metadata.`{MODEL_ID_METADATA_KEY}` = {model}")
+    found: list[str] = []
+    token = None
+    while len(found) < max_results:
+        page = search_traces(
+            filter_string=" AND ".join(conditions),
+            max_results=200,
+            page_token=token,
+            return_type="list",
+            include_spans=False,
+            locations=locations,
+            run_id=run_id,
+        )
+        for trace in page:
+            session_id = trace.info.trace_metadata[SESSION_METADATA_KEY]
+            if session_id not in found and len(found) < max_results:
+                found.append(session_id)
+        token = page.token
+        if not token:
+            break
+    conversations = []
+    for session_id in found:
+        of_session = f"metadata.`{SESSION_METADATA_KEY}` = {literal_text(session_id)}"
+        traces = search_traces(
+            filter_string=of_session,
+            order_by=["timestamp_ms ASC"],
+            return_type="list",
+            include_spans=include_spans,
+            locations=locations,
+        )
+        conversations.append(Conversation.of(session_id, traces))
+    return conversations
 
 
 def _experiment_ids(experiment_ids: Sequence[str] | None) -> list[str]:

@@ -752,3 +752,25 @@ def test_the_tracing_modules_functions() -> None:
     finally:
         mlflow.tracing.enable_notebook_display()
     assert "<table" in finished()._repr_html_()
+
+
+def test_search_sessions_groups_conversations(store_uri: str) -> None:
+    from evaltrace.entities import Session as Conversation
+
+    @mlflow.trace
+    def turn(session_id: str, message: str) -> str:
+        mlflow.update_current_trace(session_id=session_id, model_id="bot-v1")
+        return message
+
+    turn("chat-a", "hi")
+    turn("chat-b", "hello")
+    turn("chat-a", "refund?")
+    mlflow.log_trace(request="no session")  # not a conversation
+    sessions = mlflow.search_sessions()
+    assert [s.id for s in sessions] == ["chat-a", "chat-b"]  # the latest conversation first
+    first = sessions[0]
+    assert isinstance(first, Conversation) and len(first) == 2
+    assert [t.data.spans[0].inputs["message"] for t in first] == ["hi", "refund?"]
+    assert [s.id for s in mlflow.search_sessions(max_results=1)] == ["chat-a"]
+    assert mlflow.search_sessions(model_id="bot-v2") == []
+    assert mlflow.search_sessions(include_spans=False)[0][0].data.spans == ()

@@ -30,6 +30,7 @@ EXPECTED = {
     "Expectation",
     "Feedback",
     "DetachedSpan",
+    "search_sessions",
     "MlflowClient",
     "ViewType",
     "create_experiment",

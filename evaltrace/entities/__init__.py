@@ -10,6 +10,7 @@ from evaltrace.entities.assessment import (
     Feedback,
     FeedbackValue,
 )
+from evaltrace.entities.conversation import Conversation
 from evaltrace.entities.dataset import (
     DatasetInfo,
     DatasetRecord,
@@ -33,6 +34,7 @@ __all__ = [
     "AssessmentError",
     "AssessmentSource",
     "AssessmentSourceType",
+    "Conversation",
     "DatasetInfo",
     "DatasetRecord",
     "DatasetRecordSource",
@@ -44,6 +46,7 @@ __all__ = [
     "Feedback",
     "FeedbackValue",
     "MlflowExperimentLocation",
+    "Session",
     "Span",
     "SpanEvent",
     "SpanStatus",
@@ -56,3 +59,6 @@ __all__ = [
     "TraceLocationType",
     "TraceState",
 ]
+
+# The reference's name for a conversation (``mlflow.entities.Session``).
+Session = Conversation
