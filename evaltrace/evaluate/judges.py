@@ -112,6 +112,11 @@ class JudgeScorer(Scorer):
             return NotJudged(f"the record has nothing {self.name} judges against")
         return self._ask(question)
 
+    def __call__(self, **arguments: Any) -> Any:
+        """Judge one record; a Feedback, as the reference's judges answer when called."""
+        result = super().__call__(**arguments)
+        return result.to_feedback() if isinstance(result, Score) else result
+
     def _ask(self, question: str) -> Score:
         with start_span(f"judge {self.name}", span_type=SpanType.LLM) as span:
             span.set_inputs({"model": self.model, "question": question})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from evaltrace._validation import require_json
-from evaltrace.entities import AssessmentSource, AssessmentSourceType, Feedback
+from evaltrace.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
 from evaltrace.entities.assessment import DEFAULT_FEEDBACK_NAME, DEFAULT_SOURCE_ID
 from evaltrace.exceptions import InvalidArgumentError
 
@@ -30,6 +30,20 @@ class Score:
     rationale: str | None = None
     error: BaseException | None = None
     source: AssessmentSource | None = None
+
+    def to_feedback(self) -> Feedback:
+        """The judgment as the reference's scorers return it: a Feedback, not yet logged."""
+        error = None
+        if self.error is not None:
+            message = str(self.error) or type(self.error).__name__
+            error = AssessmentError(error_code=type(self.error).__name__, error_message=message)
+        return Feedback(
+            name=self.name,
+            value=self.value,
+            rationale=self.rationale,
+            source=self.source,  # type: ignore[arg-type]  # None: the default source
+            error=error,
+        )
 
 
 def _checked(score: Score) -> Score:

@@ -1,8 +1,8 @@
 """The reference's ``mlflow.genai`` namespace, so code written for it runs with
-``import evaltrace as mlflow``: ``mlflow.genai.evaluate``, ``mlflow.genai.datasets``,
-``mlflow.genai.scorers``, ``mlflow.genai.labeling``, and the names the reference's quickstart
-imports from ``mlflow.genai`` itself (``scorer``, ``Scorer``, ``create_dataset``, ...). Each
-name is the one evaltrace defines elsewhere (no second implementation)."""
+``import evaltrace as mlflow``: ``mlflow.genai.evaluate``, ``.datasets``, ``.scorers``,
+``.labeling``, ``.judges``, and the names the reference's quickstart imports from
+``mlflow.genai`` itself (``scorer``, ``Scorer``, ``create_dataset``, ...). Each name is the one
+evaltrace defines elsewhere (no second implementation)."""
 
 import importlib
 from types import ModuleType
@@ -13,7 +13,7 @@ from evaltrace.evaluate import evaluate
 from evaltrace.genai import datasets
 
 if TYPE_CHECKING:
-    from evaltrace.genai import labeling, scorers
+    from evaltrace.genai import judges, labeling, scorers
     from evaltrace.scorers import Scorer, scorer
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "delete_dataset",
     "evaluate",
     "get_dataset",
+    "judges",
     "labeling",
     "scorer",
     "scorers",
@@ -31,7 +32,7 @@ __all__ = [
 
 # Imported on first use: labeling and scorers (with production monitoring) are a sixth of
 # ``import evaltrace``'s time, and code that only traces never touches them.
-_ON_FIRST_USE = ("labeling", "scorers")
+_ON_FIRST_USE = ("judges", "labeling", "scorers")
 _FROM_SCORERS = ("Scorer", "scorer")
 
 

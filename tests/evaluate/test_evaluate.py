@@ -463,3 +463,46 @@ def test_a_judge_used_by_many_rows_at_once_makes_one_client(judge_server: OpenAI
     judge.close()
     assert len(clients) == 8 and len({id(c) for c in clients}) == 1
     assert judge._client is None  # closed, made again on the next use
+
+
+def test_the_references_judge_functions_and_make_judge(
+    judge_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mlflow.genai.judges``: each function answers with a Feedback; ``make_judge`` fills its
+    instructions from the record; called directly or in evaluate(). Built-in judges called
+    directly answer with a Feedback too, as the reference's do."""
+    from evaltrace.genai import judges
+
+    monkeypatch.setenv("OPENAI_BASE_URL", judge_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    right = judges.is_correct(request="refund?", response="30 days", expected_response="30 days")
+    assert (right.name, right.value, right.rationale) == ("correctness", "yes", "checked: True")
+    assert right.source.source_type.value == "LLM_JUDGE"
+    wrong = judges.is_correct(
+        request="refund?", response="never", expected_facts=["30 days"], name="facts"
+    )
+    assert (wrong.name, wrong.value) == ("facts", "no")
+    assert judges.is_safe(content="30 days").value == "yes"
+    assert judges.meets_guidelines(
+        guidelines="be brief", context={"response": "30 days"}
+    ).value == ("yes")
+    grounded = judges.is_grounded(request="q", response="30 days", context=["policy"])
+    assert grounded.name == "groundedness" and grounded.value == "yes"
+    with pytest.raises(InvalidArgumentError, match="expected_facts or expected_response"):
+        judges.is_correct(request="q", response="a")
+
+    concise = judges.make_judge(
+        name="concise", instructions="Is {{ outputs }} short? The user asked {{ inputs }}."
+    )
+    asked = concise(inputs={"q": "refund?"}, outputs="30 days")
+    assert asked.name == "concise" and asked.value in ("yes", "no")
+    question = judge_server.requests[-1]["body"]["messages"][1]["content"]
+    assert question.startswith('Is 30 days short? The user asked {"q": "refund?"}.')
+    with pytest.raises(InvalidArgumentError, match="instructions must name what to judge"):
+        judges.make_judge(name="vague", instructions="Is it good?")
+    result = evaltrace.evaluate(data=RECORDS[:1], predict_fn=bot, scorers=[concise])
+    assert "concise/value" in result.result_df.columns
+    direct = Correctness(base_url=judge_server.base_url, api_key="k")(
+        inputs="refund?", outputs="30 days", expectations={"expected_response": "30 days"}
+    )
+    assert isinstance(direct, Feedback) and direct.value == "yes"
