@@ -1,15 +1,17 @@
 """Who may use the server and how pages defend themselves against the content they show.
 
-- Token: with ``EVALTRACE_SERVER_TOKEN`` set, every request but ``/health``, ``/login`` and
-  static files needs ``Authorization: Bearer <token>`` or the cookie the login form sets.
+- Tokens: on a server with tokens (``EVALTRACE_SERVER_TOKEN``, ``EVALTRACE_SERVER_TOKENS_FILE``:
+  tokens.py), every request but ``/health``, ``/login`` and static files needs a known token, as
+  ``Authorization: Bearer <token>`` or the cookie the login form sets (401 otherwise), holding a
+  scope the request needs (403 naming token and scope otherwise: ``tokens.required_scopes``).
 - CSRF: a state-changing request needs the bearer header (browsers never add it on their own),
   or the ``X-CSRF-Token`` header matching the ``evaltrace_csrf`` cookie (the pages' htmx sends
   it), or, for ``/api/``, a JSON body or a DELETE not sent cross-site (browsers preflight
   those, and the server answers no CORS preflight). ``/v1/traces`` (OTLP) needs none: it
   acts on protobuf and JSON bodies only, which no foreign page can send unpreflighted.
-- Who: on a token server the user is the name given at login, in a cookie signed with the
-  token (nobody can claim another name without the token); on a loopback server, a name picked
-  on the review page (everyone there could run the library as anyone anyway).
+- Who: on a token server the user is the name given at login, in a cookie signed with a key
+  made from every token's hash (nobody can claim another name without it); on a loopback
+  server, a name picked on the review page (everyone there could run the library as anyone).
 - Host: a server without a token answers only requests whose ``Host`` names loopback
   (``localhost``, ``127.0.0.1``, ``[::1]``) or one of ``EVALTRACE_SERVER_ALLOWED_HOSTS``;
   others get 421. A web page whose name an attacker rebinds to 127.0.0.1 sends its own name,
