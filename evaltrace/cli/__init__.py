@@ -9,6 +9,7 @@ import click
 from evaltrace.cli._common import EvaltraceGroup
 from evaltrace.cli.datasets import datasets
 from evaltrace.cli.db import db
+from evaltrace.cli.eval import eval_group
 from evaltrace.cli.experiments import experiments
 from evaltrace.cli.monitor import monitor
 from evaltrace.cli.runs import runs
@@ -38,6 +39,7 @@ main.add_command(server_command)
 main.add_command(server_command, name="ui")
 main.add_command(traces)
 main.add_command(experiments)
+main.add_command(eval_group)
 main.add_command(datasets)
 main.add_command(runs)
 main.add_command(db)

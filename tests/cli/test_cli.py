@@ -39,6 +39,7 @@ COMMANDS = [
     ["db", "info"],
     ["spool", "status"],
     ["spool", "recover"],
+    ["eval", "run"],
     ["experiments", "list"],
     ["experiments", "create"],
     ["experiments", "rename"],
