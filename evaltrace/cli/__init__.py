@@ -12,6 +12,7 @@ from evaltrace.cli.db import db
 from evaltrace.cli.eval import eval_group
 from evaltrace.cli.experiments import experiments
 from evaltrace.cli.monitor import monitor
+from evaltrace.cli.prompts import prompts
 from evaltrace.cli.runs import runs
 from evaltrace.cli.server import server_command
 from evaltrace.cli.spool import spool
@@ -40,6 +41,7 @@ main.add_command(server_command, name="ui")
 main.add_command(traces)
 main.add_command(experiments)
 main.add_command(eval_group)
+main.add_command(prompts)
 main.add_command(datasets)
 main.add_command(runs)
 main.add_command(db)

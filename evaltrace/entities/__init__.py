@@ -19,6 +19,7 @@ from evaltrace.entities.dataset import (
     DatasetVersion,
 )
 from evaltrace.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
+from evaltrace.entities.prompt import Prompt, PromptVersion
 from evaltrace.entities.span import Span, SpanEvent, SpanStatus, SpanStatusCode, SpanType
 from evaltrace.entities.trace import Trace, TraceData, TraceInfo, TraceState
 from evaltrace.entities.trace_location import (
@@ -46,6 +47,8 @@ __all__ = [
     "Feedback",
     "FeedbackValue",
     "MlflowExperimentLocation",
+    "Prompt",
+    "PromptVersion",
     "Session",
     "Span",
     "SpanEvent",

@@ -104,6 +104,11 @@ EXPERIMENT_ATTRIBUTES = {
     "creation_time": _Column("creation_time", KeyType.NUMBER),
     "last_update_time": _Column("last_update_time", KeyType.NUMBER),
 }
+PROMPT_ATTRIBUTES = {
+    "name": _Column("name", KeyType.STRING),
+    "creation_time": _Column("creation_time", KeyType.NUMBER),
+    "last_update_time": _Column("last_update_time", KeyType.NUMBER),
+}
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: parse results are cached
@@ -129,6 +134,7 @@ DATASETS = Catalogue(
 EXPERIMENTS = Catalogue(
     attributes=EXPERIMENT_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False
 )
+PROMPTS = Catalogue(attributes=PROMPT_ATTRIBUTES, side_kinds=frozenset({KeyKind.TAG}), spans=False)
 
 _ATTRIBUTE_PREFIXES = ("attributes", "attribute", "attr", "trace", "dataset")
 _SIDE_PREFIXES = {
@@ -209,6 +215,7 @@ def key_type(key: Key) -> tuple[str, tuple[str, ...]]:
                 *TRACE_ATTRIBUTES.values(),
                 *DATASET_ATTRIBUTES.values(),
                 *EXPERIMENT_ATTRIBUTES.values(),
+                *PROMPT_ATTRIBUTES.values(),
             )
             if c.canonical == key.name
         )

@@ -21,7 +21,7 @@ from evaltrace._session import Session
 from evaltrace.datasets.records import Candidate
 from evaltrace.exceptions import InvalidArgumentError, RequestTooLargeError
 from evaltrace.search import parse_filter, parse_order_by
-from evaltrace.search.keys import DATASETS, EXPERIMENTS, TRACES
+from evaltrace.search.keys import DATASETS, EXPERIMENTS, PROMPTS, TRACES
 from evaltrace.search.unparse import filter_text
 from evaltrace.store.base import RecordCandidate
 from evaltrace.store.http_api import CALLS, StoreCall, call_path
@@ -87,6 +87,7 @@ _CATALOGUES = {
     "search_traces": TRACES,
     "datasets.search": DATASETS,
     "experiments.search": EXPERIMENTS,
+    "prompts.search": PROMPTS,
 }
 
 

@@ -22,6 +22,7 @@ from evaltrace.store.facets import (
     ExperimentsFacet,
     LabelingFacet,
     MonitorsFacet,
+    PromptsFacet,
     RunsFacet,
 )
 
@@ -64,6 +65,7 @@ class TraceStore(ABC):
     # The facets, typed by their protocols (store/facets.py; the SQL store's in *_sql.py).
     datasets: DatasetsFacet
     experiments: ExperimentsFacet
+    prompts: PromptsFacet
     runs: RunsFacet
     browse: BrowseFacet
     labeling: LabelingFacet

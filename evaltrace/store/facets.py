@@ -19,6 +19,7 @@ from evaltrace.entities import (
 from evaltrace.entities.evaluation import EvaluationRun
 from evaltrace.entities.labeling import LabelSchema
 from evaltrace.entities.monitoring import FinishedJob, MonitorJob, ScorerRegistration, ScorerStatus
+from evaltrace.entities.prompt import Prompt, PromptVersion
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store.results import MergeResult, SessionSummary, TraceOutline
 
@@ -31,6 +32,7 @@ __all__ = [
     "ExperimentsFacet",
     "LabelingFacet",
     "MonitorsFacet",
+    "PromptsFacet",
     "RunsFacet",
 ]
 
@@ -94,6 +96,35 @@ class ExperimentsFacet(Protocol):
         order_by: Sequence[OrderKey],
         max_results: int | None,
     ) -> list[Experiment]: ...
+
+
+class PromptsFacet(Protocol):
+    """The prompt registry: immutable numbered versions, aliases, tags."""
+
+    def register(
+        self,
+        name: str,
+        template: Any,
+        *,
+        commit_message: str | None,
+        tags: Mapping[str, str],
+        response_format: Any,
+        model_config: dict[str, Any] | None,
+        user: str | None,
+    ) -> PromptVersion:
+        """A new version (1 for a new prompt), never one another registration got."""
+
+    def get(self, name: str, version: int | None = None) -> PromptVersion:
+        """A version, or the latest; ``NotFoundError`` naming what is missing."""
+
+    def by_alias(self, name: str, alias: str) -> PromptVersion: ...
+    def set_alias(self, name: str, alias: str, version: int) -> None: ...
+    def delete_alias(self, name: str, alias: str) -> None: ...
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+    def versions(self, name: str) -> list[PromptVersion]: ...
+    def search(
+        self, condition: Expr | None, order_by: Sequence[OrderKey], max_results: int | None
+    ) -> list[Prompt]: ...
 
 
 class DatasetsFacet(Protocol):

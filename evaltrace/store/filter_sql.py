@@ -18,7 +18,14 @@ from evaltrace.search.ast import And, Comparison, Expr, KeyKind, Not, Op, Or, Sp
 from evaltrace.search.keys import TRACE_FIELDS
 from evaltrace.store import models
 
-__all__ = ["DATASET_TARGET", "EXPERIMENT_TARGET", "TRACE_TARGET", "FilterCompiler", "Target"]
+__all__ = [
+    "DATASET_TARGET",
+    "EXPERIMENT_TARGET",
+    "PROMPT_TARGET",
+    "TRACE_TARGET",
+    "FilterCompiler",
+    "Target",
+]
 
 _LIKE_ESCAPE = "\\"
 _ORDERINGS = {Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge}
@@ -63,6 +70,17 @@ EXPERIMENT_TARGET = Target(
     },
     side_tables={KeyKind.TAG: models.experiment_tags},
     id_column="experiment_id",
+)
+
+PROMPT_TARGET = Target(
+    table=models.prompts,
+    columns={
+        "name": ("name", False),
+        "creation_time": ("created_time", False),
+        "last_update_time": ("last_update_time", False),
+    },
+    side_tables={KeyKind.TAG: models.prompt_tags},
+    id_column="name",
 )
 
 _SPAN_COLUMNS = {

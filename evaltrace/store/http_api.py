@@ -75,6 +75,11 @@ CALLS: dict[str, StoreCall] = {
         *_calls("experiments", READ, True, "search"),
         *_calls("experiments", ADMIN, False, "create"),
         *_calls("experiments", ADMIN, True, "rename", "set_lifecycle", "set_tags", "delete_tag"),
+        # The prompt registry.
+        *_calls("prompts", READ, True, "get", "by_alias", "versions", "search"),
+        *_calls("prompts", ANNOTATE, False, "register"),
+        *_calls("prompts", ANNOTATE, True, "set_alias", "set_version_tag"),
+        *_calls("prompts", ANNOTATE, False, "delete_alias"),
         # Datasets.
         *_calls("datasets", READ, True, "get", "search", "records", "versions"),
         *_calls("datasets", READ, True, "version_info", "count"),

@@ -36,6 +36,7 @@ from evaltrace.store.facets import (
     ExperimentsFacet,
     LabelingFacet,
     MonitorsFacet,
+    PromptsFacet,
     RunsFacet,
 )
 from evaltrace.store.http_api import CALLS, StoreCall, call_path
@@ -67,6 +68,7 @@ class HttpStore(TraceStore):
         self._http: httpx.Client | None = None
         self.datasets = cast(DatasetsFacet, _RemoteFacet(self, "datasets"))
         self.experiments = cast(ExperimentsFacet, _RemoteFacet(self, "experiments"))
+        self.prompts = cast(PromptsFacet, _RemoteFacet(self, "prompts"))
         self.runs = cast(RunsFacet, _RemoteFacet(self, "runs"))
         self.browse = cast(BrowseFacet, _RemoteFacet(self, "browse"))
         self.labeling = cast(LabelingFacet, _RemoteFacet(self, "labeling"))

@@ -31,6 +31,7 @@ __all__ = [
     "datasets",
     "evaluation_results",
     "evaluation_runs",
+    "experiment_tags",
     "experiments",
     "label_schemas",
     "labeling_items",
@@ -40,6 +41,11 @@ __all__ = [
     "monitor_checkpoints",
     "monitor_jobs",
     "monitor_leases",
+    "prompt_aliases",
+    "prompt_tags",
+    "prompt_version_tags",
+    "prompt_versions",
+    "prompts",
     "registered_scorers",
     "scorer_versions",
     "span_attributes",
@@ -528,4 +534,72 @@ monitor_leases = Table(
     Column("name", String(100), primary_key=True),
     Column("holder", String(250), nullable=False),
     Column("expires", BigInteger, nullable=False),
+)
+
+# -- the prompt registry (migration 0011) -------------------------------------------------------
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("name", String(MAX_NAME_CHARS), primary_key=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+prompt_tags = Table(
+    "prompt_tags",
+    metadata,
+    Column(
+        "name",
+        String(MAX_NAME_CHARS),
+        ForeignKey("prompts.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(MAX_NAME_CHARS), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column(
+        "name",
+        String(MAX_NAME_CHARS),
+        ForeignKey("prompts.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("template", Text, nullable=False),  # JSON: a string or a message list
+    Column("commit_message", Text, nullable=True),
+    Column("response_format", Text, nullable=True),  # JSON
+    Column("model_config", Text, nullable=True),  # JSON
+    Column("created_time", BigInteger, nullable=False),
+    Column("created_by", String(MAX_NAME_CHARS), nullable=True),
+)
+
+prompt_version_tags = Table(
+    "prompt_version_tags",
+    metadata,
+    Column("name", String(MAX_NAME_CHARS), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(MAX_NAME_CHARS), primary_key=True),
+    Column("value", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["prompt_versions.name", "prompt_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+prompt_aliases = Table(
+    "prompt_aliases",
+    metadata,
+    Column(
+        "name",
+        String(MAX_NAME_CHARS),
+        ForeignKey("prompts.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("alias", String(MAX_NAME_CHARS), primary_key=True),
+    Column("version", Integer, nullable=False),
 )

@@ -47,6 +47,7 @@ from evaltrace.store.dataset_sql import SqlDatasets
 from evaltrace.store.experiments_sql import SqlExperiments, load_experiments
 from evaltrace.store.labeling_sql import SqlLabeling
 from evaltrace.store.monitor_sql import SqlMonitors
+from evaltrace.store.prompts_sql import SqlPrompts
 from evaltrace.store.run_sql import SqlRuns
 from evaltrace.store.trace_rows import SUMMED_ATTRIBUTES, TraceRows, traces_rows
 
@@ -105,6 +106,7 @@ class SqlStore(TraceStore):
         self.uri = uri
         self.datasets = SqlDatasets(self.db)
         self.experiments = SqlExperiments(self.db)
+        self.prompts = SqlPrompts(self.db)
         self.runs = SqlRuns(self.db)
         self.browse = SqlBrowse(self.db, self.get_trace_info)
         self.labeling = SqlLabeling(self.db)

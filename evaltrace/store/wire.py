@@ -56,6 +56,7 @@ def _registry() -> tuple[dict[str, type], dict[str, type[Enum]]]:
         ScorerSamplingConfig,
         ScorerStatus,
     )
+    from evaltrace.entities.prompt import Prompt, PromptVersion
     from evaltrace.entities.span import SpanStatusCode
     from evaltrace.entities.trace import TraceState
     from evaltrace.search.ast import And, Comparison, Key, KeyKind, Not, Op, Or, SpanGroup
@@ -99,6 +100,8 @@ def _registry() -> tuple[dict[str, type], dict[str, type[Enum]]]:
         Or,
         OrderKey,
         SpanGroup,
+        Prompt,
+        PromptVersion,
     ]
     enums: list[type[Enum]] = [
         AssessmentSourceType,

@@ -40,6 +40,10 @@ COMMANDS = [
     ["spool", "status"],
     ["spool", "recover"],
     ["eval", "run"],
+    ["prompts", "list"],
+    ["prompts", "show"],
+    ["prompts", "register"],
+    ["prompts", "alias"],
     ["experiments", "list"],
     ["experiments", "create"],
     ["experiments", "rename"],
@@ -313,3 +317,43 @@ def test_experiments_are_made_renamed_deleted_and_restored(store_uri: str, tmp_p
         cli(store_uri, tmp_path, "experiments", "list", "-f", "name = 'bot-v2'", "--format", "json")
     )
     assert [e["lifecycle_stage"] for e in listed] == ["active"]
+
+
+def test_prompts_from_the_shell(store_uri: str, tmp_path: Path) -> None:
+    template = tmp_path / "support.txt"
+    template.write_text("Answer {{question}}.")
+    assert (
+        ok(
+            cli(
+                store_uri,
+                tmp_path,
+                "prompts",
+                "register",
+                "support",
+                "--template-file",
+                str(template),
+            )
+        ).strip()
+        == "prompts:/support/1"
+    )
+    ok(cli(store_uri, tmp_path, "prompts", "alias", "support", "production", "1"))
+    shown = ok(
+        cli(
+            store_uri,
+            tmp_path,
+            "prompts",
+            "show",
+            "prompts:/support@production",
+            "--format",
+            "json",
+        )
+    )
+    assert (shown["version"], shown["template"], shown["aliases"]) == (
+        1,
+        "Answer {{question}}.",
+        ["production"],
+    )
+    listed = ok(cli(store_uri, tmp_path, "prompts", "list", "--format", "json"))
+    assert [(p["name"], p["latest_version"]) for p in listed] == [("support", 1)]
+    missing = cli(store_uri, tmp_path, "prompts", "show", "prompts:/support/7")
+    assert missing.returncode == 1 and "version 7 not found" in missing.stderr

@@ -30,6 +30,7 @@ _FACETS = {
     "browse": facets.BrowseFacet,
     "datasets": facets.DatasetsFacet,
     "experiments": facets.ExperimentsFacet,
+    "prompts": facets.PromptsFacet,
     "runs": facets.RunsFacet,
     "labeling": facets.LabelingFacet,
     "monitors": facets.MonitorsFacet,

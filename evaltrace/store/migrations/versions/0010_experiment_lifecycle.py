@@ -30,7 +30,7 @@ def upgrade() -> None:
             sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("key", sa.String(250), primary_key=True),
+        sa.Column("key", sa.String(500), primary_key=True),  # MAX_NAME_CHARS
         sa.Column("value", sa.Text, nullable=False),
     )
 
