@@ -71,3 +71,49 @@ def test_a_million_calls_keep_memory_flat_and_store_every_trace(tmp_path: Path) 
         ).fetchone()
     assert stored == CALLS and distinct == CALLS
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("spool-")]
+
+
+@pytest.mark.slow
+def test_a_server_down_for_30_seconds_loses_nothing(tmp_path: Path) -> None:
+    """An application tracing steadily to ``evaltrace server`` over ``http://``; the server is
+    stopped for 30 s mid-run and started again on the same port: every trace is stored, once,
+    and the application's calls never wait for the server (their slowest is printed)."""
+    import time
+
+    import evaltrace
+    from evaltrace._session import get_session
+    from tests.server.live import free_port, running_server
+
+    port = free_port()
+    uri = f"sqlite:///{tmp_path / 'server.db'}"
+    evaltrace.configure(tracking_uri=f"http://127.0.0.1:{port}", store_timeout=2.0)
+
+    @evaltrace.trace
+    def handle(i: int) -> int:
+        return i
+
+    slowest = {"up": 0.0, "down": 0.0}
+    calls = 0
+
+    def traffic(seconds: float, phase: str) -> None:
+        nonlocal calls
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            handle(calls)
+            slowest[phase] = max(slowest[phase], time.perf_counter() - started)
+            calls += 1
+            time.sleep(0.005)  # a steady ~150 calls/s
+
+    with running_server(uri, tmp_path / "spool-a", port=port):
+        traffic(10, "up")
+    traffic(30, "down")  # the server is gone: traces wait in the spool
+    writer = get_session().pipeline().writer
+    with running_server(uri, tmp_path / "spool-b", port=port):
+        traffic(10, "up")
+        assert evaltrace.flush(timeout=300), evaltrace.export_status()
+        stored = evaltrace.search_traces(return_type="list", include_spans=False)
+        inputs = sorted(json.loads(t.info.request_preview)["i"] for t in stored)
+    print("outage figures:", {"calls": calls, "spooled": writer.spilled, **slowest})
+    assert writer.dropped == 0 and writer.spilled > 0
+    assert inputs == list(range(calls))  # every trace, each once
