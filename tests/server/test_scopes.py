@@ -158,10 +158,15 @@ def test_pages_hide_what_the_token_may_not_do(closed_server: tuple[str, dict[str
         as_admin.flush()
         trace_id = evaltrace.get_last_active_trace_id()
         experiment_id = evaltrace.get_trace(trace_id).info.experiment_id
+        from evaltrace.labeling import create_labeling_session
+
+        review = create_labeling_session("scoped-review")
+        review.add_traces([trace_id])
     as_admin.close()
     pages = {
         f"/traces/{trace_id}": 'id="assessment-form"',
         f"/experiments/{experiment_id}/traces": "Add selected to dataset",
+        f"/labeling/{review.labeling_session_id}": "Sync completed items",
     }
     for scope, shown in (("read", False), ("annotate", True), ("admin", True)):
         for path, form in pages.items():
