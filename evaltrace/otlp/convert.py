@@ -33,6 +33,7 @@ from evaltrace.entities import (
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, SESSION_METADATA_KEY
 from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import InvalidArgumentError
+from evaltrace.otlp.evaluations import evaluation_feedback
 from evaltrace.otlp.translators import TRANSLATED_BY, TRANSLATOR_ERROR, translate
 from evaltrace.tracer.convert import format_trace_id, root_summary, usage_of
 from evaltrace.tracer.redact import MARKER, Redactor, redactor
@@ -272,6 +273,7 @@ def _part(
         trace_id=trace_id,
         experiment_id=experiment_id,
         trace_metadata=scrub(metadata),
+        assessments=tuple(j for span in unique for j in evaluation_feedback(span)),
         **summary,
         **usage_of(unique),
     )

@@ -77,6 +77,7 @@ class _Rows:
 
     tables: dict[str, list[rows.Row]] = field(default_factory=dict)
     spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
+    assessments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _rows_of(traces: Sequence[TraceRows]) -> _Rows:
@@ -88,7 +89,11 @@ def _rows_of(traces: Sequence[TraceRows]) -> _Rows:
         models.trace_tags.name: [row for trace in traces for row in trace.tag_rows],
         models.trace_metadata.name: [row for trace in traces for row in trace.metadata_rows],
     }
-    return _Rows(tables, [span for trace in traces for span in trace.spans])
+    return _Rows(
+        tables,
+        [span for trace in traces for span in trace.spans],
+        [row for trace in traces for row in trace.assessment_rows],
+    )
 
 
 def _in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -145,19 +150,9 @@ class SqlStore(TraceStore):
         if not traces:
             return
         tables = _rows_of(traces_rows(traces))
-        logged_while_running = [a for trace in traces for a in trace.info.assessments]
         with self.db.write() as connection:
             self.db.lock_traces(connection, [trace.info.trace_id for trace in traces])
             self._insert_rows(connection, tables)
-            if logged_while_running:  # ignoring duplicates: a trace written twice is one trace
-                as_rows = [assessment_sql.assessment_to_row(a) for a in logged_while_running]
-                columns = tuple(as_rows[0])
-                self.db.insert_ignoring_duplicates(
-                    connection,
-                    models.assessments,
-                    columns,
-                    [tuple(row[c] for c in columns) for row in as_rows],
-                )
         self._counted_for_analyze(len(traces))
 
     def stored_experiments(self, trace_ids: Sequence[str]) -> dict[str, str]:
@@ -304,6 +299,14 @@ class SqlStore(TraceStore):
         if attribute_rows:
             self.db.insert_new_rows(
                 connection, models.span_attributes, rows.SPAN_ATTRIBUTE_COLUMNS, attribute_rows
+            )
+        if to_write.assessments:  # ignoring duplicates: a trace written twice is one trace
+            columns = tuple(to_write.assessments[0])
+            self.db.insert_ignoring_duplicates(
+                connection,
+                models.assessments,
+                columns,
+                [tuple(row[c] for c in columns) for row in to_write.assessments],
             )
 
     def _stored_span_ids(self, connection: Connection, trace_ids: set[str]) -> set[tuple[str, str]]:

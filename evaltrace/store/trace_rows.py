@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from evaltrace._gil import GilCourtesy
 from evaltrace.entities import Trace, TraceState
 from evaltrace.entities.attribute_keys import COST_ATTRIBUTE, USAGE_ATTRIBUTES
 from evaltrace.store import rows
+from evaltrace.store.assessment_sql import assessment_to_row
 
 __all__ = ["SUMMED_ATTRIBUTES", "TraceRows", "trace_rows", "traces_rows"]
 
@@ -32,6 +34,8 @@ class TraceRows:
     tag_rows: list[rows.Row] = field(default_factory=list)
     metadata_rows: list[rows.Row] = field(default_factory=list)
     spans: list[tuple[rows.Row, list[rows.Row]]] = field(default_factory=list)
+    # Assessments that came with the trace (logged while it ran; OTLP evaluation events).
+    assessment_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def trace_id(self) -> str:
@@ -63,6 +67,7 @@ def trace_rows(trace: Trace) -> TraceRows:
         tag_rows=tags,
         metadata_rows=metadata,
         spans=[(rows.span_to_row(s), rows.span_attribute_rows(s)) for s in trace.data.spans],
+        assessment_rows=[assessment_to_row(a) for a in trace.info.assessments],
     )
 
 

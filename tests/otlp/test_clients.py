@@ -149,3 +149,35 @@ def test_openinference_instrumenting_the_openai_client(
     assert record.inputs["messages"][-1]["content"] == "Where is order 42?"
     assert record.source.source_data["trace_id"] == trace.info.trace_id
     assert "You said" in str(record.outputs)
+
+
+def test_evaluation_result_events_become_feedback_once(
+    otlp_server: str, otlp_store: str, tmp_path: Path
+) -> None:
+    """The GenAI conventions' ``gen_ai.evaluation.result`` events are judgments: each becomes
+    Feedback on the span that carries it (score value, else label; explanation as rationale;
+    an LLM judge unless the event says otherwise), stored once when the request comes twice.
+    The events stay on their spans as sent."""
+    trace_id = run_client(
+        [sys.executable, "-m", "tests.otlp.evaluation_client", f"{otlp_server}/v1/traces"],
+        tmp_path,
+    )
+    trace = stored(otlp_store, trace_id)
+    spans = {span.name: span for span in trace.data.spans}
+    feedback = {a.name: a for a in trace.info.assessments}
+    assert set(feedback) == {"relevance", "tone"}  # the nameless event judged nothing
+    relevance = feedback["relevance"]
+    assert (relevance.value, relevance.rationale) == (0.8, "answers the question asked")
+    assert relevance.span_id == spans["chat gpt-4o-mini"].span_id
+    assert relevance.source.source_type.value == "LLM_JUDGE"
+    assert relevance.metadata == {"label": "relevant", "gen_ai.response.id": "chatcmpl-1"}
+    tone = feedback["tone"]
+    assert (tone.value, tone.span_id) == ("polite", spans["invoke_agent support"].span_id)
+    assert (tone.source.source_type.value, tone.source.source_id) == ("CODE", "tone-rules")
+    assert [e.name for e in spans["chat gpt-4o-mini"].events] == ["gen_ai.evaluation.result"]
+    found = evaltrace.search_traces(
+        experiment_ids=[trace.info.experiment_id],
+        filter_string="feedback.relevance > 0.5",
+        return_type="list",
+    )
+    assert [t.info.trace_id for t in found] == [trace.info.trace_id]
