@@ -21,9 +21,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from evaltrace.entities import Span, SpanStatusCode, SpanType, Trace
+from evaltrace.entities import Feedback, Span, SpanStatusCode, SpanType, Trace
 from evaltrace.entities.attribute_keys import SESSION_METADATA_KEY
 from evaltrace.exceptions import MissingDependencyError
+from evaltrace.otlp.evaluations import EVALUATION_EVENT
 from evaltrace.tracer.convert import parse_trace_id
 
 __all__ = ["OtlpForwarder", "otel_attributes"]
@@ -94,6 +95,10 @@ class OtlpForwarder:
             attributes=attributes,
             events=[
                 Event(e.name, _flat(e.attributes), timestamp=e.timestamp_ns) for e in span.events
+            ]
+            + [
+                Event(EVALUATION_EVENT, evaluation_attributes(f), timestamp=_ns(f))
+                for f in _feedback_on(trace, span)
             ],
             status=Status(code, span.status.description or None)
             if code is StatusCode.ERROR
@@ -102,6 +107,40 @@ class OtlpForwarder:
             end_time=span.end_time_ns,
             instrumentation_scope=self._scope,
         )
+
+
+def _feedback_on(trace: Trace, span: Span) -> list[Feedback]:
+    """The trace's valid Feedback that judges this span (one naming no span judges the root)."""
+    return [
+        a
+        for a in trace.info.assessments
+        if isinstance(a, Feedback)
+        and a.valid
+        and (a.span_id == span.span_id or (a.span_id is None and span.parent_id is None))
+    ]
+
+
+def evaluation_attributes(feedback: Feedback) -> dict[str, Any]:
+    """A Feedback as a ``gen_ai.evaluation.result`` event's attributes (what evaltrace's OTLP
+    ingest, and any backend reading the GenAI conventions, reads back as a judgment)."""
+    attributes: dict[str, Any] = {"gen_ai.evaluation.name": feedback.name}
+    value = feedback.value
+    if isinstance(value, (bool, int, float)):
+        attributes["gen_ai.evaluation.score.value"] = value
+    elif value is not None:
+        attributes["gen_ai.evaluation.score.label"] = _text(value)
+    if feedback.rationale:
+        attributes["gen_ai.evaluation.explanation"] = feedback.rationale
+    if feedback.error is not None:
+        attributes["error.type"] = feedback.error.error_code
+    attributes["gen_ai.evaluation.source.type"] = feedback.source.source_type.value.lower()
+    if feedback.source.source_id:
+        attributes["gen_ai.evaluation.source.name"] = feedback.source.source_id
+    return attributes
+
+
+def _ns(feedback: Feedback) -> int:
+    return feedback.create_time_ms * 1_000_000
 
 
 def otel_attributes(span: Span) -> dict[str, Any]:

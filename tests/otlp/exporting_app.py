@@ -16,6 +16,12 @@ def lookup(order_id: str, api_key: str) -> dict[str, str]:
 @evaltrace.trace
 def answer(question: str) -> str:
     lookup("o-7", api_key="sk-proj-abcdefghijklmnopqrstuvwx")
+    evaltrace.log_feedback(  # a judgment of the running trace: exported as an evaluation event
+        trace_id=evaltrace.get_active_trace_id(),
+        name="grounded",
+        value=True,
+        rationale="cites the order",
+    )
     with evaltrace.start_span("chat", span_type=SpanType.CHAT_MODEL) as chat:
         chat.set_inputs(
             {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]}

@@ -63,6 +63,16 @@ def test_traces_are_stored_and_exported_redacted_with_genai_attributes(
         }
     )
     assert there.info.request_preview == here.info.request_preview
+    # Our Feedback went out as a gen_ai.evaluation.result event and came back as Feedback.
+    (sent,) = here.info.assessments
+    (received,) = there.info.assessments
+    assert (received.name, received.value, received.rationale) == (
+        sent.name,
+        True,
+        "cites the order",
+    )
+    assert received.span_id == theirs["answer"].span_id  # it judged the whole trace: the root
+    assert received.source.source_type is sent.source.source_type
 
 
 def test_an_unreachable_collector_costs_the_store_nothing(tmp_path: Path) -> None:
