@@ -24,9 +24,9 @@ from evaltrace.server.security import (
     user_cookie,
 )
 from evaltrace.server.tokens import Tokens
-from evaltrace.store.http_api import ANNOTATE
+from evaltrace.store.http_api import ADMIN, ANNOTATE
 
-__all__ = ["error_page", "router"]
+__all__ = ["error_page", "htmx_redirect", "render", "router"]
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -50,7 +50,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("user", current_user(request))
     # What the token may do: pages hide the forms it could not submit.
     context.setdefault("may_annotate", bool(token_holder(request).scopes & ANNOTATE))
+    context.setdefault("may_admin", bool(token_holder(request).scopes & ADMIN))
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def htmx_redirect(url: str) -> Response:
+    """htmx follows HX-Redirect with a full page load."""
+    return Response(status_code=204, headers={"HX-Redirect": url})
 
 
 def error_page(request: Request, status: int, message: str) -> Response:

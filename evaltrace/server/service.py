@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from evaltrace import annotate, client, labeling
+from evaltrace import annotate, client, experiments, labeling
 from evaltrace import datasets as datasets_api
 from evaltrace._json import loads_json
 from evaltrace._session import Session
@@ -122,6 +122,15 @@ class TracesService(_SessionService):
 
     def experiments(self) -> list[Experiment]:
         return list(self._store.browse.experiments())
+
+    def create_experiment(self, name: str) -> str:
+        return experiments.create_experiment(name)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        experiments.rename_experiment(experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        experiments.delete_experiment(experiment_id)
 
     def search(
         self,

@@ -28,7 +28,16 @@ __all__ = ["TokenHolder", "Tokens", "hashed", "new_token", "required_scopes", "t
 
 _NAME = r"[A-Za-z0-9_.@-]{1,100}"
 _LINE = re.compile(rf"^(?P<name>{_NAME})\s+(?P<scopes>[a-z,]+)\s+sha256:(?P<hash>[0-9a-f]{{64}})$")
-_TRACE_DELETE = re.compile(r"^/api/traces/[^/]+$")
+# What only an admin may do: delete a trace, create, rename or delete an experiment (their JSON
+# twins and the pages' forms).
+_ADMIN_ONLY = (
+    ("DELETE", re.compile(r"^/api/traces/[^/]+$")),
+    ("POST", re.compile(r"^/traces/[^/]+/delete$")),
+    ("POST", re.compile(r"^(/api)?/experiments$")),
+    ("PATCH", re.compile(r"^/api/experiments/[^/]+$")),
+    ("DELETE", re.compile(r"^/api/experiments/[^/]+$")),
+    ("POST", re.compile(r"^/experiments/[^/]+/(rename|delete)$")),
+)
 _CALLS_BY_PATH = {f"{API_PREFIX}/{name.replace('.', '/')}": call for name, call in CALLS.items()}
 
 
@@ -118,6 +127,6 @@ def required_scopes(method: str, path: str) -> frozenset[str]:
         return INGEST
     if method in ("GET", "HEAD", "OPTIONS"):
         return READ
-    if method == "DELETE" and _TRACE_DELETE.match(path):
-        return ADMIN  # deleting a trace (an assessment is an annotator's to delete)
+    if any(method == verb and pattern.match(path) for verb, pattern in _ADMIN_ONLY):
+        return ADMIN  # (deleting an assessment is an annotator's)
     return ANNOTATE

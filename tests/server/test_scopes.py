@@ -173,3 +173,56 @@ def test_pages_hide_what_the_token_may_not_do(closed_server: tuple[str, dict[str
             page = httpx.get(url + path, headers={"authorization": f"Bearer {tokens[scope]}"})
             assert page.status_code == 200
             assert (form in page.text) is shown, (scope, path)
+
+
+def test_an_admin_manages_experiments_and_deletes_traces_from_the_server(
+    closed_server: tuple[str, dict[str, str]],
+) -> None:
+    """The pages' forms (htmx: the CSRF header, an HX-Redirect answer) and their JSON twins:
+    create, rename, delete an experiment, delete a trace; an annotate token may do none."""
+    url, tokens = closed_server
+    admin = httpx.Client(base_url=url, headers={"authorization": f"Bearer {tokens['admin']}"})
+    annotator = {"authorization": f"Bearer {tokens['annotate']}"}
+    page = admin.get("/experiments")
+    assert 'id="create-experiment"' in page.text
+    assert 'id="create-experiment"' not in httpx.get(f"{url}/experiments", headers=annotator).text
+
+    made = admin.post("/experiments", data={"name": "from-the-page"})
+    assert made.status_code == 204
+    experiment_id = made.headers["hx-redirect"].split("/")[2]
+    assert (
+        admin.post(f"/experiments/{experiment_id}/rename", data={"new_name": "renamed"}).status_code
+        == 204
+    )
+    listed = {
+        e["name"]: e["experiment_id"] for e in admin.get("/api/experiments").json()["experiments"]
+    }
+    assert listed["renamed"] == experiment_id
+    api_made = admin.post("/api/experiments", json={"name": "from-the-api"})
+    assert api_made.status_code == 201
+    assert admin.delete(f"/api/experiments/{api_made.json()['experiment_id']}").status_code == 200
+    assert admin.post(f"/experiments/{experiment_id}/delete").status_code == 204
+    names = {e["name"] for e in admin.get("/api/experiments").json()["experiments"]}
+    assert not names & {"renamed", "from-the-api"}  # deleted: hidden
+    refused = httpx.post(f"{url}/api/experiments", json={"name": "x"}, headers=annotator)
+    assert refused.status_code == 403 and "needs admin" in refused.json()["message"]
+
+    as_admin = Session(tracking_uri=url, tracking_token=tokens["admin"])
+    with as_admin.use():
+
+        @evaltrace.trace
+        def answer() -> str:
+            return "42"
+
+        answer()
+        as_admin.flush()
+        trace_id = evaltrace.get_last_active_trace_id()
+    as_admin.close()
+    assert 'id="delete-trace"' in admin.get(f"/traces/{trace_id}").text
+    assert 'id="delete-trace"' not in httpx.get(f"{url}/traces/{trace_id}", headers=annotator).text
+    denied = httpx.post(f"{url}/traces/{trace_id}/delete", headers=annotator)
+    assert denied.status_code == 403
+    gone = admin.post(f"/traces/{trace_id}/delete")
+    assert gone.status_code == 204 and gone.headers["hx-redirect"].endswith("/traces")
+    assert admin.get(f"/api/traces/{trace_id}").status_code == 404
+    admin.close()

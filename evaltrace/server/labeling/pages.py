@@ -13,18 +13,13 @@ from starlette.responses import Response
 from evaltrace._validation import require_text
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.server.dependencies import Labeling
-from evaltrace.server.pages import render
+from evaltrace.server.pages import htmx_redirect, render
 from evaltrace.server.security import USER_COOKIE, current_user, user_cookie
 from evaltrace.server.service import form_answers
 
 __all__ = ["router"]
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
-
-
-def _redirect(url: str) -> Response:
-    """htmx follows HX-Redirect with a full page load."""
-    return Response(status_code=204, headers={"HX-Redirect": url})
 
 
 @router.get("/labeling")
@@ -118,7 +113,7 @@ def choose_reviewer(
     name = require_text(reviewer.strip(), "reviewer")
     if session.assigned_users and name not in session.assigned_users:
         raise InvalidArgumentError(f"{name!r} is not assigned to this session")
-    response = _redirect(f"/review/{quote(session_id, safe='')}")
+    response = htmx_redirect(f"/review/{quote(session_id, safe='')}")
     response.set_cookie(USER_COOKIE, user_cookie(name, None), httponly=True, samesite="strict")
     return response
 
@@ -137,7 +132,7 @@ async def submit(request: Request, session_id: str, svc: Labeling) -> Response:
             svc.submit(session, trace_id, reviewer, answers, _text(form.get("comment")))
     except InvalidArgumentError as exc:
         return render(request, "notice.html", message=str(exc), error=True)
-    return _redirect(f"/review/{quote(session_id, safe='')}")
+    return htmx_redirect(f"/review/{quote(session_id, safe='')}")
 
 
 def _text(value: Any) -> str | None:

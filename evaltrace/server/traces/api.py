@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from evaltrace.entities import AssessmentSource, AssessmentSourceType
-from evaltrace.entities.limits import MAX_TAG_KEY_CHARS
+from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS
 from evaltrace.server.dependencies import Traces
 from evaltrace.server.encoding import JsonResponse, outline_json, trace_summary
 from evaltrace.server.service import MAX_PAGE
@@ -34,6 +34,27 @@ class AssessmentIn(BaseModel):
 @router.get("/experiments", summary="All experiments")
 def list_experiments(svc: Traces) -> Any:
     return {"experiments": [e.to_dict() for e in svc.experiments()]}
+
+
+class ExperimentName(BaseModel):
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+
+
+@router.post("/experiments", status_code=201, summary="Create an experiment")
+def create_experiment(body: ExperimentName, svc: Traces) -> Any:
+    return {"experiment_id": svc.create_experiment(body.name)}
+
+
+@router.patch("/experiments/{experiment_id}", summary="Rename an experiment")
+def rename_experiment(experiment_id: str, body: ExperimentName, svc: Traces) -> Any:
+    svc.rename_experiment(experiment_id, body.name)
+    return {"experiment_id": experiment_id, "name": body.name}
+
+
+@router.delete("/experiments/{experiment_id}", summary="Delete an experiment (kept, hidden)")
+def delete_experiment(experiment_id: str, svc: Traces) -> Any:
+    svc.delete_experiment(experiment_id)
+    return {"deleted": experiment_id}
 
 
 @router.get("/traces", summary="Search the traces of an experiment")

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from evaltrace.entities import AssessmentSource, AssessmentSourceType, Expectation
+from evaltrace.entities.limits import MAX_NAME_CHARS
 from evaltrace.exceptions import InvalidArgumentError, InvalidFilterError
 from evaltrace.server.dependencies import Traces
 from evaltrace.server.encoding import assessment_summary
-from evaltrace.server.pages import render
+from evaltrace.server.pages import htmx_redirect, render
 from evaltrace.server.security import (
     current_user,
 )
@@ -36,6 +37,35 @@ _ORDERINGS = {
 @router.get("/experiments")
 def experiments(request: Request, svc: Traces) -> Response:
     return render(request, "experiments.html", experiments=svc.experiments())
+
+
+@router.post("/experiments")
+def create_experiment(
+    svc: Traces, name: Annotated[str, Form(max_length=MAX_NAME_CHARS)]
+) -> Response:
+    experiment_id = svc.create_experiment(name.strip())
+    return htmx_redirect(f"/experiments/{experiment_id}/traces")
+
+
+@router.post("/experiments/{experiment_id}/rename")
+def rename_experiment(
+    experiment_id: str, svc: Traces, new_name: Annotated[str, Form(max_length=MAX_NAME_CHARS)]
+) -> Response:
+    svc.rename_experiment(experiment_id, new_name.strip())
+    return htmx_redirect("/experiments")
+
+
+@router.post("/experiments/{experiment_id}/delete")
+def delete_experiment(experiment_id: str, svc: Traces) -> Response:
+    svc.delete_experiment(experiment_id)
+    return htmx_redirect("/experiments")
+
+
+@router.post("/traces/{trace_id}/delete")
+def delete_trace(trace_id: str, svc: Traces) -> Response:
+    experiment_id = svc.trace_info(trace_id).experiment_id
+    svc.delete_trace(trace_id)
+    return htmx_redirect(f"/experiments/{experiment_id}/traces")
 
 
 def _trace_query(filter: str, order_by: str) -> dict[str, Any]:
