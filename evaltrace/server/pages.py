@@ -33,6 +33,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters.update(
     ms_time=views.ms_time,
     duration=views.duration,
+    usd=views.usd,
     short=views.short,
     pretty_json=views.pretty_json,
     path_part=lambda value: quote(str(value), safe=""),  # one URL path segment, "/" included

@@ -4,6 +4,7 @@ Everything returns plain text or numbers: the templates escape it (autoescape is
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,19 @@ def duration(ms: float | None) -> str:
     if ms < 1000:
         return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
     return f"{ms / 1000:.2f} s"
+
+
+def usd(value: float | None) -> str:
+    """A cost as a person reads it: cents to four places, sub-cent costs to three significant
+    digits (``$0.0000213``, where four places said ``$0.0000``)."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "$0"
+    if abs(value) >= 0.01:
+        return f"${value:,.4f}"
+    places = 2 - math.floor(math.log10(abs(value)))
+    return f"${value:.{places}f}"
 
 
 def short(text: Any, limit: int = 120) -> str:

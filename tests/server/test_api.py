@@ -346,3 +346,17 @@ def test_the_store_api_refuses_malformed_calls_with_400(api: httpx.Client) -> No
         headers={"content-type": "application/json", "content-encoding": "gzip"},
     )
     assert answer.status_code == 400
+
+
+def test_sub_cent_costs_read_as_numbers_and_compare_asks_for_two_runs(api: httpx.Client) -> None:
+    """Costs under a cent read "$0.0000" in the list (four places); "Compare" with fewer than
+    two runs ticked was a 422 page of validation errors."""
+    from evaltrace.server.views import usd
+
+    assert [usd(v) for v in (0.0000213, 0.0042, 0.01, 12.5, 0, None)] == [
+        "$0.0000213", "$0.00420", "$0.0100", "$12.5000", "$0", "",
+    ]  # fmt: skip
+    for query in ("", "?run_a=run-1"):
+        page = api.get(f"/runs/compare{query}", headers={"accept": "text/html"})
+        assert page.status_code == 400
+        assert "Pick two runs to compare" in page.text

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from evaltrace.server.dependencies import Runs
-from evaltrace.server.pages import render
+from evaltrace.server.pages import error_page, render
 
 __all__ = ["router"]
 
@@ -28,7 +28,9 @@ def runs(request: Request, svc: Runs, model_id: str = "") -> Response:
 
 
 @router.get("/runs/compare")
-def compare(request: Request, svc: Runs, run_a: str, run_b: str) -> Response:
+def compare(request: Request, svc: Runs, run_a: str = "", run_b: str = "") -> Response:
+    if not run_a or not run_b:
+        return error_page(request, 400, "Pick two runs to compare: tick two runs in the list.")
     rows, deltas = svc.compare(run_a, run_b)
     return render(
         request,
