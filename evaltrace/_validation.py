@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import InvalidArgumentError
 
-__all__ = ["require_count", "require_json", "require_text", "require_texts", "safe_str", "shown"]
+__all__ = [
+    "require_count",
+    "require_json",
+    "require_tags",
+    "require_text",
+    "require_texts",
+    "safe_str",
+    "shown",
+]
 
 _MAX_ROW_ID = 2**63 - 1  # the largest integer both stores hold
 _repr = reprlib.Repr()
@@ -99,3 +108,28 @@ def require_count(value: Any, what: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_ROW_ID:
         raise InvalidArgumentError(f"{what} must be a positive integer, got {shown(value)}")
     return value
+
+
+def require_tags(tags: Any) -> dict[str, str]:
+    """Tags (of a dataset, an experiment, a prompt): None or a mapping of text keys to values,
+    each kept as its text; a key or value past the limits is refused, naming it."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidArgumentError(f"tags must be a mapping, got {type(tags).__name__}")
+    clean = {}
+    for key, value in tags.items():
+        require_text(key, "tag key")
+        if len(key) > MAX_TAG_KEY_CHARS:
+            raise InvalidArgumentError(
+                f"tag key must be at most {MAX_TAG_KEY_CHARS} characters, got {shown(key)}"
+            )
+        text = require_text(
+            value if isinstance(value, str) else safe_str(value), f"tag {key!r}", empty=True
+        )
+        if len(text) > MAX_TAG_VALUE_CHARS:
+            raise InvalidArgumentError(
+                f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters"
+            )
+        clean[key] = text
+    return clean

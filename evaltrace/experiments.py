@@ -8,10 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaltrace._session import get_session
-from evaltrace._validation import require_count, require_text, shown
+from evaltrace._validation import require_count, require_tags, require_text, shown
 from evaltrace.entities import Experiment
 from evaltrace.entities.experiment import ViewType
-from evaltrace.entities.limits import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
 from evaltrace.exceptions import InvalidArgumentError
 from evaltrace.search import parse_filter, parse_order_by
 from evaltrace.search.keys import EXPERIMENTS
@@ -37,7 +36,7 @@ def create_experiment(
     ``InvalidArgumentError``. ``artifact_location`` is accepted for the reference's callers and
     not used (evaltrace stores no artifacts)."""
     require_text(name, "name")
-    checked = _tags(tags)
+    checked = require_tags(tags)
     return get_session().store().experiments.create(name, checked).experiment_id
 
 
@@ -95,7 +94,7 @@ def set_experiment_tag(key: str, value: Any) -> None:
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
     """Tag the active experiment (values are stored as text)."""
     session = get_session()
-    session.store().experiments.set_tags(session.experiment_id(), _tags(tags))
+    session.store().experiments.set_tags(session.experiment_id(), require_tags(tags))
 
 
 def delete_experiment_tag(experiment_id: str, key: str) -> None:
@@ -108,22 +107,3 @@ def _set_lifecycle(experiment_id: str, stage: str) -> None:
     session = get_session()
     session.store().experiments.set_lifecycle(require_text(experiment_id, "experiment_id"), stage)
     session.forget_experiments()
-
-
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidArgumentError(f"tags must be a mapping, got {shown(tags)}")
-    checked = {}
-    for key, value in tags.items():
-        require_text(key, "tag key")
-        if len(key) > MAX_TAG_KEY_CHARS:
-            raise InvalidArgumentError(
-                f"tag key {key[:40]!r}... is longer than {MAX_TAG_KEY_CHARS}"
-            )
-        text = value if isinstance(value, str) else str(value)
-        if len(text) > MAX_TAG_VALUE_CHARS:
-            raise InvalidArgumentError(f"tag {key!r}: value longer than {MAX_TAG_VALUE_CHARS}")
-        checked[key] = text
-    return checked

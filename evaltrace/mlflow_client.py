@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaltrace._session import Session, get_session
+from evaltrace._validation import require_tags
 from evaltrace.entities import Assessment, Experiment, SpanType, Trace
 from evaltrace.entities.experiment import ViewType
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError
@@ -220,10 +221,7 @@ class MlflowClient:
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         """Tag the experiment ``experiment_id`` (not necessarily the active one)."""
-        from evaltrace.experiments import _tags
-
-        session = self._session
-        session.store().experiments.set_tags(experiment_id, _tags({key: value}))
+        self._session.store().experiments.set_tags(experiment_id, require_tags({key: value}))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         self._call("delete_experiment_tag", experiment_id, key)

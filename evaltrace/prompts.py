@@ -22,7 +22,7 @@ from opentelemetry import trace as otel_trace
 from evaltrace._config import current_user
 from evaltrace._json import dumps_json, loads_json
 from evaltrace._session import get_session
-from evaltrace._validation import require_count, require_text, shown
+from evaltrace._validation import require_count, require_tags, require_text, shown
 from evaltrace.entities.limits import MAX_NAME_CHARS
 from evaltrace.entities.prompt import Prompt, PromptVersion
 from evaltrace.exceptions import InvalidArgumentError, NotFoundError
@@ -75,7 +75,7 @@ def register_prompt(
             commit_message=require_text(
                 commit_message, "commit_message", optional=True, empty=True
             ),
-            tags=_tags(tags),
+            tags=require_tags(tags),
             response_format=response_format,
             model_config=None if model_config is None else dict(model_config),
             user=current_user(),
@@ -118,7 +118,7 @@ def delete_prompt_alias(name: str, alias: str) -> None:
 
 
 def set_prompt_version_tag(name: str, version: int, key: str, value: Any) -> None:
-    tags = _tags({key: value})
+    tags = require_tags({key: value})
     get_session().store().prompts.set_version_tag(
         _check_name(name), _version_number(version), key, tags[key]
     )
@@ -242,13 +242,3 @@ def _check_template(template: Any) -> None:
     raise InvalidArgumentError(
         "template must be text, or a list of messages like {'role': 'user', 'content': ...}"
     )
-
-
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidArgumentError(f"tags must be a mapping, got {shown(tags)}")
-    return {
-        require_text(k, "tag key"): v if isinstance(v, str) else str(v) for k, v in tags.items()
-    }

@@ -9,9 +9,9 @@ from typing import Any
 
 from evaltrace._config import current_user
 from evaltrace._session import get_session
-from evaltrace._validation import require_count, require_text, require_texts, safe_str, shown
+from evaltrace._validation import require_count, require_tags, require_text, require_texts, shown
 from evaltrace.datasets.dataset import EvaluationDataset
-from evaltrace.entities.limits import MAX_NAME_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from evaltrace.entities.limits import MAX_NAME_CHARS
 from evaltrace.exceptions import (
     DatasetNotFoundError,
     ExperimentNotFoundError,
@@ -29,29 +29,6 @@ __all__ = [
     "search_datasets",
     "set_dataset_tags",
 ]
-
-
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidArgumentError(f"tags must be a mapping, got {type(tags).__name__}")
-    clean = {}
-    for key, value in tags.items():
-        require_text(key, "tag key")
-        if len(key) > MAX_TAG_KEY_CHARS:
-            raise InvalidArgumentError(
-                f"tag key must be at most {MAX_TAG_KEY_CHARS} characters, got {shown(key)}"
-            )
-        text = require_text(
-            value if isinstance(value, str) else safe_str(value), f"tag {key!r}", empty=True
-        )
-        if len(text) > MAX_TAG_VALUE_CHARS:
-            raise InvalidArgumentError(
-                f"tag {key!r}: value is longer than {MAX_TAG_VALUE_CHARS} characters"
-            )
-        clean[key] = text
-    return clean
 
 
 def _experiment_ids(experiment_id: str | Sequence[str] | None) -> list[str]:
@@ -90,7 +67,7 @@ def create_dataset(
     info = (
         get_session()
         .store()
-        .datasets.create(name, _experiment_ids(experiment_id), _tags(tags), current_user())
+        .datasets.create(name, _experiment_ids(experiment_id), require_tags(tags), current_user())
     )
     return EvaluationDataset(info)
 
@@ -162,7 +139,7 @@ def set_dataset_tags(
     dataset_id: str | None = None, tags: Mapping[str, Any] | None = None, *, name: str | None = None
 ) -> None:
     """Add or change tags (other tags stay)."""
-    get_session().store().datasets.set_tags(_resolve(name, dataset_id), _tags(tags))
+    get_session().store().datasets.set_tags(_resolve(name, dataset_id), require_tags(tags))
 
 
 def delete_dataset_tag(

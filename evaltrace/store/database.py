@@ -8,11 +8,11 @@ turned into ours, the SQLite file watched, the fast duplicate-ignoring insert.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, delete, insert
 from sqlalchemy.exc import (
     DatabaseError,
     DisconnectionError,
@@ -247,3 +247,16 @@ def _damaged_file(exc: DatabaseError) -> bool:
     """SQLite's file is not (or no longer) a database: replaced, truncated or corrupted."""
     text = str(exc.orig)
     return "file is not a database" in text or "database disk image is malformed" in text
+
+
+def replace_tags(
+    connection: Connection, table: Table, owner: dict[str, Any], tags: Mapping[str, str]
+) -> None:
+    """Set ``tags`` on the row ``owner`` names (its key columns and values) in a key-value
+    side table (dataset, experiment, prompt and prompt version tags): each key replaced, other
+    keys kept; one DELETE and one INSERT for all of them."""
+    if not tags:
+        return
+    owned = [table.c[column] == value for column, value in owner.items()]
+    connection.execute(delete(table).where(*owned, table.c.key.in_(list(tags))))
+    connection.execute(insert(table), [{**owner, "key": k, "value": v} for k, v in tags.items()])

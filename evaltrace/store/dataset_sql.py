@@ -27,7 +27,7 @@ from evaltrace.exceptions import DatasetNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models, rows
 from evaltrace.store.base import RecordCandidate
-from evaltrace.store.database import Database
+from evaltrace.store.database import Database, replace_tags
 from evaltrace.store.filter_sql import DATASET_TARGET
 from evaltrace.store.results import MergeResult
 
@@ -88,24 +88,15 @@ class SqlDatasets:
                             for e in experiment_ids
                         ],
                     )
-                self._write_tags(connection, dataset_id, tags)
+                replace_tags(connection, models.dataset_tags, {"dataset_id": dataset_id}, tags)
         except IntegrityError:
             raise InvalidArgumentError(f"a dataset named {name!r} already exists") from None
         return self.get(dataset_id=dataset_id)
 
-    def _write_tags(self, connection: Connection, dataset_id: str, tags: dict[str, str]) -> None:
-        t = models.dataset_tags
-        if not tags:
-            return
-        connection.execute(delete(t).where(t.c.dataset_id == dataset_id, t.c.key.in_(list(tags))))
-        connection.execute(
-            insert(t), [{"dataset_id": dataset_id, "key": k, "value": v} for k, v in tags.items()]
-        )
-
     def set_tags(self, dataset_id: str, tags: dict[str, str]) -> None:
         with self._db.write() as connection:
             self._require(connection, dataset_id)
-            self._write_tags(connection, dataset_id, tags)
+            replace_tags(connection, models.dataset_tags, {"dataset_id": dataset_id}, tags)
 
     def delete_tag(self, dataset_id: str, key: str) -> None:
         t = models.dataset_tags

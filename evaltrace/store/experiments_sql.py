@@ -16,7 +16,7 @@ from evaltrace.entities.experiment import ViewType
 from evaltrace.exceptions import ExperimentNotFoundError, InvalidArgumentError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models, rows
-from evaltrace.store.database import Database
+from evaltrace.store.database import Database, replace_tags
 from evaltrace.store.filter_sql import EXPERIMENT_TARGET
 
 __all__ = ["SqlExperiments", "load_experiments"]
@@ -56,7 +56,7 @@ class SqlExperiments:
                 ).inserted_primary_key
                 assert inserted is not None
                 key = int(inserted[0])
-                _write_tags(connection, key, tags)
+                replace_tags(connection, models.experiment_tags, {"experiment_id": key}, tags)
         except IntegrityError:
             raise InvalidArgumentError(
                 f"an experiment named {name!r} exists already (deleted ones too: restore it, "
@@ -83,7 +83,7 @@ class SqlExperiments:
         key = rows.experiment_key(experiment_id)
         with self._db.write() as connection:
             self._require(connection, key)
-            _write_tags(connection, key, tags)
+            replace_tags(connection, models.experiment_tags, {"experiment_id": key}, tags)
             _touch(connection, key)
 
     def delete_tag(self, experiment_id: str, key: str) -> None:
@@ -147,13 +147,6 @@ class SqlExperiments:
         ).first()
         if found is None:
             raise ExperimentNotFoundError(f"experiment id {str(key)!r} not found")
-
-
-def _write_tags(connection: Connection, key: int, tags: Mapping[str, str]) -> None:
-    t = models.experiment_tags
-    for name, value in tags.items():
-        connection.execute(delete(t).where(t.c.experiment_id == key, t.c.key == name))
-        connection.execute(t.insert().values(experiment_id=key, key=name, value=value))
 
 
 def _touch(connection: Connection, key: int) -> None:

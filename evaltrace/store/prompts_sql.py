@@ -16,7 +16,7 @@ from evaltrace.entities.prompt import Prompt, PromptVersion
 from evaltrace.exceptions import NotFoundError, StoreUnavailableError
 from evaltrace.search import Expr, OrderKey
 from evaltrace.store import models
-from evaltrace.store.database import Database
+from evaltrace.store.database import Database, replace_tags
 from evaltrace.store.filter_sql import PROMPT_TARGET
 
 __all__ = ["SqlPrompts"]
@@ -89,7 +89,7 @@ class SqlPrompts:
                     created_by=user,
                 )
             )
-            _write_tags(connection, models.prompt_tags, {"name": name}, tags)
+            replace_tags(connection, models.prompt_tags, {"name": name}, tags)
         return self.get(name, version)
 
     def get(self, name: str, version: int | None = None) -> PromptVersion:
@@ -146,7 +146,7 @@ class SqlPrompts:
             if found is None:
                 raise NotFoundError(f"prompt {name!r} version {version} not found")
             keys = {"name": name, "version": version}
-            _write_tags(connection, models.prompt_version_tags, keys, {key: value})
+            replace_tags(connection, models.prompt_version_tags, keys, {key: value})
 
     def versions(self, name: str) -> list[PromptVersion]:
         v = models.prompt_versions
@@ -225,15 +225,6 @@ class SqlPrompts:
             creation_timestamp=row["created_time"],
             aliases=aliases,
         )
-
-
-def _write_tags(
-    connection: Connection, table: Any, keys: dict[str, Any], tags: Mapping[str, str]
-) -> None:
-    for key, value in tags.items():
-        where = [table.c[column] == given for column, given in keys.items()]
-        connection.execute(delete(table).where(*where, table.c.key == key))
-        connection.execute(table.insert().values(**keys, key=key, value=value))
 
 
 def _dumped(value: Any) -> str | None:
