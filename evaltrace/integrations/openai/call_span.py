@@ -13,7 +13,12 @@ from evaltrace._config import get_settings
 from evaltrace._internal_errors import log_internal_error
 from evaltrace.entities import attribute_keys as keys
 from evaltrace.integrations.openai.extract import Endpoint, request_attributes, response_attributes
-from evaltrace.tracer.live_span import record_error, set_span_attribute, set_span_attributes
+from evaltrace.tracer.live_span import (
+    event_attributes,
+    record_error,
+    set_span_attribute,
+    set_span_attributes,
+)
 from evaltrace.tracer.serialize import to_json
 from evaltrace.tracer.spans import (
     end_later,
@@ -119,8 +124,8 @@ class CallSpan:
     ) -> None:
         """On the writer's thread, before the span ends: request settings and response facts,
         then the outputs and the events, onto the span."""
-        for name, event_attributes, timestamp in events:
-            span.add_event(name, event_attributes, timestamp)
+        for name, attributes_of_event, timestamp in events:
+            span.add_event(name, event_attributes(attributes_of_event), timestamp)
         if ok and span.status.status_code is StatusCode.UNSET:
             span.set_status(Status(StatusCode.OK))
         attributes = {

@@ -13,7 +13,6 @@ from typing import Any
 import wrapt
 
 from evaltrace._internal_errors import log_internal_error
-from evaltrace._json import dumps_json
 from evaltrace.integrations.openai.call_span import CallSpan, Event
 from evaltrace.integrations.openai.extract import to_plain
 
@@ -215,10 +214,10 @@ class _StreamTracing:
 
     def chunk_events(self) -> list[Event]:
         """One event per chunk, as the reference records them: ``mlflow.chunk.item.<i>``
-        holding the chunk's JSON under ``mlflow.chunk.value`` (made on the writer's thread's
-        behalf here, once the stream is over)."""
+        holding the chunk under ``mlflow.chunk.value`` (as JSON: encoded on the writer's
+        thread, where the events are added)."""
         return [
-            (f"mlflow.chunk.item.{i}", {"mlflow.chunk.value": _json(chunk)}, at)
+            (f"mlflow.chunk.item.{i}", {"mlflow.chunk.value": chunk}, at)
             for i, (at, chunk) in enumerate(self.chunks)
         ]
 
@@ -313,10 +312,3 @@ class AsyncTracedStream(wrapt.ObjectProxy):  # type: ignore[misc]
         tracing = getattr(self, "_self_tracing", None)
         if tracing is not None and not tracing.call.ended:
             tracing.finish(incomplete="garbage-collected before the end")
-
-
-def _json(chunk: Any) -> str:
-    try:
-        return dumps_json(chunk, default=str)
-    except (TypeError, ValueError):
-        return str(chunk)
